@@ -1,0 +1,17 @@
+"""An event store on PostgreSQL: ordered, durable, group-committed appends."""
+
+from .errors import ConcurrencyError, EventStoreError, StoreClosedError, UnknownEventTypeError
+from .records import AppendResult, NewEvent, RecordedEvent
+from .store import EventStore, create_pool
+
+__all__ = [
+    "AppendResult",
+    "ConcurrencyError",
+    "EventStore",
+    "EventStoreError",
+    "NewEvent",
+    "RecordedEvent",
+    "StoreClosedError",
+    "UnknownEventTypeError",
+    "create_pool",
+]

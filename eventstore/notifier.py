@@ -1,0 +1,122 @@
+"""Wakes subscribers when events commit: LISTEN/NOTIFY, with polling when it is down.
+
+One listening connection per process is shared by every subscription. When that connection
+drops (a restart, ``pg_terminate_backend``), subscribers fall back to polling at a short
+interval while the notifier reconnects in the background; nothing is missed either way,
+because subscribers always re-read from their own position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import structlog
+
+from .writer import NOTIFY_CHANNEL
+
+log = structlog.get_logger(__name__)
+
+Connect = Callable[[], Awaitable[asyncpg.Connection]]
+
+
+class Notifier:
+    def __init__(
+        self,
+        connect: Connect,
+        *,
+        idle_poll_s: float = 2.0,
+        fallback_poll_s: float = 0.2,
+        reconnect_s: float = 1.0,
+    ) -> None:
+        self._connect = connect
+        self.idle_poll_s = idle_poll_s
+        self.fallback_poll_s = fallback_poll_s
+        self.reconnect_s = reconnect_s
+        self._conn: asyncpg.Connection | None = None
+        self._changed = asyncio.Condition()
+        self.sequence = 0
+        self._task: asyncio.Task[None] | None = None
+        self._lost = asyncio.Event()
+        self._closed = False
+
+    @property
+    def listening(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed() and not self._lost.is_set()
+
+    @property
+    def connection_pid(self) -> int | None:
+        return self._conn.get_server_pid() if self.listening else None
+
+    async def start(self) -> None:
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            await self._listen()
+        self._task = asyncio.get_running_loop().create_task(self._supervise(), name="notifier")
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._conn is not None and not self._conn.is_closed():
+            await self._conn.close()
+
+    async def wait(self, seen: int) -> None:
+        """Return once something may have committed after ``seen`` (or a poll is due)."""
+        timeout = self.idle_poll_s if self.listening else self.fallback_poll_s
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: self.sequence != seen), timeout
+                )
+
+    def poke(self) -> None:
+        """Called in-process after a local commit, so local readers need no round trip."""
+        asyncio.get_running_loop().create_task(self._bump())
+
+    async def _bump(self) -> None:
+        async with self._changed:
+            self.sequence += 1
+            self._changed.notify_all()
+
+    def _on_notify(self, *_args: object) -> None:
+        self.poke()
+
+    def _on_terminate(self, *_args: object) -> None:
+        if self._closed:
+            return
+        log.warning("event notification connection lost; polling until it is back")
+        self._lost.set()
+
+    async def _listen(self) -> None:
+        conn = await self._connect()
+        conn.add_termination_listener(self._on_terminate)
+        await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        self._conn = conn
+        self._lost.clear()
+        self.poke()  # something may have committed while we were not listening
+
+    async def _supervise(self) -> None:
+        while not self._closed:
+            if self.listening:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._lost.wait(), self.reconnect_s * 5)
+                if self.listening:
+                    # asyncpg notices a dead socket only when it next uses it.
+                    try:
+                        await asyncio.wait_for(self._conn.execute("SELECT 1"), 5)
+                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                        self._lost.set()
+                continue
+            if self._conn is not None:
+                self._conn.terminate()
+                self._conn = None
+            try:
+                await self._listen()
+                log.info("event notification connection restored")
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.debug("notification reconnect failed", error=str(exc))
+                await asyncio.sleep(self.reconnect_s)

@@ -1,0 +1,66 @@
+"""Saving and loading eventsourcing aggregates through the event store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import BaseAggregate
+
+from .mapping import EventMapper
+from .records import AppendResult
+from .store import EventStore
+
+A = TypeVar("A", bound=BaseAggregate)
+
+
+class AggregateNotFoundError(LookupError):
+    def __init__(self, aggregate_id: UUID) -> None:
+        super().__init__(f"no stream {aggregate_id}")
+        self.aggregate_id = aggregate_id
+
+
+class Repository:
+    def __init__(self, store: EventStore, mapper: EventMapper) -> None:
+        self.store = store
+        self.mapper = mapper
+
+    async def save(
+        self,
+        aggregate: BaseAggregate,
+        *,
+        metadata: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> AppendResult | None:
+        """Append the aggregate's pending events, expecting the version it was loaded at."""
+        pending = aggregate.collect_events()
+        if not pending:
+            return None
+        expected = pending[0].originator_version - 1
+        return await self.store.append(
+            aggregate.id,
+            self.mapper.to_new_events(pending, metadata or {}),
+            expected,
+            stream_type=self.mapper.registry.stream_type(type(aggregate)),
+            idempotency_key=idempotency_key,
+        )
+
+    async def load(
+        self,
+        aggregate_id: UUID,
+        *,
+        version: int | None = None,
+        at: datetime | None = None,
+    ) -> Any:
+        """The aggregate as of its latest version, a given version, or a moment in time."""
+        recorded = await self.store.read_stream(aggregate_id, to_version=version)
+        aggregate = None
+        for row in recorded:
+            event = self.mapper.to_domain_event(row)
+            if at is not None and event.timestamp > at:
+                break
+            aggregate = event.mutate(aggregate)
+        if aggregate is None:
+            raise AggregateNotFoundError(aggregate_id)
+        return aggregate

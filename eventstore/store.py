@@ -1,0 +1,171 @@
+"""The event store: append with group commit, read a stream, read and follow everything."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from .codecs import init_connection, loads
+from .migrations import apply_migrations
+from .notifier import Notifier
+from .records import AppendResult, NewEvent, RecordedEvent
+from .writer import BatchObserver, GroupCommitWriter
+
+_COLUMNS = "position, stream_id, stream_type, version, type, data, metadata, recorded_at"
+
+
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose connections carry the store's jsonb codec."""
+    return await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=init_connection, command_timeout=60
+    )
+
+
+def _record(row: asyncpg.Record) -> RecordedEvent:
+    return RecordedEvent(
+        position=row["position"],
+        stream_id=row["stream_id"],
+        stream_type=row["stream_type"],
+        version=row["version"],
+        type=row["type"],
+        data_json=row["data"],
+        metadata=loads(row["metadata"]),
+        recorded_at=row["recorded_at"],
+    )
+
+
+class EventStore:
+    """Knows events, streams and positions; nothing about alerts."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        dsn: str,
+        *,
+        observer: BatchObserver | None = None,
+        max_batch: int = 1000,
+    ) -> None:
+        self.pool = pool
+        self._dsn = dsn
+        self._writer = GroupCommitWriter(pool, max_batch=max_batch, observer=observer)
+        self.notifier = Notifier(self._connect_listener)
+
+    async def _connect_listener(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self._dsn, timeout=5)
+
+    @classmethod
+    async def open(
+        cls, dsn: str, *, pool_size: int = 10, migrate: bool = True, **kwargs: Any
+    ) -> EventStore:
+        pool = await create_pool(dsn, max_size=pool_size)
+        if migrate:
+            async with pool.acquire() as conn:
+                await apply_migrations(conn)
+        store = cls(pool, dsn, **kwargs)
+        await store.start()
+        return store
+
+    async def start(self) -> None:
+        self._writer.start()
+        await self.notifier.start()
+
+    async def close(self, *, close_pool: bool = True) -> None:
+        """Finish in-flight appends, stop listening, close the pool."""
+        await self._writer.close()
+        await self.notifier.close()
+        if close_pool:
+            await self.pool.close()
+
+    async def append(
+        self,
+        stream_id: UUID,
+        events: Sequence[NewEvent],
+        expected_version: int | None,
+        *,
+        stream_type: str,
+        idempotency_key: str | None = None,
+    ) -> AppendResult:
+        """Append after checking the stream is at ``expected_version`` (None: any).
+
+        Returns once committed. A used ``idempotency_key`` returns the first result and
+        writes nothing.
+        """
+        result = await self._writer.append(
+            stream_id, stream_type, events, expected_version, idempotency_key
+        )
+        self.notifier.poke()
+        return result
+
+    async def read_stream(
+        self, stream_id: UUID, *, from_version: int = 1, to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        rows = await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND version >= $2 "
+            "AND ($3::int IS NULL OR version <= $3) ORDER BY version",
+            stream_id,
+            from_version,
+            to_version,
+        )
+        return [_record(r) for r in rows]
+
+    async def stream_version(self, stream_id: UUID) -> int:
+        return await self.pool.fetchval(
+            "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id
+        )
+
+    async def head_position(self) -> int:
+        return await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
+
+    async def read_batches(
+        self,
+        from_position: int = 1,
+        *,
+        batch_size: int = 1000,
+        to_position: int | None = None,
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        """Everything from ``from_position`` (inclusive) in batches; never the whole table."""
+        position = from_position
+        query = (
+            f"SELECT {_COLUMNS} FROM events WHERE position >= $1 "
+            "AND ($2::bigint IS NULL OR position <= $2) ORDER BY position LIMIT $3"
+        )
+        while True:
+            # A connection per batch: a slow consumer never pins one between batches.
+            rows = await self.pool.fetch(query, position, to_position, batch_size)
+            if not rows:
+                return
+            batch = [_record(r) for r in rows]
+            yield batch
+            position = batch[-1].position + 1
+            if len(rows) < batch_size:
+                return
+
+    async def read_all(
+        self, from_position: int = 1, *, batch_size: int = 1000, to_position: int | None = None
+    ) -> AsyncIterator[RecordedEvent]:
+        async for batch in self.read_batches(
+            from_position, batch_size=batch_size, to_position=to_position
+        ):
+            for event in batch:
+                yield event
+
+    async def subscribe(
+        self, from_position: int = 1, *, batch_size: int = 1000
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        """Catch up from ``from_position``, then follow live commits, batch by batch.
+
+        Never ends on its own; a dropped notification connection only slows it to polling.
+        """
+        position = from_position
+        while True:
+            seen = self.notifier.sequence
+            try:
+                async for batch in self.read_batches(position, batch_size=batch_size):
+                    yield batch
+                    position = batch[-1].position + 1
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                pass  # the database blinked; try again after the next wake-up
+            await self.notifier.wait(seen)

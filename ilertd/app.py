@@ -1,0 +1,115 @@
+"""Wiring: config -> database -> event store -> projections -> HTTP. The only place that
+knows every part."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import structlog
+
+from eventstore import EventStore
+from eventstore.mapping import EventMapper
+from eventstore.repository import Repository
+from projections import ProjectionRunner, all_projections
+
+from .bootstrap import ensure_admin
+from .config import Config, mask_url
+from .domain.registry import build_registry
+from .embedded import EmbeddedPostgres, start_embedded
+from .http.problems import ProblemError
+from .metrics import Metrics
+
+log = structlog.get_logger(__name__)
+
+DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+
+
+async def resolve_database(config: Config) -> tuple[str, EmbeddedPostgres | None]:
+    """The configured URL, or the embedded server's (started if needed)."""
+    if config["database.url"]:
+        return config["database.url"], None
+    embedded = await asyncio.to_thread(start_embedded, Path(config.data_dir))
+    return embedded.uri, embedded
+
+
+class Services:
+    """Everything a running daemon holds; HTTP handlers reach it through the app."""
+
+    def __init__(self, config: Config, metrics: Metrics | None = None) -> None:
+        self.config = config
+        self.metrics = metrics or Metrics()
+        self.mapper = EventMapper(build_registry())
+        self.store: EventStore | None = None
+        self.repository: Repository | None = None
+        self.runner: ProjectionRunner | None = None
+        self.embedded: EmbeddedPostgres | None = None
+        self.ready = False
+        self.database_state = "connecting"
+
+    def require_database(self) -> asyncpg.Pool:
+        if self.store is None:
+            raise ProblemError(503, "UNAVAILABLE", "ilertd is starting: the database is not ready")
+        return self.store.pool
+
+    async def start(self) -> None:
+        """Connect (retrying while unreachable), migrate, catch up, bootstrap; then ready."""
+        await self._connect()
+        assert self.store is not None
+        self.repository = Repository(self.store, self.mapper)
+        self.runner = ProjectionRunner(self.store, all_projections())
+        await self.runner.prepare()
+        await self.runner.catch_up()
+        self.runner.start()
+        created = await ensure_admin(
+            self.repository, self.config["admin_api_key"], self.config["http.listen"]
+        )
+        if created:
+            await self.runner.wait_for(await self.store.head_position())
+        self.ready = True
+        log.info("ready", positions=self.runner.positions)
+
+    async def _connect(self) -> None:
+        retry = self.config["database.connect_retry_s"]
+        attempt = 0
+        while True:
+            attempt += 1
+            shown = mask_url(self.config["database.url"]) or "embedded"
+            try:
+                if self.embedded is None and not self.config["database.url"]:
+                    shown = "embedded"
+                    dsn, self.embedded = await resolve_database(self.config)
+                else:
+                    dsn = self.embedded.uri if self.embedded else self.config["database.url"]
+                self.store = await asyncio.wait_for(
+                    EventStore.open(
+                        dsn,
+                        pool_size=self.config["database.pool_size"],
+                        observer=self.metrics.observe_batch,
+                    ),
+                    timeout=30,
+                )
+                self.database_state = "ok"
+                log.info("database connected", database=mask_url(dsn), attempt=attempt)
+                return
+            except (*DATABASE_ERRORS, RuntimeError) as exc:
+                self.database_state = f"unreachable: {exc.__class__.__name__}"
+                log.warning(
+                    "database unreachable; retrying",
+                    database=shown,
+                    error=str(exc) or exc.__class__.__name__,
+                    attempt=attempt,
+                    retry_in_s=retry,
+                )
+                await asyncio.sleep(retry)
+
+    async def close(self) -> None:
+        """Stop projections, finish in-flight appends, close the pool, stop embedded PG."""
+        self.ready = False
+        if self.runner is not None:
+            await self.runner.stop()
+        if self.store is not None:
+            await self.store.close()
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)

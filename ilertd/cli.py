@@ -1,0 +1,162 @@
+"""The ``ilertd`` command: serve, migrate, check-config, replay, rebuild."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from uuid import UUID
+
+import orjson
+
+from eventstore import EventStore
+from eventstore.migrations import apply_migrations
+from projections import ProjectionRunner, all_projections
+
+from .app import resolve_database
+from .config import OPTIONS, Config, ConfigError, load_config
+from .logging import configure_logging
+
+EXIT_CONFIG = 2
+
+
+@contextlib.asynccontextmanager
+async def open_store(config: Config) -> AsyncIterator[EventStore]:
+    """A store for one-off commands; stops the embedded server only if it started it."""
+    dsn, embedded = await resolve_database(config)
+    store = await EventStore.open(dsn, pool_size=4)
+    try:
+        yield store
+    finally:
+        await store.close()
+        if embedded is not None and not embedded.adopted:
+            await asyncio.to_thread(embedded.stop)
+
+
+async def _migrate(config: Config) -> int:
+    dsn, embedded = await resolve_database(config)
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        applied = await apply_migrations(conn)
+    finally:
+        await conn.close()
+        if embedded is not None and not embedded.adopted:
+            await asyncio.to_thread(embedded.stop)
+    for migration in applied:
+        print(f"applied {migration.component} {migration.version}: {migration.name}")
+    if not applied:
+        print("schema is up to date")
+    return 0
+
+
+async def _replay(config: Config, stream: UUID, as_json: bool) -> int:
+    async with open_store(config) as store:
+        events = await store.read_stream(stream)
+    if not events:
+        print(f"no events in stream {stream}", file=sys.stderr)
+        return 1
+    for event in events:
+        if as_json:
+            sys.stdout.buffer.write(
+                orjson.dumps(
+                    {
+                        "position": event.position,
+                        "streamId": event.stream_id,
+                        "streamType": event.stream_type,
+                        "version": event.version,
+                        "type": event.type,
+                        "data": event.data,
+                        "metadata": event.metadata,
+                        "recordedAt": event.recorded_at,
+                    }
+                )
+                + b"\n"
+            )
+        else:
+            actor = event.metadata.get("actor", "-")
+            print(
+                f"{event.recorded_at.isoformat()}  v{event.version:<4} #{event.position:<8} "
+                f"{event.type:<28} by {actor}"
+            )
+    return 0
+
+
+async def _rebuild(config: Config, name: str) -> int:
+    projections = {p.name: p for p in all_projections()}
+    if name not in projections:
+        print(
+            f"unknown projection {name!r}; known: {', '.join(sorted(projections))}", file=sys.stderr
+        )
+        return EXIT_CONFIG
+    async with open_store(config) as store:
+        runner = ProjectionRunner(store, [projections[name]])
+        await runner.prepare()
+        if sys.stdout.isatty():
+            from rich.progress import Progress
+
+            with Progress() as bar:
+                task = bar.add_task(f"rebuilding {name}", total=None)
+
+                def progress(position: int, head: int) -> None:
+                    bar.update(task, completed=position, total=head)
+
+                final = await runner.rebuild(name, progress)
+        else:
+            final = await runner.rebuild(name)
+    print(f"rebuilt {name} up to position {final}")
+    return 0
+
+
+def _check_config(config: Config) -> int:
+    print(f"# source: {config.source or 'defaults and environment'}")
+    for option in OPTIONS:
+        value = config.masked()[option.key]
+        print(f"{option.key} = {orjson.dumps(value).decode()}    # {option.env}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ilertd", description=__doc__)
+    parser.add_argument("--config", type=Path, help="TOML file (default /etc/ilertd/ilertd.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the daemon")
+    sub.add_parser("migrate", help="apply pending schema migrations")
+    sub.add_parser("check-config", help="print the effective configuration, secrets masked")
+    replay = sub.add_parser("replay", help="print one stream's events")
+    replay.add_argument("--stream", required=True, type=UUID, help="stream id (uuid)")
+    replay.add_argument("--json", action="store_true", help="one JSON object per line")
+    rebuild = sub.add_parser("rebuild", help="drop a projection and replay it from 0")
+    rebuild.add_argument("name", help="projection name, e.g. users")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"ilertd: bad configuration: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "check-config":
+        return _check_config(config)
+    configure_logging(config["log.format"], config["log.level"])
+    if args.command == "serve":
+        from .serve import serve
+
+        return asyncio.run(serve(config))
+    if args.command == "migrate":
+        return asyncio.run(_migrate(config))
+    if args.command == "replay":
+        return asyncio.run(_replay(config, args.stream, args.json))
+    if args.command == "rebuild":
+        return asyncio.run(_rebuild(config, args.name))
+    return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

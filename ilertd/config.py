@@ -1,0 +1,214 @@
+"""Configuration: TOML file, then ``ILERTD_*`` environment overrides, then validation.
+
+Every option has one dotted key (``http.listen``), one environment variable
+(``ILERTD_HTTP_LISTEN``) and a default; ``config/ilertd.example.toml`` documents them all.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_CONFIG_PATH = Path("/etc/ilertd/ilertd.toml")
+
+
+class ConfigError(ValueError):
+    """A bad option; ``key`` names it as the user wrote it."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    env: str
+    default: Any
+    kind: type
+    help: str
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "database.url",
+        "ILERTD_DATABASE_URL",
+        "",
+        str,
+        "PostgreSQL URL; empty starts an embedded PostgreSQL in data_dir",
+        secret=True,
+    ),
+    Option("database.pool_size", "ILERTD_DATABASE_POOL_SIZE", 10, int, "connections in the pool"),
+    Option(
+        "database.connect_retry_s",
+        "ILERTD_DATABASE_CONNECT_RETRY_S",
+        2.0,
+        float,
+        "seconds between attempts while the database is unreachable",
+    ),
+    Option(
+        "data_dir",
+        "ILERTD_DATA_DIR",
+        "~/.local/share/ilertd",
+        str,
+        "state directory: the embedded PostgreSQL lives in <data_dir>/postgres",
+    ),
+    Option(
+        "http.listen",
+        "ILERTD_HTTP_LISTEN",
+        "127.0.0.1:8080",
+        str,
+        "host:port the HTTP API listens on",
+    ),
+    Option(
+        "http.shutdown_timeout_s",
+        "ILERTD_HTTP_SHUTDOWN_TIMEOUT_S",
+        10.0,
+        float,
+        "seconds in-flight requests get to finish on SIGTERM",
+    ),
+    Option(
+        "log.format",
+        "ILERTD_LOG_FORMAT",
+        "auto",
+        str,
+        "json, console, or auto (console on a terminal, json otherwise)",
+        choices=("json", "console", "auto"),
+    ),
+    Option(
+        "log.level",
+        "ILERTD_LOG_LEVEL",
+        "info",
+        str,
+        "debug, info, warning or error",
+        choices=("debug", "info", "warning", "error"),
+    ),
+    Option(
+        "admin_api_key",
+        "ILERTD_ADMIN_API_KEY",
+        "",
+        str,
+        "API key of the admin user created on first start; empty generates one",
+        secret=True,
+    ),
+)
+
+_BY_KEY = {o.key: o for o in OPTIONS}
+
+
+@dataclass(frozen=True)
+class Config:
+    values: dict[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.values["data_dir"]).expanduser()
+
+    @property
+    def listen(self) -> tuple[str, int]:
+        host, _, port = self.values["http.listen"].rpartition(":")
+        return host.strip("[]"), int(port)
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration with secrets hidden, for check-config and logs."""
+        out: dict[str, Any] = {}
+        for option in OPTIONS:
+            value = self.values[option.key]
+            if option.secret and value:
+                value = mask_url(value) if "://" in str(value) else "********"
+            out[option.key] = value
+        return out
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a URL, keep the rest (host, database) for diagnosis."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":********@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in table.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{key}."))
+        else:
+            flat[key] = value
+    return flat
+
+
+def _coerce(option: Option, value: Any, origin: str) -> Any:
+    where = f"{option.key} ({origin})"
+    if option.kind is int:
+        if isinstance(value, bool):
+            raise ConfigError(where, "must be an integer")
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(where, f"must be an integer, got {value!r}") from None
+        if value < 1:
+            raise ConfigError(where, "must be at least 1")
+    elif option.kind is float:
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(where, f"must be a number, got {value!r}") from None
+        if value <= 0:
+            raise ConfigError(where, "must be positive")
+    elif not isinstance(value, str):
+        raise ConfigError(where, f"must be a string, got {type(value).__name__}")
+    if option.choices and value not in option.choices:
+        raise ConfigError(where, f"must be one of {', '.join(option.choices)}, got {value!r}")
+    return value
+
+
+def _validate(values: dict[str, Any]) -> None:
+    host, sep, port = values["http.listen"].rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError("http.listen", f"must be host:port, got {values['http.listen']!r}")
+    url = values["database.url"]
+    if url and urlsplit(url).scheme not in ("postgres", "postgresql"):
+        raise ConfigError("database.url", "must be a postgresql:// URL")
+
+
+def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
+    """Read ``path`` (or the default file when present), apply the environment, validate."""
+    env = dict(os.environ) if env is None else env
+    if path is None and env.get("ILERTD_CONFIG"):
+        path = Path(env["ILERTD_CONFIG"])
+    if path is None and DEFAULT_CONFIG_PATH.exists():
+        path = DEFAULT_CONFIG_PATH
+    file_values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            file_values = _flatten(tomllib.loads(path.read_text()))
+        except FileNotFoundError:
+            raise ConfigError(str(path), "configuration file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    unknown = sorted(set(file_values) - set(_BY_KEY))
+    if unknown:
+        raise ConfigError(unknown[0], "unknown option")
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        value, origin = option.default, "default"
+        if option.key in file_values:
+            value, origin = file_values[option.key], str(path)
+        if option.env in env:
+            value, origin = env[option.env], option.env
+        values[option.key] = _coerce(option, value, origin)
+    _validate(values)
+    return Config(values, path)

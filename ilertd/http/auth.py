@@ -1,0 +1,43 @@
+"""Bearer API keys on /api routes; inbound integration routes authenticate by their key."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from projections.users import user_by_key_hash
+
+from ..security import hash_api_key
+from .context import SERVICES
+from .middleware import Handler
+from .problems import ProblemError
+
+#: Paths that authenticate by an integration key (body or path) instead of a Bearer key.
+PUBLIC_PREFIXES = (
+    "/api/events",
+    "/api/v1/events",
+    "/api/heartbeats",
+    "/api/v1/heartbeats",
+    "/api/openapi.json",
+)
+
+
+def _needs_api_key(path: str) -> bool:
+    return path.startswith("/api/") and not path.startswith(PUBLIC_PREFIXES)
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if _needs_api_key(request.path):
+        header = request.headers.get("Authorization", "")
+        scheme, _, key = header.partition(" ")
+        if not header or scheme.lower() != "bearer" or not key.strip():
+            raise ProblemError(
+                401, "UNAUTHORIZED", "missing credentials: send 'Authorization: Bearer <api key>'"
+            )
+        services = request.app[SERVICES]
+        pool = services.require_database()
+        user = await user_by_key_hash(pool, hash_api_key(key.strip()))
+        if user is None:
+            raise ProblemError(403, "FORBIDDEN", "the API key is not valid")
+        request["user"] = user
+    return await handler(request)

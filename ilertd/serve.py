@@ -1,0 +1,81 @@
+"""``ilertd serve``: HTTP first (so /healthz answers at once), then the database, then READY.
+
+SIGTERM: tell systemd STOPPING, stop accepting connections, let in-flight requests finish,
+flush queued appends, stop the embedded PostgreSQL, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import structlog
+from aiohttp import web
+
+from .app import Services
+from .config import Config
+from .http.server import build_app
+from .sdnotify import sd_notify, watchdog_interval
+
+log = structlog.get_logger(__name__)
+
+
+async def _watchdog(interval: float) -> None:
+    while True:
+        sd_notify("WATCHDOG=1")
+        await asyncio.sleep(interval)
+
+
+async def serve(config: Config) -> int:
+    services = Services(config)
+    runner = web.AppRunner(
+        build_app(services),
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=config["http.shutdown_timeout_s"],
+    )
+    await runner.setup()
+    host, port = config.listen
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    try:
+        await site.start()
+    except OSError as exc:
+        log.error("cannot listen", listen=config["http.listen"], error=str(exc))
+        await runner.cleanup()
+        return 1
+    log.info("listening", listen=config["http.listen"])
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    tasks: list[asyncio.Task] = []
+    interval = watchdog_interval()
+    if interval:
+        tasks.append(loop.create_task(_watchdog(interval)))
+
+    async def start() -> None:
+        await services.start()
+        sd_notify("READY=1\nSTATUS=ready")
+
+    starting = loop.create_task(start())
+    stopping = loop.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    failed = starting.done() and starting.exception() is not None
+    if failed:
+        log.error("start-up failed", error=repr(starting.exception()))
+        stop.set()
+    await stop.wait()
+
+    log.info("stopping")
+    sd_notify("STOPPING=1")
+    starting.cancel()
+    for task in (*tasks, starting):
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    await runner.cleanup()  # stops accepting, waits for in-flight handlers
+    await services.close()
+    log.info("stopped")
+    return 1 if failed else 0

@@ -1,0 +1,12 @@
+"""Read models built from the event store, each owning its tables and tracking row."""
+
+from .base import Projection
+from .runner import ProjectionRunner
+from .users import UsersProjection
+
+
+def all_projections() -> list[Projection]:
+    return [UsersProjection()]
+
+
+__all__ = ["Projection", "ProjectionRunner", "UsersProjection", "all_projections"]

@@ -1,0 +1,36 @@
+"""What a projection is: its tables, its handler, and a version that forces a rebuild."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import asyncpg
+
+from eventstore import RecordedEvent
+
+
+class Projection(ABC):
+    """A read model. ``handle`` runs inside the runner's transaction; never commit there."""
+
+    name: str
+    #: Bump when the tables or the handler change meaning: the runner then rebuilds from 0.
+    version: int = 1
+    #: Tables the projection owns, dropped on rebuild (children first).
+    tables: tuple[str, ...] = ()
+    #: Event types it reacts to; None means all. Others only advance its position.
+    event_types: frozenset[str] | None = None
+
+    @abstractmethod
+    async def setup(self, conn: asyncpg.Connection) -> None:
+        """Create the tables if missing (idempotent)."""
+
+    @abstractmethod
+    async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        """Apply one event to the tables."""
+
+    async def drop(self, conn: asyncpg.Connection) -> None:
+        for table in self.tables:
+            await conn.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+
+    def wants(self, event_type: str) -> bool:
+        return self.event_types is None or event_type in self.event_types

@@ -1,0 +1,160 @@
+"""Runs projections: each batch's table writes and its new position commit together.
+
+Exactly-once without a coordinator: a batch applies only if the tracking row still holds the
+position this runner last saw (row locked FOR UPDATE). Another instance, or an ``ilertd
+rebuild`` running beside a live daemon, moves that row; the runner then notices, drops its
+batch and re-reads from the row's position. A crash between batches loses nothing and
+applies nothing twice, because position and tables commit in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+
+import asyncpg
+import structlog
+
+from eventstore import EventStore, RecordedEvent
+
+from . import tracking
+from .base import Projection
+
+log = structlog.get_logger(__name__)
+
+Progress = Callable[[int, int], None]
+"""Called with (position reached, head position) while catching up."""
+
+
+class ProjectionRunner:
+    def __init__(
+        self, store: EventStore, projections: Sequence[Projection], *, batch_size: int = 500
+    ) -> None:
+        self.store = store
+        self.projections = {p.name: p for p in projections}
+        self.batch_size = batch_size
+        self.positions: dict[str, int] = {}
+        self.caught_up = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._advanced = asyncio.Condition()
+
+    async def prepare(self) -> None:
+        """Create tables and tracking rows; rebuild any projection whose version changed."""
+        async with self.store.pool.acquire() as conn:
+            await tracking.ensure_tracking_table(conn)
+            for projection in self.projections.values():
+                async with conn.transaction():
+                    await conn.execute(
+                        "SELECT pg_advisory_xact_lock(hashtext($1))", projection.name
+                    )
+                    row = await tracking.tracked(conn, projection.name)
+                    if row is None or row["version"] != projection.version:
+                        if row is not None:
+                            log.info(
+                                "projection version changed; rebuilding",
+                                projection=projection.name,
+                                old=row["version"],
+                                new=projection.version,
+                            )
+                        await projection.drop(conn)
+                        await tracking.reset(conn, projection.name, projection.version)
+                    await projection.setup(conn)
+                    row = await tracking.tracked(conn, projection.name)
+                    self.positions[projection.name] = row["position"]
+
+    async def catch_up(self, progress: Progress | None = None) -> None:
+        """Apply everything committed up to now to every projection."""
+        head = await self.store.head_position()
+        for projection in self.projections.values():
+            await self._catch_up_one(projection, head, progress)
+        self.caught_up = True
+
+    async def _catch_up_one(
+        self, projection: Projection, head: int, progress: Progress | None
+    ) -> None:
+        while self.positions[projection.name] < head:
+            start = self.positions[projection.name] + 1
+            async for batch in self.store.read_batches(
+                start, batch_size=self.batch_size, to_position=head
+            ):
+                if not await self.apply(projection, batch):
+                    break  # someone else moved the position; re-read from there
+                if progress:
+                    progress(self.positions[projection.name], head)
+
+    async def apply(self, projection: Projection, batch: list[RecordedEvent]) -> bool:
+        """Apply one batch in one transaction; False if the position moved under us."""
+        name = projection.name
+        async with self.store.pool.acquire() as conn, conn.transaction():
+            current = await tracking.lock_position(conn, name)
+            if current != self.positions[name]:
+                self.positions[name] = current
+                return False
+            fresh = [e for e in batch if e.position > current]
+            if not fresh:
+                return True
+            for event in fresh:
+                if projection.wants(event.type):
+                    await projection.handle(conn, event)
+            await tracking.advance(conn, name, fresh[-1].position)
+        self.positions[name] = fresh[-1].position
+        async with self._advanced:
+            self._advanced.notify_all()
+        return True
+
+    def start(self) -> None:
+        """Follow live commits; call after catch_up."""
+        loop = asyncio.get_running_loop()
+        for projection in self.projections.values():
+            self._tasks.append(
+                loop.create_task(self._follow(projection), name=f"projection-{projection.name}")
+            )
+
+    async def _follow(self, projection: Projection) -> None:
+        name = projection.name
+        while True:
+            try:
+                async for batch in self.store.subscribe(
+                    self.positions[name] + 1, batch_size=self.batch_size
+                ):
+                    if not await self.apply(projection, batch):
+                        break  # resubscribe from the position the tracking row holds
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("projection failed; retrying", projection=name, error=str(exc))
+                await asyncio.sleep(1)
+            except Exception:
+                # A handler bug: keep the daemon up, say so loudly, retry the same batch.
+                log.exception("projection handler raised; retrying", projection=name)
+                await asyncio.sleep(5)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def wait_for(self, position: int, timeout: float = 10.0) -> None:
+        """Wait until every projection has applied ``position`` (read-your-writes)."""
+        async with self._advanced:
+            await asyncio.wait_for(
+                self._advanced.wait_for(
+                    lambda: all(p >= position for p in self.positions.values())
+                ),
+                timeout,
+            )
+
+    async def rebuild(self, name: str, progress: Progress | None = None) -> int:
+        """Drop one projection's tables and replay it from position 0."""
+        projection = self.projections[name]
+        async with self.store.pool.acquire() as conn, conn.transaction():
+            await tracking.ensure_tracking_table(conn)
+            await tracking.lock_position(conn, name)
+            await projection.drop(conn)
+            await tracking.reset(conn, name, projection.version)
+            await projection.setup(conn)
+        self.positions[name] = 0
+        await self._catch_up_one(projection, await self.store.head_position(), progress)
+        return self.positions[name]

@@ -1,0 +1,50 @@
+"""The tracking table: one row per projection with the last position it applied."""
+
+from __future__ import annotations
+
+import asyncpg
+
+TRACKING_DDL = """
+CREATE TABLE IF NOT EXISTS projection_tracking (
+    name       text        PRIMARY KEY,
+    version    integer     NOT NULL,
+    position   bigint      NOT NULL DEFAULT 0,
+    updated_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+async def ensure_tracking_table(conn: asyncpg.Connection) -> None:
+    await conn.execute(TRACKING_DDL)
+
+
+async def tracked(conn: asyncpg.Connection, name: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT version, position FROM projection_tracking WHERE name = $1", name
+    )
+
+
+async def reset(conn: asyncpg.Connection, name: str, version: int) -> None:
+    await conn.execute(
+        """
+        INSERT INTO projection_tracking (name, version, position) VALUES ($1, $2, 0)
+        ON CONFLICT (name) DO UPDATE SET version = $2, position = 0, updated_at = now()
+        """,
+        name,
+        version,
+    )
+
+
+async def lock_position(conn: asyncpg.Connection, name: str) -> int:
+    """Lock the row for this transaction: two runners never apply the same batch."""
+    return await conn.fetchval(
+        "SELECT position FROM projection_tracking WHERE name = $1 FOR UPDATE", name
+    )
+
+
+async def advance(conn: asyncpg.Connection, name: str, position: int) -> None:
+    await conn.execute(
+        "UPDATE projection_tracking SET position = $2, updated_at = now() WHERE name = $1",
+        name,
+        position,
+    )
