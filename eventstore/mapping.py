@@ -105,7 +105,7 @@ class EventRegistry:
         self._stream_types[aggregate_cls] = prefix
         for attr in vars(aggregate_cls).values():
             if isinstance(attr, type) and issubclass(attr, CanMutateAggregate):
-                if attr.__qualname__.split(".")[0] != aggregate_cls.__name__:
+                if not attr.__qualname__.startswith(aggregate_cls.__qualname__ + "."):
                     continue  # inherited base classes such as Aggregate.Event
                 self.register_event(attr, f"{prefix}-{kebab(attr.__name__)}")
 
@@ -121,7 +121,10 @@ class EventRegistry:
         return self._stream_types[aggregate_cls]
 
     def type_of(self, topic: str) -> str:
-        return self._by_topic[topic]
+        try:
+            return self._by_topic[topic]
+        except KeyError:
+            raise UnknownEventTypeError(f"event class {topic} is not registered") from None
 
     def topic_of(self, type_name: str) -> str:
         try:

@@ -47,14 +47,15 @@ class EventStore:
         *,
         observer: BatchObserver | None = None,
         max_batch: int = 1000,
+        listen_dsn: str | None = None,
     ) -> None:
         self.pool = pool
-        self._dsn = dsn
+        self._listen_dsn = listen_dsn or dsn
         self._writer = GroupCommitWriter(pool, max_batch=max_batch, observer=observer)
         self.notifier = Notifier(self._connect_listener)
 
     async def _connect_listener(self) -> asyncpg.Connection:
-        return await asyncpg.connect(self._dsn, timeout=5)
+        return await asyncpg.connect(self._listen_dsn, timeout=5)
 
     @classmethod
     async def open(
