@@ -119,7 +119,7 @@ async def test_live_follow_then_rebuild_equals_live(
 
     for name in ("counting", "users"):
         seen: list[tuple[int, int]] = []
-        await runner.rebuild(name, lambda pos, head: seen.append((pos, head)))
+        await runner.rebuild(name, lambda pos, head, seen=seen: seen.append((pos, head)))
         assert seen and seen[-1][0] == seen[-1][1]
     assert await totals(store) == live_totals
     assert [tuple(r) for r in await store.pool.fetch("SELECT * FROM users ORDER BY id")] == (
@@ -144,4 +144,4 @@ async def test_version_bump_rebuilds_on_prepare(store: EventStore) -> None:
     await second.prepare()
     assert second.positions["counting"] == 0
     await second.catch_up()
-    assert {v for v in (await totals(store)).values()} == {(3, 3)}
+    assert set((await totals(store)).values()) == {(3, 3)}
