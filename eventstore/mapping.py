@@ -35,7 +35,7 @@ class OrjsonTranscoder(Transcoder):
     def encode(self, obj: Any) -> bytes:
         return orjson.dumps(obj, default=_default)
 
-    def decode(self, data: bytes) -> Any:
+    def decode(self, data: bytes | str) -> Any:
         return orjson.loads(data)
 
 
@@ -157,6 +157,6 @@ class EventMapper:
             originator_id=recorded.stream_id,
             originator_version=recorded.version,
             topic=self.registry.topic_of(recorded.type),
-            state=recorded.data_json,
+            state=recorded[5],  # the JSON text of data; the transcoder decodes it
         )
         return self._mapper.to_domain_event(stored)

@@ -8,33 +8,17 @@ from uuid import UUID
 
 import asyncpg
 
-from .codecs import init_connection, loads
 from .migrations import apply_migrations
 from .notifier import Notifier
-from .records import AppendResult, NewEvent, RecordedEvent
+from .records import RECORDED_COLUMNS, AppendResult, NewEvent, RecordedEvent
 from .writer import BatchObserver, GroupCommitWriter
 
-_COLUMNS = "position, stream_id, stream_type, version, type, data, metadata, recorded_at"
+_COLUMNS = RECORDED_COLUMNS
 
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    """A pool whose connections carry the store's jsonb codec."""
-    return await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=init_connection, command_timeout=60
-    )
-
-
-def _record(row: asyncpg.Record) -> RecordedEvent:
-    return RecordedEvent(
-        position=row["position"],
-        stream_id=row["stream_id"],
-        stream_type=row["stream_type"],
-        version=row["version"],
-        type=row["type"],
-        data_json=row["data"],
-        metadata=loads(row["metadata"]),
-        recorded_at=row["recorded_at"],
-    )
+    """jsonb travels as text (asyncpg's C codec); orjson decodes only what is read."""
+    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, command_timeout=60)
 
 
 class EventStore:
@@ -109,8 +93,9 @@ class EventStore:
             stream_id,
             from_version,
             to_version,
+            record_class=RecordedEvent,
         )
-        return [_record(r) for r in rows]
+        return list(rows)
 
     async def stream_version(self, stream_id: UUID) -> int:
         return await self.pool.fetchval(
@@ -135,13 +120,14 @@ class EventStore:
         )
         while True:
             # A connection per batch: a slow consumer never pins one between batches.
-            rows = await self.pool.fetch(query, position, to_position, batch_size)
-            if not rows:
+            batch = await self.pool.fetch(
+                query, position, to_position, batch_size, record_class=RecordedEvent
+            )
+            if not batch:
                 return
-            batch = [_record(r) for r in rows]
             yield batch
             position = batch[-1].position + 1
-            if len(rows) < batch_size:
+            if len(batch) < batch_size:
                 return
 
     async def read_all(

@@ -163,8 +163,8 @@ class GroupCommitWriter:
                             pending.stream_type,
                             current + offset,
                             event.type,
-                            event.data,
-                            event.metadata,
+                            event.data.decode(),
+                            orjson.dumps(event.metadata).decode(),
                         )
                     )
                 version = current + len(pending.events)

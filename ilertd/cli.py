@@ -66,7 +66,7 @@ async def _replay(config: Config, stream: UUID, as_json: bool) -> int:
                 orjson.dumps(
                     {
                         "position": event.position,
-                        "streamId": event.stream_id,
+                        "streamId": str(event.stream_id),
                         "streamType": event.stream_type,
                         "version": event.version,
                         "type": event.type,

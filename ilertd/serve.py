@@ -71,7 +71,8 @@ async def serve(config: Config) -> int:
 
     log.info("stopping")
     sd_notify("STOPPING=1")
-    starting.cancel()
+    for task in (*tasks, starting):
+        task.cancel()
     for task in (*tasks, starting):
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
