@@ -21,6 +21,77 @@ class Migration:
     sql: str
 
 
+#: One call = one statement = one implicit transaction: lock, check every append's version
+#: and idempotency key, insert the accepted ones with positions assigned under the lock,
+#: record their keys, notify. The caller guarantees a stream and a key appear at most once
+#: per batch, so the checks are set-based (no per-append SQL). Outcome per append, in order:
+#: 'ok' (positions, new version), 'duplicate' (the first result), 'conflict' (actual version).
+APPEND_BATCH_FUNCTION = """
+CREATE OR REPLACE FUNCTION eventstore_append_batch(
+    p_streams uuid[], p_stream_types text[], p_expected integer[], p_keys text[],
+    p_counts integer[], p_types text[], p_data text[], p_metadata text[]
+) RETURNS TABLE (outcome text, first_position bigint, last_position bigint, version integer)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    head bigint;
+BEGIN
+    LOCK TABLE events IN EXCLUSIVE MODE;
+    SELECT coalesce(max(e.position), 0) INTO head FROM events e;
+    RETURN QUERY
+    WITH req AS (
+        SELECT r.*, (sum(r.cnt) OVER (ORDER BY r.i) - r.cnt)::integer AS off
+        FROM unnest(p_streams, p_stream_types, p_expected, p_keys, p_counts)
+             WITH ORDINALITY AS r(sid, stype, expected, key, cnt, i)
+    ), state AS (
+        SELECT req.*,
+               coalesce((SELECT max(e.version) FROM events e WHERE e.stream_id = req.sid), 0)
+                   AS cur,
+               k.first_position AS k_first, k.last_position AS k_last, k.version AS k_version
+        FROM req LEFT JOIN idempotency_keys k ON k.key = req.key
+    ), decided AS (
+        SELECT state.*,
+               CASE WHEN k_first IS NOT NULL THEN 'duplicate'
+                    WHEN expected IS NOT NULL AND expected <> cur THEN 'conflict'
+                    ELSE 'ok' END AS result
+        FROM state
+    ), placed AS (
+        SELECT decided.*,
+               head + sum(CASE WHEN result = 'ok' THEN cnt ELSE 0 END) OVER (ORDER BY i)
+                   AS last_ok
+        FROM decided
+    ), d AS (
+        SELECT i, sid, stype, key, cnt, off, result,
+               CASE result WHEN 'ok' THEN last_ok - cnt + 1 WHEN 'duplicate' THEN k_first
+                   END AS first_pos,
+               CASE result WHEN 'ok' THEN last_ok WHEN 'duplicate' THEN k_last END AS last_pos,
+               CASE result WHEN 'ok' THEN cur + cnt WHEN 'duplicate' THEN k_version
+                   ELSE cur END AS ver
+        FROM placed
+    ), inserted AS (
+        INSERT INTO events (position, stream_id, stream_type, version, type, data, metadata)
+        SELECT d.first_pos + g - 1, d.sid, d.stype, d.ver - d.cnt + g,
+               p_types[d.off + g], p_data[d.off + g]::jsonb, p_metadata[d.off + g]::jsonb
+        FROM d, generate_series(1, d.cnt) AS g
+        WHERE d.result = 'ok'
+        RETURNING 1
+    ), keys AS (
+        INSERT INTO idempotency_keys (key, stream_id, first_position, last_position, version)
+        SELECT d.key, d.sid, d.first_pos, d.last_pos, d.ver
+        FROM d WHERE d.result = 'ok' AND d.key IS NOT NULL
+        RETURNING 1
+    ), notified AS (
+        SELECT pg_notify('ilertd_events', max(d.last_pos)::text) FROM d
+        WHERE d.result = 'ok' HAVING count(*) > 0
+    )
+    SELECT d.result, d.first_pos, d.last_pos, d.ver
+    FROM d
+    CROSS JOIN (SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM keys)
+                       + (SELECT count(*) FROM notified)) AS forced(n)
+    ORDER BY d.i;
+END
+$fn$;
+"""
+
 EVENTSTORE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "eventstore",
@@ -53,6 +124,12 @@ EVENTSTORE_MIGRATIONS: tuple[Migration, ...] = (
         2,
         "index events by type for projections that read one kind",
         "CREATE INDEX IF NOT EXISTS events_type_position ON events (type, position);",
+    ),
+    Migration(
+        "eventstore",
+        3,
+        "append a whole group-commit batch in one round trip",
+        APPEND_BATCH_FUNCTION,
     ),
 )
 

@@ -35,8 +35,14 @@ class EventStore:
     ) -> None:
         self.pool = pool
         self._listen_dsn = listen_dsn or dsn
-        self._writer = GroupCommitWriter(pool, max_batch=max_batch, observer=observer)
+        self._dsn = dsn
+        self._writer = GroupCommitWriter(
+            self._connect_writer, max_batch=max_batch, observer=observer
+        )
         self.notifier = Notifier(self._connect_listener)
+
+    async def _connect_writer(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self._dsn, timeout=10, command_timeout=60)
 
     async def _connect_listener(self) -> asyncpg.Connection:
         return await asyncpg.connect(self._listen_dsn, timeout=5)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -26,6 +26,7 @@ from .records import AppendResult, NewEvent
 
 log = structlog.get_logger(__name__)
 
+#: Also spelled out in the eventstore_append_batch SQL function.
 NOTIFY_CHANNEL = "ilertd_events"
 
 
@@ -49,12 +50,13 @@ class GroupCommitWriter:
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        connect: Callable[[], Awaitable[asyncpg.Connection]],
         *,
         max_batch: int = 1000,
         observer: BatchObserver | None = None,
     ) -> None:
-        self._pool = pool
+        self._connect = connect
+        self._conn: asyncpg.Connection | None = None
         self._max_batch = max_batch
         self._observer = observer
         self._queue: deque[_PendingAppend] = deque()
@@ -100,25 +102,49 @@ class GroupCommitWriter:
         if self._task is not None:
             await self._task
             self._task = None
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
 
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._queue:
-                batch = [
-                    self._queue.popleft() for _ in range(min(len(self._queue), self._max_batch))
-                ]
-                await self._commit_with_retry(batch)
+                await self._commit_safely(self._take_batch())
             if self._closing:
                 return
 
-    async def _commit_with_retry(self, batch: list[_PendingAppend]) -> None:
-        """A lost connection fails the batch; nothing was acknowledged, callers see the error."""
+    def _take_batch(self) -> list[_PendingAppend]:
+        """Up to max_batch appends, each stream and each key at most once (the SQL function
+        decides them set-wise); a second append to a stream waits for the next batch, so
+        per-stream order is kept."""
+        batch: list[_PendingAppend] = []
+        deferred: list[_PendingAppend] = []
+        streams: set[UUID] = set()
+        keys: set[str] = set()
+        while self._queue and len(batch) < self._max_batch:
+            pending = self._queue.popleft()
+            key = pending.idempotency_key
+            if pending.stream_id in streams or (key is not None and key in keys):
+                deferred.append(pending)
+                continue
+            streams.add(pending.stream_id)
+            if key is not None:
+                keys.add(key)
+            batch.append(pending)
+        self._queue.extendleft(reversed(deferred))
+        return batch
+
+    async def _commit_safely(self, batch: list[_PendingAppend]) -> None:
+        """A failed batch fails its callers: nothing of it was acknowledged."""
         try:
             await self._commit(batch)
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
             log.warning("append batch failed", error=str(exc), appends=len(batch))
+            if self._conn is not None:
+                self._conn.terminate()
+                self._conn = None
             for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(exc)
@@ -130,104 +156,49 @@ class GroupCommitWriter:
                 raise
 
     async def _commit(self, batch: list[_PendingAppend]) -> None:
-        stream_ids = list({p.stream_id for p in batch})
-        keys = list({p.idempotency_key for p in batch if p.idempotency_key})
-        accepted: list[tuple[_PendingAppend, AppendResult]] = []
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
-            head, versions, used_keys = await self._read_state(conn, stream_ids, keys)
-            rows: list[tuple] = []
-            new_keys: list[tuple] = []
-            batch_keys: dict[str, AppendResult] = {}
-            for pending in batch:
-                key = pending.idempotency_key
-                if key and key in used_keys:
-                    pending.future.set_result(used_keys[key])
-                    continue
-                if key and key in batch_keys:
-                    accepted.append((pending, batch_keys[key]))
-                    continue
-                current = versions.get(pending.stream_id, 0)
-                if pending.expected_version is not None and pending.expected_version != current:
-                    pending.future.set_exception(
-                        ConcurrencyError(pending.stream_id, pending.expected_version, current)
-                    )
-                    continue
-                first = head + 1
-                for offset, event in enumerate(pending.events, start=1):
-                    head += 1
-                    rows.append(
-                        (
-                            head,
-                            pending.stream_id,
-                            pending.stream_type,
-                            current + offset,
-                            event.type,
-                            event.data.decode(),
-                            orjson.dumps(event.metadata).decode(),
-                        )
-                    )
-                version = current + len(pending.events)
-                versions[pending.stream_id] = version
-                result = AppendResult(pending.stream_id, first, head, version)
-                accepted.append((pending, result))
-                if key:
-                    batch_keys[key] = AppendResult(
-                        pending.stream_id, first, head, version, duplicate=True
-                    )
-                    new_keys.append((key, pending.stream_id, first, head, version))
-            if rows:
-                await conn.copy_records_to_table(
-                    "events",
-                    records=rows,
-                    columns=(
-                        "position",
-                        "stream_id",
-                        "stream_type",
-                        "version",
-                        "type",
-                        "data",
-                        "metadata",
-                    ),
-                )
-                if new_keys:
-                    await conn.executemany(
-                        "INSERT INTO idempotency_keys "
-                        "(key, stream_id, first_position, last_position, version) "
-                        "VALUES ($1, $2, $3, $4, $5)",
-                        new_keys,
-                    )
-                await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}, '{head}'")
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await self._connect()
+        types: list[str] = []
+        data: list[str] = []
+        metadata: list[str] = []
+        for pending in batch:
+            for event in pending.events:
+                types.append(event.type)
+                data.append(event.data.decode())
+                metadata.append(orjson.dumps(event.metadata).decode())
+        rows = await self._conn.fetch(
+            "SELECT * FROM eventstore_append_batch($1, $2, $3, $4, $5, $6, $7, $8)",
+            [p.stream_id for p in batch],
+            [p.stream_type for p in batch],
+            [p.expected_version for p in batch],
+            [p.idempotency_key for p in batch],
+            [len(p.events) for p in batch],
+            types,
+            data,
+            metadata,
+        )
         now = time.perf_counter()
-        for pending, result in accepted:
+        committed: list[float] = []
+        events = 0
+        for pending, row in zip(batch, rows, strict=True):
+            outcome = row["outcome"]
+            if outcome == "conflict":
+                error = ConcurrencyError(
+                    pending.stream_id, pending.expected_version or 0, row["version"]
+                )
+                pending.future.set_exception(error)
+                continue
+            result = AppendResult(
+                pending.stream_id,
+                row["first_position"],
+                row["last_position"],
+                row["version"],
+                duplicate=outcome == "duplicate",
+            )
             if not pending.future.done():
                 pending.future.set_result(result)
-        if self._observer is not None and rows:
-            self._observer(len(accepted), len(rows), [now - p.enqueued_at for p, _ in accepted])
-
-    @staticmethod
-    async def _read_state(
-        conn: asyncpg.Connection, stream_ids: list[UUID], keys: list[str]
-    ) -> tuple[int, dict[UUID, int], dict[str, AppendResult]]:
-        """One round trip: head position, each stream's version, keys already used."""
-        row = await conn.fetchrow(
-            """
-            SELECT
-              (SELECT coalesce(max(position), 0) FROM events) AS head,
-              (SELECT coalesce(array_agg(
-                   (SELECT coalesce(max(e.version), 0) FROM events e WHERE e.stream_id = s.id)
-                   ORDER BY s.ord), '{}')
-                 FROM unnest($1::uuid[]) WITH ORDINALITY s(id, ord)) AS versions,
-              (SELECT coalesce(jsonb_agg(jsonb_build_array(
-                   k.key, k.stream_id, k.first_position, k.last_position, k.version)), '[]')
-                 FROM idempotency_keys k WHERE k.key = ANY($2::text[])) AS keys
-            """,
-            stream_ids,
-            keys,
-        )
-        versions = dict(zip(stream_ids, row["versions"], strict=True))
-        used: dict[str, AppendResult] = {}
-        if keys:
-            for key, sid, first, last, version in orjson.loads(row["keys"]):
-                used[key] = AppendResult(UUID(sid), first, last, version, duplicate=True)
-        return row["head"], versions, used
+            if outcome == "ok":
+                committed.append(now - pending.enqueued_at)
+                events += len(pending.events)
+        if self._observer is not None and committed:
+            self._observer(len(committed), events, committed)
