@@ -1,0 +1,79 @@
+"""An in-process ilertd (real aiohttp server, real PostgreSQL) for API tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from ilertd.app import Services
+from ilertd.config import load_config
+from ilertd.http.server import build_app
+
+ADMIN_KEY = "ilk_integration_admin_key_0123456789abcdef"
+
+
+@dataclass
+class Api:
+    """A client bound to the running app; ``key`` is sent as the Bearer token."""
+
+    services: Services
+    server: TestServer
+    session: aiohttp.ClientSession
+    key: str | None = ADMIN_KEY
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        key: str | bool | None = True,
+        **kwargs: Any,
+    ) -> tuple[int, Any]:
+        headers = dict(kwargs.pop("headers", {}))
+        token = self.key if key is True else key
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        async with self.session.request(
+            method, self.url(path), json=json, headers=headers, **kwargs
+        ) as response:
+            body = await response.read()
+            if response.content_type.endswith("json") and body:
+                return response.status, await response.json(content_type=None)
+            return response.status, body.decode() if body else None
+
+    async def settle(self) -> None:
+        """Wait until projections have applied everything committed so far."""
+        assert self.services.store is not None and self.services.runner is not None
+        await self.services.runner.wait_for(await self.services.store.head_position())
+
+
+@pytest.fixture
+async def api(dsn: str) -> AsyncIterator[Api]:
+    config = load_config(
+        None,
+        env={
+            "ILERTD_DATABASE_URL": dsn,
+            "ILERTD_ADMIN_API_KEY": ADMIN_KEY,
+            "ILERTD_DATABASE_POOL_SIZE": "5",
+        },
+    )
+    services = Services(config)
+    await services.start()
+    server = TestServer(build_app(services))
+    await server.start_server()
+    session = aiohttp.ClientSession()
+    try:
+        yield Api(services, server, session)
+    finally:
+        await session.close()
+        await server.close()
+        await services.close()
