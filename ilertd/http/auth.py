@@ -7,7 +7,7 @@ from aiohttp import web
 from projections.users import user_by_key_hash
 
 from ..security import hash_api_key
-from .context import SERVICES
+from .context import SERVICES, USER
 from .middleware import Handler
 from .problems import ProblemError
 
@@ -39,5 +39,5 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         user = await user_by_key_hash(pool, hash_api_key(key.strip()))
         if user is None:
             raise ProblemError(403, "FORBIDDEN", "the API key is not valid")
-        request["user"] = user
+        request[USER] = user
     return await handler(request)

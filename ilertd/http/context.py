@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import asyncpg
 from aiohttp import web
 
 if TYPE_CHECKING:
     from ..app import Services
 
 SERVICES: web.AppKey[Services] = web.AppKey("services")
+
+#: The authenticated caller (a row of the users projection), set by the auth middleware.
+USER: web.RequestKey[asyncpg.Record] = web.RequestKey("user", asyncpg.Record)

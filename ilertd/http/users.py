@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from .context import USER
 from .problems import json_response
 
 
@@ -24,7 +25,7 @@ def user_json(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def current_user(request: web.Request) -> web.Response:
-    return json_response(user_json(request["user"]))
+    return json_response(user_json(request[USER]))
 
 
 def add_routes(app: web.Application) -> None:
