@@ -25,12 +25,14 @@ class Migration:
 #: and idempotency key, insert the accepted ones with positions assigned under the lock,
 #: record their keys, notify. The caller guarantees a stream and a key appear at most once
 #: per batch, so the checks are set-based (no per-append SQL). Outcome per append, in order:
-#: 'ok' (positions, new version), 'duplicate' (the first result), 'conflict' (actual version).
+#: 'ok' (positions, new version), 'duplicate' (the first result, whose stream may differ),
+#: 'conflict' (the actual version).
 APPEND_BATCH_FUNCTION = """
 CREATE OR REPLACE FUNCTION eventstore_append_batch(
     p_streams uuid[], p_stream_types text[], p_expected integer[], p_keys text[],
     p_counts integer[], p_types text[], p_data text[], p_metadata text[]
-) RETURNS TABLE (outcome text, first_position bigint, last_position bigint, version integer)
+) RETURNS TABLE (outcome text, stream_id uuid, first_position bigint, last_position bigint,
+                version integer)
 LANGUAGE plpgsql AS $fn$
 DECLARE
     head bigint;
@@ -46,7 +48,8 @@ BEGIN
         SELECT req.*,
                coalesce((SELECT max(e.version) FROM events e WHERE e.stream_id = req.sid), 0)
                    AS cur,
-               k.first_position AS k_first, k.last_position AS k_last, k.version AS k_version
+               k.first_position AS k_first, k.last_position AS k_last, k.version AS k_version,
+               k.stream_id AS k_stream
         FROM req LEFT JOIN idempotency_keys k ON k.key = req.key
     ), decided AS (
         SELECT state.*,
@@ -61,6 +64,7 @@ BEGIN
         FROM decided
     ), d AS (
         SELECT i, sid, stype, key, cnt, off, result,
+               CASE result WHEN 'duplicate' THEN k_stream ELSE sid END AS stream,
                CASE result WHEN 'ok' THEN last_ok - cnt + 1 WHEN 'duplicate' THEN k_first
                    END AS first_pos,
                CASE result WHEN 'ok' THEN last_ok WHEN 'duplicate' THEN k_last END AS last_pos,
@@ -83,7 +87,7 @@ BEGIN
         SELECT pg_notify('ilertd_events', max(d.last_pos)::text) FROM d
         WHERE d.result = 'ok' HAVING count(*) > 0
     )
-    SELECT d.result, d.first_pos, d.last_pos, d.ver
+    SELECT d.result, d.stream, d.first_pos, d.last_pos, d.ver
     FROM d
     CROSS JOIN (SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM keys)
                        + (SELECT count(*) FROM notified)) AS forced(n)

@@ -189,7 +189,7 @@ class GroupCommitWriter:
                 pending.future.set_exception(error)
                 continue
             result = AppendResult(
-                pending.stream_id,
+                row["stream_id"],
                 row["first_position"],
                 row["last_position"],
                 row["version"],

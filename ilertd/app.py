@@ -14,6 +14,7 @@ from eventstore.mapping import EventMapper
 from eventstore.repository import Repository
 from projections import ProjectionRunner, all_projections
 
+from .alert_commands import AlertCommands
 from .bootstrap import ensure_admin
 from .config import Config, mask_url
 from .domain.registry import build_registry
@@ -43,6 +44,7 @@ class Services:
         self.mapper = EventMapper(build_registry())
         self.store: EventStore | None = None
         self.repository: Repository | None = None
+        self.alert_commands: AlertCommands | None = None
         self.runner: ProjectionRunner | None = None
         self.embedded: EmbeddedPostgres | None = None
         self.ready = False
@@ -58,6 +60,7 @@ class Services:
         await self._connect()
         assert self.store is not None
         self.repository = Repository(self.store, self.mapper)
+        self.alert_commands = AlertCommands(self.repository, self.store.pool)
         self.runner = ProjectionRunner(self.store, all_projections())
         await self.runner.prepare()
         await self.runner.catch_up()

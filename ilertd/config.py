@@ -33,6 +33,7 @@ class Option:
     help: str
     secret: bool = False
     choices: tuple[str, ...] = ()
+    minimum: int = 1
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -72,6 +73,21 @@ OPTIONS: tuple[Option, ...] = (
         10.0,
         float,
         "seconds in-flight requests get to finish on SIGTERM",
+    ),
+    Option(
+        "http.max_body_bytes",
+        "ILERTD_HTTP_MAX_BODY_BYTES",
+        1024 * 1024,
+        int,
+        "largest request body accepted; larger ones get 413",
+    ),
+    Option(
+        "events.rate_limit_per_minute",
+        "ILERTD_EVENTS_RATE_LIMIT_PER_MINUTE",
+        50,
+        int,
+        "events accepted per integration key per minute; 0 turns the limit off",
+        minimum=0,
     ),
     Option(
         "log.format",
@@ -159,8 +175,8 @@ def _coerce(option: Option, value: Any, origin: str) -> Any:
             value = int(value)
         except (TypeError, ValueError):
             raise ConfigError(where, f"must be an integer, got {value!r}") from None
-        if value < 1:
-            raise ConfigError(where, "must be at least 1")
+        if value < option.minimum:
+            raise ConfigError(where, f"must be at least {option.minimum}")
     elif option.kind is float:
         try:
             value = float(value)

@@ -1,12 +1,14 @@
 """Read models built from the event store, each owning its tables and tracking row."""
 
+from .alert_sources import AlertSourcesProjection
+from .alerts import AlertsProjection
 from .base import Projection
 from .runner import ProjectionRunner
 from .users import UsersProjection
 
 
 def all_projections() -> list[Projection]:
-    return [UsersProjection()]
+    return [UsersProjection(), AlertsProjection(), AlertSourcesProjection()]
 
 
 __all__ = ["Projection", "ProjectionRunner", "UsersProjection", "all_projections"]

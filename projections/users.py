@@ -1,7 +1,12 @@
 """Users and API keys, for authentication and /api/users.
 
 A user's integer API id is the global position of its ``user-registered`` event: unique,
-known the moment the append returns, and identical after a rebuild.
+known the moment the append returns, and identical after a rebuild. Deleted users keep
+their row (``deleted_at`` set) so history can still name them, but lose their API keys, and
+every lookup here skips them unless asked.
+
+No unique constraints on email or username: the API checks them before appending, and a
+constraint that a racing duplicate broke would stop the projection for good.
 """
 
 from __future__ import annotations
@@ -12,12 +17,22 @@ from eventstore import RecordedEvent
 
 from .base import Projection
 
+Db = asyncpg.Connection | asyncpg.Pool
+
 
 class UsersProjection(Projection):
     name = "users"
-    version = 1
+    version = 2
     tables = ("api_keys", "users")
-    event_types = frozenset({"user-registered", "user-api-key-issued", "user-api-key-revoked"})
+    event_types = frozenset(
+        {
+            "user-registered",
+            "user-updated",
+            "user-deleted",
+            "user-api-key-issued",
+            "user-api-key-revoked",
+        }
+    )
 
     async def setup(self, conn: asyncpg.Connection) -> None:
         await conn.execute(
@@ -32,8 +47,15 @@ class UsersProjection(Projection):
                 role        text        NOT NULL,
                 timezone    text        NOT NULL,
                 language    text        NOT NULL,
-                created_at  timestamptz NOT NULL
+                muted_until timestamptz,
+                created_at  timestamptz NOT NULL,
+                updated_at  timestamptz NOT NULL,
+                deleted_at  timestamptz
             );
+            CREATE INDEX IF NOT EXISTS users_email ON users (lower(email))
+                WHERE deleted_at IS NULL;
+            CREATE INDEX IF NOT EXISTS users_username ON users (lower(username))
+                WHERE deleted_at IS NULL;
             CREATE TABLE IF NOT EXISTS api_keys (
                 key_hash    text        PRIMARY KEY,
                 key_id      uuid        NOT NULL UNIQUE,
@@ -41,28 +63,27 @@ class UsersProjection(Projection):
                 label       text        NOT NULL,
                 created_at  timestamptz NOT NULL
             );
+            CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys (user_id);
             """
         )
 
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         data = event.data
         if event.type == "user-registered":
+            await self._registered(conn, event, data)
+        elif event.type == "user-updated":
+            await self._updated(conn, event, data)
+        elif event.type == "user-deleted":
             await conn.execute(
                 """
-                INSERT INTO users (id, stream_id, username, email, first_name, last_name,
-                                   role, timezone, language, created_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                WITH gone AS (
+                    UPDATE users SET deleted_at = $1, updated_at = $1
+                    WHERE stream_id = $2 RETURNING id
+                )
+                DELETE FROM api_keys WHERE user_id IN (SELECT id FROM gone)
                 """,
-                event.position,
-                event.stream_id,
-                data["username"],
-                data["email"],
-                data.get("first_name", ""),
-                data.get("last_name", ""),
-                data["role"],
-                data.get("timezone", "UTC"),
-                data.get("language", "en"),
                 event.recorded_at,
+                event.stream_id,
             )
         elif event.type == "user-api-key-issued":
             await conn.execute(
@@ -79,19 +100,123 @@ class UsersProjection(Projection):
         elif event.type == "user-api-key-revoked":
             await conn.execute("DELETE FROM api_keys WHERE key_id = $1", data["key_id"])
 
+    async def _registered(self, conn: asyncpg.Connection, event: RecordedEvent, data: dict) -> None:
+        await conn.execute(
+            """
+            INSERT INTO users (id, stream_id, username, email, first_name, last_name, role,
+                               timezone, language, muted_until, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::timestamptz, $11, $11)
+            """,
+            event.position,
+            event.stream_id,
+            data["username"],
+            data["email"],
+            data.get("first_name", ""),
+            data.get("last_name", ""),
+            data["role"],
+            data.get("timezone", "UTC"),
+            data.get("language", "en"),
+            data.get("muted_until"),  # absent in events written before mutedUntil existed
+            event.recorded_at,
+        )
 
-async def user_by_key_hash(conn: asyncpg.Connection | asyncpg.Pool, key_hash: str):
+    async def _updated(self, conn: asyncpg.Connection, event: RecordedEvent, data: dict) -> None:
+        await conn.execute(
+            """
+            UPDATE users SET username = $2, email = $3, first_name = $4, last_name = $5,
+                             role = $6, timezone = $7, language = $8,
+                             muted_until = $9::text::timestamptz, updated_at = $10
+            WHERE stream_id = $1
+            """,
+            event.stream_id,
+            data["username"],
+            data["email"],
+            data["first_name"],
+            data["last_name"],
+            data["role"],
+            data["timezone"],
+            data["language"],
+            data["muted_until"],
+            event.recorded_at,
+        )
+
+
+async def user_by_key_hash(conn: Db, key_hash: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """
-        SELECT u.* FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1
+        SELECT u.* FROM api_keys k JOIN users u ON u.id = k.user_id
+        WHERE k.key_hash = $1 AND u.deleted_at IS NULL
         """,
         key_hash,
     )
 
 
-async def user_by_id(conn: asyncpg.Connection | asyncpg.Pool, user_id: int):
-    return await conn.fetchrow("SELECT * FROM users WHERE id = $1", user_id)
+async def user_by_id(
+    conn: Db, user_id: int, *, include_deleted: bool = False
+) -> asyncpg.Record | None:
+    """A live user; ``include_deleted`` also finds deleted ones (to name them in history)."""
+    return await conn.fetchrow(
+        "SELECT * FROM users WHERE id = $1 AND ($2 OR deleted_at IS NULL)",
+        user_id,
+        include_deleted,
+    )
 
 
-async def count_users(conn: asyncpg.Connection | asyncpg.Pool) -> int:
-    return await conn.fetchval("SELECT count(*) FROM users")
+async def count_users(conn: Db) -> int:
+    return await conn.fetchval("SELECT count(*) FROM users WHERE deleted_at IS NULL")
+
+
+async def list_users(conn: Db, offset: int, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT * FROM users WHERE deleted_at IS NULL ORDER BY id OFFSET $1 LIMIT $2",
+        offset,
+        limit,
+    )
+
+
+async def taken_by(
+    conn: Db, *, email: str, username: str, except_id: int | None = None
+) -> str | None:
+    """``"email"`` or ``"username"`` if another live user has it (ignoring case), else None."""
+    row = await conn.fetchrow(
+        """
+        SELECT lower(email) = lower($1) AS email, lower(username) = lower($2) AS username
+        FROM users
+        WHERE deleted_at IS NULL AND id IS DISTINCT FROM $3
+          AND (lower(email) = lower($1) OR lower(username) = lower($2))
+        ORDER BY 1 DESC LIMIT 1
+        """,
+        email,
+        username,
+        except_id,
+    )
+    if row is None:
+        return None
+    return "email" if row["email"] else "username"
+
+
+async def count_admins(conn: Db, *, except_id: int | None = None) -> int:
+    """Live ADMINs, leaving out ``except_id``: the last-admin guard's input."""
+    return await conn.fetchval(
+        """
+        SELECT count(*) FROM users
+        WHERE role = 'ADMIN' AND deleted_at IS NULL AND id IS DISTINCT FROM $1
+        """,
+        except_id,
+    )
+
+
+async def api_keys_of(conn: Db, user_id: int) -> list[asyncpg.Record]:
+    """Key ids, labels and creation times; never the hashes."""
+    return await conn.fetch(
+        "SELECT key_id, label, created_at FROM api_keys WHERE user_id = $1 ORDER BY created_at",
+        user_id,
+    )
+
+
+async def api_key_of(conn: Db, user_id: int, key_id: object) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT key_id, label, created_at FROM api_keys WHERE user_id = $1 AND key_id = $2",
+        user_id,
+        key_id,
+    )

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from eventstore.mapping import EventRegistry
 
+from .alert import Alert
+from .alert_source import AlertSource
 from .user import User
 
 
 def build_registry() -> EventRegistry:
     registry = EventRegistry()
     registry.register(User)
+    registry.register(Alert)
+    registry.register(AlertSource)
     return registry

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from . import health, users
+from . import alert_sources, alerts, events, health, users
 from .auth import authenticate
 from .context import SERVICES
 from .middleware import METRICS_KEY, request_context
@@ -14,15 +14,17 @@ from .middleware import METRICS_KEY, request_context
 if TYPE_CHECKING:
     from ..app import Services
 
-MAX_BODY_BYTES = 1024 * 1024
-
 
 def build_app(services: Services) -> web.Application:
     app = web.Application(
-        middlewares=[request_context, authenticate], client_max_size=MAX_BODY_BYTES
+        middlewares=[request_context, authenticate],
+        client_max_size=services.config["http.max_body_bytes"],
     )
     app[SERVICES] = services
     app[METRICS_KEY] = services.metrics
     health.add_routes(app)
     users.add_routes(app)
+    alerts.add_routes(app)
+    alert_sources.add_routes(app)
+    events.add_routes(app, services.config["events.rate_limit_per_minute"])
     return app

@@ -1,0 +1,219 @@
+"""/api/alert-sources: list, create, read, replace, delete.
+
+Any authenticated user reads; only ADMINs write. Every write waits until the projections
+have applied it, so the answer and the caller's next GET already show it. Validation
+happens before anything is appended: a 4xx writes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from eventstore.repository import Repository
+from projections import ProjectionRunner
+from projections.alert_sources import list_sources, source_by_id, source_by_key, source_json
+
+from ..domain.alert_source import AlertSource
+from ..domain.durations import DurationError, parse_duration
+from ..domain.errors import DomainError, InvalidValueError
+from ..domain.user import Role
+from .authz import require_role
+from .body import base_url, read_json
+from .context import SERVICES
+from .problems import ProblemError, json_response
+
+DEFAULT_MAX_RESULTS = 50
+MAX_RESULTS_CAP = 100
+#: A path id of up to 19 digits is an API id (int64); anything else an integration key.
+_NUMERIC_ID = re.compile(r"[0-9]{1,19}")
+MAX_KEY_LENGTH = 256
+
+
+def _bad(field: str, message: str) -> ProblemError:
+    return ProblemError(400, "BAD_REQUEST", f"{field}: {message}", field=field)
+
+
+def _query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not re.fullmatch(r"[0-9]{1,19}", raw.strip()):
+        raise _bad(name, f"must be an integer between {low} and {high}")
+    value = int(raw)
+    if not low <= value <= high:
+        raise _bad(name, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def _duration_seconds(field: str, value: Any) -> int | None:
+    """An ISO-8601 duration or whole seconds, as ilert's clients send either."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except DurationError as exc:
+            raise _bad(field, str(exc)) from None
+    raise _bad(field, "must be an ISO-8601 duration such as PT5M, or whole seconds")
+
+
+def _policy_id(value: Any) -> Any:
+    """``{"id": n}`` as ilert, or a bare id; the domain checks the number itself."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise _bad("escalationPolicy", 'must be {"id": <integer>} or null')
+    return value
+
+
+def _settings(body: Any) -> dict[str, Any]:
+    """Domain settings from a request body; absent fields take their defaults (PUT replaces
+    the whole resource). ilert's older ``incident*`` names are read when the new are absent."""
+    if not isinstance(body, dict):
+        raise ProblemError(400, "BAD_REQUEST", "body: must be a JSON object", field="body")
+    settings: dict[str, Any] = {
+        "name": body.get("name"),
+        "escalation_policy_id": _policy_id(body.get("escalationPolicy")),
+        "alert_grouping_window_s": _duration_seconds(
+            "alertGroupingWindow", body.get("alertGroupingWindow")
+        ),
+        "auto_resolution_timeout_s": _duration_seconds(
+            "autoResolutionTimeout", body.get("autoResolutionTimeout")
+        ),
+    }
+    optional = {
+        "integration_type": body.get("integrationType"),
+        "alert_creation": body.get("alertCreation", body.get("incidentCreation")),
+        "alert_priority_rule": body.get("alertPriorityRule", body.get("incidentPriorityRule")),
+        "active": body.get("active"),
+    }
+    settings.update({key: value for key, value in optional.items() if value is not None})
+    return settings
+
+
+def _present(request: web.Request, row: asyncpg.Record) -> dict[str, Any]:
+    body = source_json(row)
+    body["integrationUrl"] = base_url(request) + body["integrationUrl"]
+    return body
+
+
+def _pool(request: web.Request) -> asyncpg.Pool:
+    return request.app[SERVICES].require_database()
+
+
+def _writer(request: web.Request) -> tuple[Repository, ProjectionRunner]:
+    services = request.app[SERVICES]
+    services.require_database()
+    if services.repository is None or services.runner is None:
+        raise ProblemError(503, "UNAVAILABLE", "ilertd is starting: the database is not ready")
+    return services.repository, services.runner
+
+
+async def _find(request: web.Request) -> asyncpg.Record:
+    """The live source named by the path: its API id, or (as ilert allows) its key."""
+    pool = _pool(request)
+    ident = request.match_info["id"]
+    row = None
+    if _NUMERIC_ID.fullmatch(ident):
+        row = await source_by_id(pool, int(ident))
+    elif len(ident) <= MAX_KEY_LENGTH:
+        row = await source_by_key(pool, ident)
+    if row is None:
+        raise ProblemError(404, "NOT_FOUND", "no such alert source")
+    return row
+
+
+async def _save(request: web.Request, caller: asyncpg.Record, source: AlertSource) -> int | None:
+    """Append the source's pending events as ``caller`` and wait until they are applied;
+    the position of the first one (a new source's id), None if there was nothing to save."""
+    repository, runner = _writer(request)
+    result = await repository.save(source, metadata={"actor": f"user:{caller['id']}"})
+    if result is None:
+        return None
+    await runner.wait_for(result.last_position)
+    return result.first_position
+
+
+async def _reread(request: web.Request, source_id: int) -> asyncpg.Record:
+    pool = _pool(request)
+    row = await source_by_id(pool, source_id)
+    if row is None:  # deleted by someone else in the meantime
+        raise ProblemError(404, "NOT_FOUND", "no such alert source")
+    return row
+
+
+async def _load_live(request: web.Request, row: asyncpg.Record) -> AlertSource:
+    repository, _ = _writer(request)
+    source: AlertSource = await repository.load(row["stream_id"])
+    if source.deleted:  # deleted after the projection row was read
+        raise ProblemError(404, "NOT_FOUND", "no such alert source")
+    return source
+
+
+def _domain_problem(exc: DomainError) -> ProblemError:
+    if isinstance(exc, InvalidValueError):
+        return ProblemError(400, "BAD_REQUEST", str(exc), field=exc.field)
+    return ProblemError(409, "CONFLICT", str(exc))
+
+
+async def list_alert_sources(request: web.Request) -> web.Response:
+    start = _query_int(request, "start-index", 0, 0, 2**62)
+    limit = _query_int(request, "max-results", DEFAULT_MAX_RESULTS, 1, MAX_RESULTS_CAP)
+    pool = _pool(request)
+    rows = await list_sources(pool, start, limit)
+    return json_response([_present(request, row) for row in rows])
+
+
+async def create_alert_source(request: web.Request) -> web.Response:
+    caller = require_role(request, Role.ADMIN)
+    settings = _settings(await read_json(request))
+    try:
+        source = AlertSource.create(**settings)
+    except DomainError as exc:
+        raise _domain_problem(exc) from None
+    source_id = await _save(request, caller, source)
+    assert source_id is not None  # a new aggregate always has its Created event
+    row = await _reread(request, source_id)
+    return json_response(_present(request, row), status=201)
+
+
+async def get_alert_source(request: web.Request) -> web.Response:
+    return json_response(_present(request, await _find(request)))
+
+
+async def replace_alert_source(request: web.Request) -> web.Response:
+    caller = require_role(request, Role.ADMIN)
+    row = await _find(request)
+    settings = _settings(await read_json(request))
+    source = await _load_live(request, row)
+    try:
+        source.update(**settings)
+    except DomainError as exc:
+        raise _domain_problem(exc) from None
+    await _save(request, caller, source)  # nothing to save when nothing changed
+    return json_response(_present(request, await _reread(request, row["id"])))
+
+
+async def delete_alert_source(request: web.Request) -> web.Response:
+    caller = require_role(request, Role.ADMIN)
+    source = await _load_live(request, await _find(request))
+    try:
+        source.delete()
+    except DomainError as exc:
+        raise _domain_problem(exc) from None
+    await _save(request, caller, source)
+    return web.Response(status=204)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/alert-sources", list_alert_sources)
+    app.router.add_post("/api/alert-sources", create_alert_source)
+    app.router.add_get("/api/alert-sources/{id}", get_alert_source)
+    app.router.add_put("/api/alert-sources/{id}", replace_alert_source)
+    app.router.add_delete("/api/alert-sources/{id}", delete_alert_source)

@@ -1,0 +1,401 @@
+"""/api/alerts: list, count, get, manual create, accept, resolve, comments, log entries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+from aiohttp import web
+
+from ..alert_commands import AlertNotFoundError, NewAlert
+from ..domain.alert import Alert
+from ..domain.errors import DomainError
+from ..domain.user import Role
+from .authz import require_role
+from .body import read_json
+from .context import SERVICES, USER
+from .problems import ProblemError, json_response
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 100
+STATES = ("PENDING", "ACCEPTED", "RESOLVED")
+
+_SELECT = """
+SELECT a.*, s.name AS source_name
+FROM alerts a LEFT JOIN alert_sources s ON s.id = a.source_id
+"""
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _user_ref(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "id": row["user_id"],
+        "username": row["username"],
+        "firstName": row["first_name"],
+        "lastName": row["last_name"],
+        "email": row["email"],
+    }
+
+
+async def _responders(pool: asyncpg.Pool, alert_ids: list[int]) -> dict[int, list[dict]]:
+    rows = await pool.fetch(
+        """
+        SELECT r.alert_id, r.user_id, r.status, r.accepted_at,
+               u.username, u.first_name, u.last_name, u.email
+        FROM alert_responders r LEFT JOIN users u ON u.id = r.user_id
+        WHERE r.alert_id = ANY($1::bigint[]) ORDER BY r.added_at, r.user_id
+        """,
+        alert_ids,
+    )
+    out: dict[int, list[dict]] = {}
+    for row in rows:
+        out.setdefault(row["alert_id"], []).append(
+            {
+                "user": _user_ref(row),
+                "status": row["status"],
+                "acceptedAt": _iso(row["accepted_at"]),
+            }
+        )
+    return out
+
+
+def alert_json(row: asyncpg.Record, responders: list[dict], include: set[str]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": row["id"],
+        "summary": row["summary"],
+        "details": row["details"],
+        "reportTime": _iso(row["report_time"]),
+        "resolvedOn": _iso(row["resolved_on"]),
+        "status": row["status"],
+        "priority": row["priority"],
+        "severity": row["severity"],
+        "alertKey": row["alert_key"],
+        "alertSource": {"id": row["source_id"], "name": row["source_name"]},
+        "escalationPolicy": (
+            {"id": row["escalation_policy_id"]} if row["escalation_policy_id"] else None
+        ),
+        "assignedTo": responders[0]["user"] if responders else None,
+        "responders": responders,
+        "nextEscalation": None,
+        "nextEscalationRuleIndex": None,
+        "escalationLevel": row["escalation_level"],
+        "images": orjson.loads(row["images"]),
+        "links": orjson.loads(row["links"]),
+        "labels": orjson.loads(row["labels"]),
+        "channels": orjson.loads(row["channels"]),
+        "eventsReceived": row["events_received"],
+        "linkedIncidentId": None,
+    }
+    if "customDetails" in include:
+        body["customDetails"] = orjson.loads(row["custom_details"] or "null")
+    return body
+
+
+def _include(request: web.Request) -> set[str]:
+    return {v for value in request.query.getall("include", []) for v in value.split(",")}
+
+
+def _ints(request: web.Request, *names: str) -> list[int]:
+    values: list[int] = []
+    for name in names:
+        for raw in request.query.getall(name, []):
+            for part in raw.split(","):
+                if not part.strip():
+                    continue
+                try:
+                    values.append(int(part))
+                except ValueError:
+                    raise ProblemError(
+                        400, "BAD_REQUEST", f"{name}: {part!r} is not an id", field=name
+                    ) from None
+    return values
+
+
+def _time(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ProblemError(
+            400, "BAD_REQUEST", f"{name}: not an ISO-8601 time", field=name
+        ) from None
+    if value.tzinfo is None:
+        raise ProblemError(400, "BAD_REQUEST", f"{name}: give a UTC offset", field=name)
+    return value
+
+
+def _filters(request: web.Request) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    states = [
+        s.strip().upper()
+        for name in ("states", "state")
+        for raw in request.query.getall(name, [])
+        for s in raw.split(",")
+        if s.strip()
+    ]
+    for state in states:
+        if state not in STATES:
+            raise ProblemError(
+                400,
+                "BAD_REQUEST",
+                f"states: {state!r} is not one of {', '.join(STATES)}",
+                field="states",
+            )
+    if states:
+        args.append(states)
+        clauses.append(f"a.status = ANY(${len(args)}::text[])")
+    for names, column in (
+        (("sources", "alert-source"), "a.source_id"),
+        (("policies", "policy"), "a.escalation_policy_id"),
+    ):
+        ids = _ints(request, *names)
+        if ids:
+            args.append(ids)
+            clauses.append(f"{column} = ANY(${len(args)}::bigint[])")
+    responders = _ints(request, "responders", "assigned-to")
+    if responders:
+        args.append(responders)
+        clauses.append(
+            "EXISTS (SELECT 1 FROM alert_responders r WHERE r.alert_id = a.id "
+            f"AND r.user_id = ANY(${len(args)}::bigint[]))"
+        )
+    for name, op in (("from", ">="), ("until", "<")):
+        value = _time(request, name)
+        if value is not None:
+            args.append(value)
+            clauses.append(f"a.report_time {op} ${len(args)}")
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def _page(request: web.Request) -> tuple[int, int]:
+    def number(name: str, default: int) -> int:
+        raw = request.query.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ProblemError(400, "BAD_REQUEST", f"{name}: not an integer", field=name) from None
+        if value < 0:
+            raise ProblemError(400, "BAD_REQUEST", f"{name}: must not be negative", field=name)
+        return value
+
+    start, size = number("start-index", 0), number("max-results", DEFAULT_PAGE)
+    if size > MAX_PAGE:
+        raise ProblemError(
+            400,
+            "BAD_REQUEST",
+            f"max-results: at most {MAX_PAGE} alerts per page",
+            field="max-results",
+        )
+    return start, size
+
+
+async def list_alerts(request: web.Request) -> web.Response:
+    pool = request.app[SERVICES].require_database()
+    where, args = _filters(request)
+    start, size = _page(request)
+    rows = await pool.fetch(
+        f"{_SELECT}{where} ORDER BY a.id DESC OFFSET ${len(args) + 1} LIMIT ${len(args) + 2}",
+        *args,
+        start,
+        size,
+    )
+    responders = await _responders(pool, [r["id"] for r in rows])
+    include = _include(request)
+    return json_response([alert_json(r, responders.get(r["id"], []), include) for r in rows])
+
+
+async def count_alerts(request: web.Request) -> web.Response:
+    pool = request.app[SERVICES].require_database()
+    where, args = _filters(request)
+    count = await pool.fetchval(f"SELECT count(*) FROM alerts a{where}", *args)
+    return json_response({"count": count})
+
+
+def _alert_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["id"])
+    except ValueError:
+        raise ProblemError(404, "NOT_FOUND", "no such alert") from None
+
+
+async def _answer(request: web.Request, alert_id: int, status: int = 200) -> web.Response:
+    pool = request.app[SERVICES].require_database()
+    row = await pool.fetchrow(f"{_SELECT} WHERE a.id = $1", alert_id)
+    if row is None:
+        raise ProblemError(404, "NOT_FOUND", f"no alert {alert_id}")
+    responders = await _responders(pool, [alert_id])
+    return json_response(alert_json(row, responders.get(alert_id, []), _include(request)), status)
+
+
+async def get_alert(request: web.Request) -> web.Response:
+    return await _answer(request, _alert_id(request))
+
+
+def _actor(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
+    user = request[USER]
+    metadata: dict[str, Any] = {"actor": f"user:{user['id']}"}
+    if request_id := request.headers.get("X-Request-Id"):
+        metadata["request_id"] = request_id[:128]
+    return {"type": "user", "id": user["id"]}, metadata
+
+
+async def _act(request: web.Request, command) -> web.Response:
+    require_role(request, Role.RESPONDER)
+    services = request.app[SERVICES]
+    services.require_database()
+    alert_id = _alert_id(request)
+    actor, metadata = _actor(request)
+    try:
+        _, position = await services.alert_commands.act(
+            alert_id, lambda alert: command(alert, actor, request[USER]["id"]), metadata
+        )
+    except AlertNotFoundError:
+        raise ProblemError(404, "NOT_FOUND", f"no alert {alert_id}") from None
+    except DomainError as exc:
+        raise ProblemError(409, "CONFLICT", str(exc)) from None
+    if position is not None:
+        await services.runner.wait_for(position)
+    return await _answer(request, alert_id)
+
+
+async def accept_alert(request: web.Request) -> web.Response:
+    return await _act(request, lambda alert, actor, uid: alert.accept(actor, user_id=uid))
+
+
+async def resolve_alert(request: web.Request) -> web.Response:
+    return await _act(request, lambda alert, actor, uid: alert.resolve(actor))
+
+
+async def add_comment(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    content = body.get("content") if isinstance(body, dict) else None
+    if not isinstance(content, str) or not content.strip():
+        raise ProblemError(
+            400, "BAD_REQUEST", "content: a non-empty string is required", field="content"
+        )
+    if len(content) > 10_000:
+        raise ProblemError(400, "BAD_REQUEST", "content: at most 10000 characters", field="content")
+
+    def comment(alert: Alert, actor: dict, uid: int) -> None:
+        alert.comment(content, actor)
+
+    response = await _act(request, comment)
+    response.set_status(201)
+    return response
+
+
+async def log_entries(request: web.Request) -> web.Response:
+    pool = request.app[SERVICES].require_database()
+    alert_id = _alert_id(request)
+    if not await pool.fetchval("SELECT 1 FROM alerts WHERE id = $1", alert_id):
+        raise ProblemError(404, "NOT_FOUND", f"no alert {alert_id}")
+    rows = await pool.fetch(
+        "SELECT * FROM alert_log_entries WHERE alert_id = $1 ORDER BY id", alert_id
+    )
+    return json_response(
+        [
+            {
+                "id": r["id"],
+                "timestamp": _iso(r["timestamp"]),
+                "logEntryType": r["log_entry_type"],
+                "text": r["text"],
+                "alertId": r["alert_id"],
+                "actor": orjson.loads(r["actor"]),
+                "vars": orjson.loads(r["vars"]),
+            }
+            for r in rows
+        ]
+    )
+
+
+async def create_alert(request: web.Request) -> web.Response:
+    from projections.alert_sources import source_by_id
+
+    require_role(request, Role.RESPONDER)
+    services = request.app[SERVICES]
+    pool = services.require_database()
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise ProblemError(400, "BAD_REQUEST", "body: a JSON object is required", field="body")
+    summary = body.get("summary")
+    if not isinstance(summary, str) or not summary.strip() or len(summary) > 1024:
+        raise ProblemError(
+            400,
+            "BAD_REQUEST",
+            "summary: a non-empty string of at most 1024 characters is required",
+            field="summary",
+        )
+    details = body.get("details", "")
+    if not isinstance(details, str) or len(details) > 100_000:
+        raise ProblemError(
+            400, "BAD_REQUEST", "details: a string of at most 100000 characters", field="details"
+        )
+    source_ref = body.get("alertSource")
+    source_id = source_ref.get("id") if isinstance(source_ref, dict) else None
+    if not isinstance(source_id, int) or isinstance(source_id, bool):
+        raise ProblemError(
+            400,
+            "BAD_REQUEST",
+            "alertSource.id: an alert source id is required",
+            field="alertSource.id",
+        )
+    source = await source_by_id(pool, source_id)
+    if source is None:
+        raise ProblemError(
+            400,
+            "BAD_REQUEST",
+            f"alertSource.id: no alert source {source_id}",
+            field="alertSource.id",
+        )
+    priority = body.get("priority")
+    if priority is not None and priority not in ("HIGH", "LOW"):
+        raise ProblemError(400, "BAD_REQUEST", "priority: HIGH or LOW", field="priority")
+    responders: list[int] = []
+    for index, item in enumerate(body.get("responders") or []):
+        user = item.get("user") if isinstance(item, dict) else None
+        uid = user.get("id") if isinstance(user, dict) else None
+        if not isinstance(uid, int) or not await pool.fetchval(
+            "SELECT 1 FROM users WHERE id = $1", uid
+        ):
+            raise ProblemError(
+                400,
+                "BAD_REQUEST",
+                f"responders[{index}].user.id: no such user",
+                field=f"responders[{index}].user.id",
+            )
+        responders.append(uid)
+    actor, metadata = _actor(request)
+    _, position = await services.alert_commands.create(
+        source,
+        NewAlert(
+            summary=summary.strip(),
+            details=details,
+            priority=priority,
+            responders=tuple(responders),
+        ),
+        actor,
+        metadata,
+    )
+    await services.runner.wait_for(position)
+    return await _answer(request, position, status=201)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/alerts", list_alerts)
+    app.router.add_post("/api/alerts", create_alert)
+    app.router.add_get("/api/alerts/count", count_alerts)
+    app.router.add_get("/api/alerts/{id}", get_alert)
+    app.router.add_put("/api/alerts/{id}/accept", accept_alert)
+    app.router.add_put("/api/alerts/{id}/resolve", resolve_alert)
+    app.router.add_post("/api/alerts/{id}/comments", add_comment)
+    app.router.add_get("/api/alerts/{id}/log-entries", log_entries)

@@ -1,0 +1,123 @@
+"""The Events API: POST /api/events (202) and the legacy /api/v1/events (200).
+
+Authenticated by the alert source's integration key in the body. Acknowledged only after
+the event is committed; a client retry with the same ``Idempotency-Key`` header gets the
+first answer and writes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from projections.alert_sources import source_by_key
+
+from ..alert_commands import NewAlert, Outcome
+from ..domain.errors import DomainError, InvalidValueError
+from ..inbound.ilert_events import EventType, InboundEvent, parse_event
+from .body import base_url, read_json
+from .context import SERVICES
+from .problems import ProblemError, json_response
+from .ratelimit import RateLimiter
+
+RATE_LIMITER = web.AppKey("events_rate_limiter", RateLimiter)
+
+
+async def _alert_id(request: web.Request, outcome: Outcome) -> int | None:
+    if outcome.alert is None:
+        return None
+    pool = request.app[SERVICES].require_database()
+    return await pool.fetchval(
+        "SELECT position FROM events WHERE stream_id = $1 AND version = 1", outcome.alert.id
+    )
+
+
+async def handle_event(request: web.Request, event: InboundEvent, *, legacy: bool) -> web.Response:
+    services = request.app[SERVICES]
+    pool = services.require_database()
+    source = await source_by_key(pool, event.integration_key)
+    if source is None:
+        raise ProblemError(
+            404, "NOT_FOUND", "integrationKey: no alert source has this key", field="integrationKey"
+        )
+    if not source["active"]:
+        raise ProblemError(409, "SOURCE_INACTIVE", "the alert source is not active")
+    wait = request.app[RATE_LIMITER].allow(event.integration_key)
+    if wait:
+        raise ProblemError(
+            429,
+            "TOO_MANY_REQUESTS",
+            f"over the rate limit of this integration key; retry in {wait:.0f} s",
+        )
+    key = request.headers.get("Idempotency-Key")
+    idempotency = f"events:{source['id']}:{key}" if key else None
+    metadata: dict[str, Any] = {"actor": f"source:{source['id']}", "via": "events-api"}
+    if request_id := request.headers.get("X-Request-Id"):
+        metadata["request_id"] = request_id[:128]
+    commands = services.alert_commands
+    try:
+        if event.event_type is EventType.ALERT:
+            outcome = await commands.ingest_alert(source, _new_alert(event), metadata, idempotency)
+        else:
+            assert event.alert_key is not None  # the parser requires it for these
+            outcome = await commands.ingest_action(
+                source,
+                event.event_type.value,
+                event.alert_key,
+                event.comments,
+                metadata,
+                idempotency,
+            )
+    except DomainError as exc:
+        raise ProblemError(409, "CONFLICT", str(exc)) from None
+    alert_id = await _alert_id(request, outcome)
+    body: dict[str, Any] = {
+        "responseCode": outcome.code,
+        "alertKey": outcome.alert.alert_key if outcome.alert else event.alert_key,
+        "alertUrl": f"{base_url(request)}/api/alerts/{alert_id}" if alert_id else None,
+    }
+    if outcome.alert is not None:
+        body["alertId"] = alert_id
+    if legacy:
+        body["incidentKey"] = body["alertKey"]
+        body["incidentUrl"] = body["alertUrl"]
+    return json_response(body, status=200 if legacy else 202)
+
+
+def _new_alert(event: InboundEvent) -> NewAlert:
+    return NewAlert(
+        summary=event.summary,
+        details=event.details,
+        priority=event.priority,
+        severity=event.severity,
+        alert_key=event.alert_key,
+        routing_key=event.routing_key,
+        images=event.images,
+        links=event.links,
+        labels=event.labels,
+        custom_details=event.custom_details,
+    )
+
+
+async def _post(request: web.Request, *, legacy: bool) -> web.Response:
+    body = await read_json(request)
+    try:
+        event = parse_event(body)
+    except InvalidValueError as exc:
+        raise ProblemError(400, "BAD_REQUEST", str(exc), field=exc.field) from None
+    return await handle_event(request, event, legacy=legacy)
+
+
+async def post_events(request: web.Request) -> web.Response:
+    return await _post(request, legacy=False)
+
+
+async def post_events_v1(request: web.Request) -> web.Response:
+    return await _post(request, legacy=True)
+
+
+def add_routes(app: web.Application, per_minute: int) -> None:
+    app[RATE_LIMITER] = RateLimiter(per_minute)
+    app.router.add_post("/api/events", post_events)
+    app.router.add_post("/api/v1/events", post_events_v1)

@@ -1,0 +1,1 @@
+"""Inbound endpoints: request bodies that alert sources send, validated without I/O."""

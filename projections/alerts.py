@@ -1,0 +1,383 @@
+"""Alerts read model: the list (indexed for every filter), responders, counts per source and
+status, the open-alert-by-key index used for dedup hints, and the timeline (log entries).
+
+One projection owns these tables because one event changes several of them and they must
+agree at every position. An alert's integer API id is the position of its ``alert-created``
+event; log entry ids are the positions of the events they describe.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from eventstore import RecordedEvent
+
+from .base import Projection
+
+DDL = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id                   bigint      PRIMARY KEY,
+    stream_id            uuid        NOT NULL UNIQUE,
+    source_id            bigint      NOT NULL,
+    status               text        NOT NULL,
+    summary              text        NOT NULL,
+    details              text        NOT NULL,
+    priority             text        NOT NULL,
+    severity             integer,
+    alert_key            text        NOT NULL,
+    alert_key_norm       text        NOT NULL,
+    generation           integer     NOT NULL,
+    escalation_policy_id bigint,
+    routing_key          text,
+    escalation_level     integer     NOT NULL DEFAULT 0,
+    assigned_user_id     bigint,
+    images               jsonb       NOT NULL,
+    links                jsonb       NOT NULL,
+    labels               jsonb       NOT NULL,
+    custom_details       jsonb,
+    channels             jsonb       NOT NULL DEFAULT '[]',
+    events_received      integer     NOT NULL DEFAULT 1,
+    report_time          timestamptz NOT NULL,
+    accepted_at          timestamptz,
+    resolved_on          timestamptz,
+    updated_at           timestamptz NOT NULL,
+    version              integer     NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_status_id ON alerts (status, id DESC);
+CREATE INDEX IF NOT EXISTS alerts_source_id ON alerts (source_id, id DESC);
+CREATE INDEX IF NOT EXISTS alerts_policy_id ON alerts (escalation_policy_id, id DESC);
+CREATE INDEX IF NOT EXISTS alerts_report_time ON alerts (report_time);
+CREATE INDEX IF NOT EXISTS alerts_by_key
+    ON alerts (source_id, alert_key_norm, generation DESC);
+CREATE TABLE IF NOT EXISTS alert_responders (
+    alert_id    bigint      NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+    user_id     bigint      NOT NULL,
+    status      text        NOT NULL,
+    accepted_at timestamptz,
+    added_at    bigint      NOT NULL,
+    PRIMARY KEY (alert_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS alert_responders_user ON alert_responders (user_id, alert_id DESC);
+CREATE TABLE IF NOT EXISTS alert_counts (
+    source_id bigint NOT NULL,
+    status    text   NOT NULL,
+    n         bigint NOT NULL,
+    PRIMARY KEY (source_id, status)
+);
+CREATE TABLE IF NOT EXISTS alert_log_entries (
+    id             bigint      PRIMARY KEY,
+    alert_id       bigint      NOT NULL,
+    timestamp      timestamptz NOT NULL,
+    log_entry_type text        NOT NULL,
+    text           text        NOT NULL,
+    actor          jsonb       NOT NULL,
+    vars           jsonb       NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alert_log_entries_alert ON alert_log_entries (alert_id, id);
+"""
+
+
+def _ts(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _actor_text(actor: dict[str, Any]) -> str:
+    kind = actor.get("type", "system")
+    if kind == "user":
+        return f"user {actor.get('id')}"
+    if kind == "source":
+        return f"alert source {actor.get('id')}"
+    return "ilertd"
+
+
+class AlertsProjection(Projection):
+    name = "alerts"
+    version = 1
+    tables = ("alert_log_entries", "alert_counts", "alert_responders", "alerts")
+    event_types = frozenset(
+        {
+            "alert-created",
+            "alert-event-received",
+            "alert-accepted",
+            "alert-resolved",
+            "alert-commented",
+            "alert-rerouted",
+            "alert-responder-added",
+            "alert-responder-removed",
+            "alert-priority-raised",
+            "alert-escalated",
+            "alert-channel-attached",
+            "alert-channel-detached",
+        }
+    )
+
+    async def setup(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(DDL)
+
+    async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        data = event.data
+        at = _ts(data["timestamp"])
+        kind = event.type.removeprefix("alert-")
+        if kind == "created":
+            alert_id = await self._created(conn, event, data, at)
+        else:
+            row = await conn.fetchrow(
+                "SELECT id, source_id, status FROM alerts WHERE stream_id = $1", event.stream_id
+            )
+            if row is None:
+                return
+            alert_id = row["id"]
+            await getattr(self, "_" + kind.replace("-", "_"))(conn, row, data, at)
+            await conn.execute(
+                "UPDATE alerts SET updated_at = $2, version = $3 WHERE id = $1",
+                alert_id,
+                at,
+                event.version,
+            )
+        entry_type, text = _log_entry(kind, data)
+        await conn.execute(
+            "INSERT INTO alert_log_entries VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            event.position,
+            alert_id,
+            at,
+            entry_type,
+            text,
+            orjson.dumps(data.get("actor") or {}).decode(),
+            orjson.dumps(_log_vars(kind, data)).decode(),
+        )
+
+    async def _created(
+        self, conn: asyncpg.Connection, event: RecordedEvent, data: dict[str, Any], at: datetime
+    ) -> int:
+        responders = data.get("responders") or []
+        await conn.execute(
+            """
+            INSERT INTO alerts (id, stream_id, source_id, status, summary, details, priority,
+                severity, alert_key, alert_key_norm, generation, escalation_policy_id,
+                routing_key, assigned_user_id, images, links, labels, custom_details,
+                report_time, updated_at, version)
+            VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, lower(trim($8)), $9, $10, $11,
+                    $12, $13, $14, $15, $16, $17, $17, $18)
+            """,
+            event.position,
+            event.stream_id,
+            data["source_id"],
+            data["summary"],
+            data["details"],
+            data["priority"],
+            data.get("severity"),
+            data["alert_key"],
+            data["generation"],
+            data.get("escalation_policy_id"),
+            data.get("routing_key"),
+            responders[0] if responders else None,
+            orjson.dumps(data.get("images") or []).decode(),
+            orjson.dumps(data.get("links") or []).decode(),
+            orjson.dumps(data.get("labels") or {}).decode(),
+            orjson.dumps(data.get("custom_details")).decode(),
+            at,
+            event.version,
+        )
+        for user_id in responders:
+            await self._add_responder(conn, event.position, user_id, event.position)
+        await _count(conn, data["source_id"], "PENDING", 1)
+        return event.position
+
+    @staticmethod
+    async def _add_responder(
+        conn: asyncpg.Connection, alert_id: int, user_id: int, added_at: int
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO alert_responders (alert_id, user_id, status, added_at) "
+            "VALUES ($1, $2, 'PENDING', $3) ON CONFLICT DO NOTHING",
+            alert_id,
+            user_id,
+            added_at,
+        )
+
+    async def _set_status(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, status: str, at: datetime
+    ) -> None:
+        column = {"ACCEPTED": "accepted_at", "RESOLVED": "resolved_on", "PENDING": None}[status]
+        stamp = f", {column} = $3" if column else ""
+        await conn.execute(
+            f"UPDATE alerts SET status = $2{stamp} WHERE id = $1",
+            *((row["id"], status, at) if column else (row["id"], status)),
+        )
+        if row["status"] != status:
+            await _count(conn, row["source_id"], row["status"], -1)
+            await _count(conn, row["source_id"], status, 1)
+
+    async def _event_received(self, conn, row, data, at) -> None:
+        await conn.execute(
+            """
+            UPDATE alerts SET events_received = events_received + 1,
+                details = CASE WHEN $2 <> '' THEN $2 ELSE details END,
+                images = CASE WHEN $3::jsonb <> '[]' THEN $3::jsonb ELSE images END,
+                links = CASE WHEN $4::jsonb <> '[]' THEN $4::jsonb ELSE links END,
+                labels = labels || $5::jsonb,
+                custom_details = coalesce($6::jsonb, custom_details)
+            WHERE id = $1
+            """,
+            row["id"],
+            data.get("details") or "",
+            orjson.dumps(data.get("images") or []).decode(),
+            orjson.dumps(data.get("links") or []).decode(),
+            orjson.dumps(data.get("labels") or {}).decode(),
+            None
+            if data.get("custom_details") is None
+            else orjson.dumps(data["custom_details"]).decode(),
+        )
+
+    async def _accepted(self, conn, row, data, at) -> None:
+        await self._set_status(conn, row, "ACCEPTED", at)
+        if data.get("user_id") is not None:
+            await conn.execute(
+                "UPDATE alert_responders SET status = 'ACCEPTED', accepted_at = $3 "
+                "WHERE alert_id = $1 AND user_id = $2",
+                row["id"],
+                data["user_id"],
+                at,
+            )
+
+    async def _resolved(self, conn, row, data, at) -> None:
+        await self._set_status(conn, row, "RESOLVED", at)
+
+    async def _commented(self, conn, row, data, at) -> None:
+        pass
+
+    async def _rerouted(self, conn, row, data, at) -> None:
+        await conn.execute("DELETE FROM alert_responders WHERE alert_id = $1", row["id"])
+        await conn.execute(
+            "UPDATE alerts SET escalation_level = 0, assigned_user_id = $2, "
+            "escalation_policy_id = CASE WHEN $3::bigint IS NOT NULL THEN $3 ELSE NULL END "
+            "WHERE id = $1",
+            row["id"],
+            data.get("user_id"),
+            data.get("policy_id"),
+        )
+        if data.get("user_id") is not None:
+            await self._add_responder(conn, row["id"], data["user_id"], row["id"])
+        if row["status"] == "ACCEPTED":
+            await self._set_status(conn, row, "PENDING", at)
+
+    async def _responder_added(self, conn, row, data, at) -> None:
+        await self._add_responder(conn, row["id"], data["user_id"], row["id"])
+        await conn.execute(
+            "UPDATE alerts SET assigned_user_id = coalesce(assigned_user_id, $2) WHERE id = $1",
+            row["id"],
+            data["user_id"],
+        )
+
+    async def _responder_removed(self, conn, row, data, at) -> None:
+        await conn.execute(
+            "DELETE FROM alert_responders WHERE alert_id = $1 AND user_id = $2",
+            row["id"],
+            data["user_id"],
+        )
+        await conn.execute(
+            "UPDATE alerts SET assigned_user_id = (SELECT user_id FROM alert_responders "
+            "WHERE alert_id = $1 ORDER BY added_at, user_id LIMIT 1) WHERE id = $1",
+            row["id"],
+        )
+
+    async def _priority_raised(self, conn, row, data, at) -> None:
+        await conn.execute("UPDATE alerts SET priority = 'HIGH' WHERE id = $1", row["id"])
+
+    async def _escalated(self, conn, row, data, at) -> None:
+        await conn.execute(
+            "UPDATE alerts SET escalation_level = $2 WHERE id = $1", row["id"], data["level"]
+        )
+        for user_id in data.get("responders") or []:
+            await self._add_responder(conn, row["id"], user_id, row["id"])
+
+    async def _channel_attached(self, conn, row, data, at) -> None:
+        channel = {
+            "id": data["channel_id"],
+            "type": data["channel_type"],
+            "name": data["name"],
+            "url": data["url"],
+        }
+        await conn.execute(
+            "UPDATE alerts SET channels = channels || jsonb_build_array($2::jsonb) WHERE id = $1",
+            row["id"],
+            orjson.dumps(channel).decode(),
+        )
+
+    async def _channel_detached(self, conn, row, data, at) -> None:
+        await conn.execute(
+            "UPDATE alerts SET channels = coalesce((SELECT jsonb_agg(c) FROM "
+            "jsonb_array_elements(channels) c WHERE c->>'id' <> $2), '[]') WHERE id = $1",
+            row["id"],
+            data["channel_id"],
+        )
+
+
+async def _count(conn: asyncpg.Connection, source_id: int, status: str, delta: int) -> None:
+    await conn.execute(
+        "INSERT INTO alert_counts VALUES ($1, $2, $3) "
+        "ON CONFLICT (source_id, status) DO UPDATE SET n = alert_counts.n + $3",
+        source_id,
+        status,
+        delta,
+    )
+
+
+_LOG_TYPES = {
+    "created": "AlertReceivedLogEntry",
+    "event-received": "AlertReceivedLogEntry",
+    "accepted": "AlertAcceptedLogEntry",
+    "resolved": "AlertResolvedLogEntry",
+    "commented": "AlertCommentLogEntry",
+    "rerouted": "AlertAssignedByUserLogEntry",
+    "responder-added": "AlertResponderAddedLogEntry",
+    "responder-removed": "AlertResponderRemovedLogEntry",
+    "priority-raised": "AlertPriorityRaisedLogEntry",
+    "escalated": "AlertEscalatedLogEntry",
+    "channel-attached": "AlertChannelAttachedLogEntry",
+    "channel-detached": "AlertChannelDetachedLogEntry",
+}
+
+
+def _log_entry(kind: str, data: dict[str, Any]) -> tuple[str, str]:
+    actor = data.get("actor") or {}
+    by = _actor_text(actor)
+    entry_type = _LOG_TYPES[kind]
+    if kind == "created" and actor.get("type") == "user":
+        entry_type = "AlertCreatedByUserLogEntry"
+    text = {
+        "created": f"Alert created by {by}: {data.get('summary', '')}",
+        "event-received": f"Event received from {by}: {data.get('summary', '')}",
+        "accepted": f"Alert accepted by {by}",
+        "resolved": f"Alert resolved by {by}"
+        + (" (auto-resolve timeout)" if data.get("reason") == "AUTO_RESOLVE" else ""),
+        "commented": f"Comment by {data.get('creator') or by}: {data.get('content', '')}",
+        "rerouted": f"Alert re-routed by {by} to " + _target(data),
+        "responder-added": f"User {data.get('user_id')} added as responder by {by}",
+        "responder-removed": f"User {data.get('user_id')} removed as responder by {by}",
+        "priority-raised": f"Priority raised to HIGH by {by}",
+        "escalated": f"Alert escalated to level {data.get('level')} by {by}",
+        "channel-attached": f"Channel {data.get('name')} attached by {by}",
+        "channel-detached": f"Channel {data.get('channel_id')} detached by {by}",
+    }[kind]
+    return entry_type, text
+
+
+def _target(data: dict[str, Any]) -> str:
+    for key, label in (
+        ("user_id", "user"),
+        ("policy_id", "escalation policy"),
+        ("schedule_id", "schedule"),
+    ):
+        if data.get(key) is not None:
+            return f"{label} {data[key]}"
+    return "nobody"
+
+
+def _log_vars(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    skip = {"timestamp", "originator_topic", "actor"}
+    return {k: v for k, v in data.items() if k not in skip}
