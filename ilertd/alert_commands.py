@@ -63,6 +63,19 @@ class NewAlert:
     responders: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True)
+class AlertSnapshot:
+    """An alert rebuilt from its events up to a moment, with the times a row would carry."""
+
+    alert: Alert
+    alert_id: int
+    version: int
+    report_time: datetime
+    accepted_at: datetime | None
+    resolved_on: datetime | None
+    updated_at: datetime
+
+
 class AlertCommands:
     def __init__(self, repository: Repository, pool: asyncpg.Pool) -> None:
         self.repository = repository
@@ -74,6 +87,34 @@ class AlertCommands:
         if stream is None:
             raise AlertNotFoundError(f"no alert {alert_id}")
         return stream
+
+    async def snapshot(self, alert_id: int, at: datetime | None = None) -> AlertSnapshot:
+        """The alert as it was at ``at`` (None: now), straight from its events."""
+        stream = await self.stream_of(alert_id)
+        mapper = self.repository.mapper
+        alert: Alert | None = None
+        times: dict[str, datetime] = {}
+        version = 0
+        for row in await self.repository.store.read_stream(stream):
+            event = mapper.to_domain_event(row)
+            if at is not None and event.timestamp > at:
+                break
+            alert = event.mutate(alert)
+            version = row.version
+            times[type(event).__name__] = event.timestamp
+            times["updated"] = event.timestamp
+        if alert is None:
+            raise AlertNotFoundError(f"alert {alert_id} did not exist yet at {at}")
+        status = alert.status
+        return AlertSnapshot(
+            alert=alert,
+            alert_id=alert_id,
+            version=version,
+            report_time=alert.created_on,
+            accepted_at=times.get("Accepted") if status is not AlertStatus.PENDING else None,
+            resolved_on=times.get("Resolved") if status is AlertStatus.RESOLVED else None,
+            updated_at=times["updated"],
+        )
 
     async def act(
         self,

@@ -1,4 +1,4 @@
-"""The ``ilertd`` command: serve, migrate, check-config, replay, rebuild."""
+"""The ``ilertd`` command: serve, migrate, check-config, replay, timeline, rebuild."""
 
 from __future__ import annotations
 
@@ -86,6 +86,53 @@ async def _replay(config: Config, stream: UUID, as_json: bool) -> int:
     return 0
 
 
+async def _timeline(config: Config, alert: str, as_json: bool) -> int:
+    """An alert's whole history from its events (not from any projection)."""
+    from projections.alerts import describe_event, log_vars
+
+    async with open_store(config) as store:
+        stream = await _alert_stream(store, alert)
+        events = await store.read_stream(stream) if stream else []
+    if not events:
+        print(f"no alert {alert}", file=sys.stderr)
+        return 1
+    for event in events:
+        data = event.data
+        kind = event.type.removeprefix("alert-")
+        entry_type, text = describe_event(kind, data)
+        if as_json:
+            line = {
+                "position": event.position,
+                "version": event.version,
+                "timestamp": data.get("timestamp"),
+                "type": event.type,
+                "logEntryType": entry_type,
+                "text": text,
+                "actor": data.get("actor"),
+                "vars": log_vars(kind, data),
+                "metadata": event.metadata,
+            }
+            sys.stdout.buffer.write(orjson.dumps(line) + b"\n")
+        else:
+            print(f"{data.get('timestamp')}  v{event.version:<3} {event.type:<26} {text}")
+    return 0
+
+
+async def _alert_stream(store: EventStore, alert: str) -> UUID | None:
+    """An alert's stream from its API id (the position of its alert-created event)."""
+    try:
+        return UUID(alert)
+    except ValueError:
+        pass
+    try:
+        position = int(alert)
+    except ValueError:
+        return None
+    return await store.pool.fetchval(
+        "SELECT stream_id FROM events WHERE position = $1 AND type = 'alert-created'", position
+    )
+
+
 async def _rebuild(config: Config, name: str) -> int:
     projections = {p.name: p for p in all_projections()}
     if name not in projections:
@@ -130,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="print one stream's events")
     replay.add_argument("--stream", required=True, type=UUID, help="stream id (uuid)")
     replay.add_argument("--json", action="store_true", help="one JSON object per line")
+    timeline = sub.add_parser("timeline", help="print an alert's history from its events")
+    timeline.add_argument("alert", help="alert id (as in the API) or stream uuid")
+    timeline.add_argument("--json", action="store_true", help="one JSON object per line")
     rebuild = sub.add_parser("rebuild", help="drop a projection and replay it from 0")
     rebuild.add_argument("name", help="projection name, e.g. users")
     return parser
@@ -153,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_migrate(config))
     if args.command == "replay":
         return asyncio.run(_replay(config, args.stream, args.json))
+    if args.command == "timeline":
+        return asyncio.run(_timeline(config, args.alert, args.json))
     if args.command == "rebuild":
         return asyncio.run(_rebuild(config, args.name))
     return EXIT_CONFIG

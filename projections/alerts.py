@@ -138,7 +138,7 @@ class AlertsProjection(Projection):
                 at,
                 event.version,
             )
-        entry_type, text = _log_entry(kind, data)
+        entry_type, text = describe_event(kind, data)
         await conn.execute(
             "INSERT INTO alert_log_entries VALUES ($1, $2, $3, $4, $5, $6, $7)",
             event.position,
@@ -147,7 +147,7 @@ class AlertsProjection(Projection):
             entry_type,
             text,
             orjson.dumps(data.get("actor") or {}).decode(),
-            orjson.dumps(_log_vars(kind, data)).decode(),
+            orjson.dumps(log_vars(kind, data)).decode(),
         )
 
     async def _created(
@@ -343,7 +343,8 @@ _LOG_TYPES = {
 }
 
 
-def _log_entry(kind: str, data: dict[str, Any]) -> tuple[str, str]:
+def describe_event(kind: str, data: dict[str, Any]) -> tuple[str, str]:
+    """(logEntryType, text) of an alert event; ``kind`` is its type without ``alert-``."""
     actor = data.get("actor") or {}
     by = _actor_text(actor)
     entry_type = _LOG_TYPES[kind]
@@ -378,6 +379,6 @@ def _target(data: dict[str, Any]) -> str:
     return "nobody"
 
 
-def _log_vars(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+def log_vars(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     skip = {"timestamp", "originator_topic", "actor"}
     return {k: v for k, v in data.items() if k not in skip}

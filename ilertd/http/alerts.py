@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -64,7 +65,19 @@ async def _responders(pool: asyncpg.Pool, alert_ids: list[int]) -> dict[int, lis
     return out
 
 
-def alert_json(row: asyncpg.Record, responders: list[dict], include: set[str]) -> dict[str, Any]:
+JSON_COLUMNS = ("images", "links", "labels", "channels", "custom_details")
+
+
+def _decoded(row: asyncpg.Record) -> dict[str, Any]:
+    """A projection row with its jsonb columns (text on the wire) decoded."""
+    values = dict(row)
+    for column in JSON_COLUMNS:
+        values[column] = orjson.loads(values[column] or "null")
+    return values
+
+
+def alert_json(row: dict[str, Any], responders: list[dict], include: set[str]) -> dict[str, Any]:
+    """The ilert Alert object from a projection row (decoded) or a snapshot."""
     body: dict[str, Any] = {
         "id": row["id"],
         "summary": row["summary"],
@@ -84,15 +97,15 @@ def alert_json(row: asyncpg.Record, responders: list[dict], include: set[str]) -
         "nextEscalation": None,
         "nextEscalationRuleIndex": None,
         "escalationLevel": row["escalation_level"],
-        "images": orjson.loads(row["images"]),
-        "links": orjson.loads(row["links"]),
-        "labels": orjson.loads(row["labels"]),
-        "channels": orjson.loads(row["channels"]),
+        "images": row["images"],
+        "links": row["links"],
+        "labels": row["labels"],
+        "channels": row["channels"],
         "eventsReceived": row["events_received"],
         "linkedIncidentId": None,
     }
     if "customDetails" in include:
-        body["customDetails"] = orjson.loads(row["custom_details"] or "null")
+        body["customDetails"] = row["custom_details"]
     return body
 
 
@@ -211,7 +224,9 @@ async def list_alerts(request: web.Request) -> web.Response:
     )
     responders = await _responders(pool, [r["id"] for r in rows])
     include = _include(request)
-    return json_response([alert_json(r, responders.get(r["id"], []), include) for r in rows])
+    return json_response(
+        [alert_json(_decoded(r), responders.get(r["id"], []), include) for r in rows]
+    )
 
 
 async def count_alerts(request: web.Request) -> web.Response:
@@ -234,11 +249,70 @@ async def _answer(request: web.Request, alert_id: int, status: int = 200) -> web
     if row is None:
         raise ProblemError(404, "NOT_FOUND", f"no alert {alert_id}")
     responders = await _responders(pool, [alert_id])
-    return json_response(alert_json(row, responders.get(alert_id, []), _include(request)), status)
+    body = alert_json(_decoded(row), responders.get(alert_id, []), _include(request))
+    return json_response(body, status)
 
 
 async def get_alert(request: web.Request) -> web.Response:
-    return await _answer(request, _alert_id(request))
+    alert_id = _alert_id(request)
+    at = _time(request, "at")
+    if at is None:
+        return await _answer(request, alert_id)
+    return await _answer_at(request, alert_id, at)
+
+
+async def _answer_at(request: web.Request, alert_id: int, at: datetime) -> web.Response:
+    """The alert as it was at ``at``, replayed from its events (not the projection)."""
+    services = request.app[SERVICES]
+    pool = services.require_database()
+    try:
+        snap = await services.alert_commands.snapshot(alert_id, at)
+    except AlertNotFoundError as exc:
+        raise ProblemError(404, "NOT_FOUND", str(exc)) from None
+    alert = snap.alert
+    users = {
+        r["id"]: r
+        for r in await pool.fetch(
+            "SELECT id AS user_id, id, username, first_name, last_name, email FROM users "
+            "WHERE id = ANY($1::bigint[])",
+            list(alert.responders),
+        )
+    }
+    responders = [
+        {
+            "user": _user_ref(users[uid]) if uid in users else {"id": uid},
+            "status": state,
+            "acceptedAt": None,
+        }
+        for uid, state in alert.responders.items()
+    ]
+    row = {
+        "id": alert_id,
+        "summary": alert.summary,
+        "details": alert.details,
+        "report_time": snap.report_time,
+        "resolved_on": snap.resolved_on,
+        "status": alert.status.value,
+        "priority": alert.priority.value,
+        "severity": alert.severity,
+        "alert_key": alert.alert_key,
+        "source_id": alert.source_id,
+        "source_name": await pool.fetchval(
+            "SELECT name FROM alert_sources WHERE id = $1", alert.source_id
+        ),
+        "escalation_policy_id": alert.escalation_policy_id,
+        "escalation_level": alert.escalation_level,
+        "images": alert.images,
+        "links": alert.links,
+        "labels": alert.labels,
+        "channels": list(alert.channels.values()),
+        "events_received": alert.events_received,
+        "custom_details": alert.custom_details,
+    }
+    body = alert_json(row, responders, _include(request))
+    body["at"] = _iso(at)
+    body["version"] = snap.version
+    return json_response(body)
 
 
 def _actor(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -363,17 +437,9 @@ async def create_alert(request: web.Request) -> web.Response:
     responders: list[int] = []
     for index, item in enumerate(body.get("responders") or []):
         user = item.get("user") if isinstance(item, dict) else None
+        field = f"responders[{index}].user.id"
         uid = user.get("id") if isinstance(user, dict) else None
-        if not isinstance(uid, int) or not await pool.fetchval(
-            "SELECT 1 FROM users WHERE id = $1", uid
-        ):
-            raise ProblemError(
-                400,
-                "BAD_REQUEST",
-                f"responders[{index}].user.id: no such user",
-                field=f"responders[{index}].user.id",
-            )
-        responders.append(uid)
+        responders.append(await _require_user(request, uid, field))
     actor, metadata = _actor(request)
     _, position = await services.alert_commands.create(
         source,
@@ -390,6 +456,112 @@ async def create_alert(request: web.Request) -> web.Response:
     return await _answer(request, position, status=201)
 
 
+def _query_id(request: web.Request, *names: str) -> int | None:
+    for name in names:
+        raw = request.query.get(name)
+        if raw is not None:
+            try:
+                return int(raw)
+            except ValueError:
+                raise ProblemError(
+                    400, "BAD_REQUEST", f"{name}: {raw!r} is not an id", field=name
+                ) from None
+    return None
+
+
+async def _require_user(request: web.Request, user_id: object, field: str) -> int:
+    pool = request.app[SERVICES].require_database()
+    if (
+        not isinstance(user_id, int)
+        or isinstance(user_id, bool)
+        or not await pool.fetchval(
+            "SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL", user_id
+        )
+    ):
+        raise ProblemError(400, "BAD_REQUEST", f"{field}: no such user", field=field)
+    return user_id
+
+
+async def assign_alert(request: web.Request) -> web.Response:
+    """Re-route to one user, escalation policy or schedule (current and legacy names)."""
+    user_id = _query_id(request, "user", "user-id")
+    policy_id = _query_id(request, "policy", "policy-id")
+    schedule_id = _query_id(request, "schedule", "schedule-id")
+    if sum(v is not None for v in (user_id, policy_id, schedule_id)) != 1:
+        raise ProblemError(
+            400, "BAD_REQUEST", "user: give exactly one of user, policy or schedule", field="user"
+        )
+    if user_id is not None:
+        await _require_user(request, user_id, "user")
+    return await _act(
+        request,
+        lambda alert, actor, uid: alert.reroute(
+            actor, user_id=user_id, policy_id=policy_id, schedule_id=schedule_id
+        ),
+    )
+
+
+async def add_responder(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    user = body.get("user") if isinstance(body, dict) else None
+    user_id = await _require_user(
+        request, user.get("id") if isinstance(user, dict) else None, "user.id"
+    )
+    response = await _act(request, lambda alert, actor, uid: alert.add_responder(user_id, actor))
+    response.set_status(201)
+    return response
+
+
+async def remove_responder(request: web.Request) -> web.Response:
+    try:
+        user_id = int(request.match_info["user_id"])
+    except ValueError:
+        raise ProblemError(404, "NOT_FOUND", "no such responder") from None
+    await _act(request, lambda alert, actor, uid: alert.remove_responder(user_id, actor))
+    return web.Response(status=204)
+
+
+async def raise_alert(request: web.Request) -> web.Response:
+    return await _act(request, lambda alert, actor, uid: alert.raise_priority(actor))
+
+
+CHANNEL_FIELDS = {"type": 64, "name": 255, "url": 2048}
+
+
+async def attach_channel(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise ProblemError(400, "BAD_REQUEST", "body: a JSON object is required", field="body")
+    values: dict[str, str] = {}
+    for name, limit in CHANNEL_FIELDS.items():
+        value = body.get(name)
+        if not isinstance(value, str) or not value.strip() or len(value) > limit:
+            raise ProblemError(
+                400,
+                "BAD_REQUEST",
+                f"{name}: a non-empty string of at most {limit} characters",
+                field=name,
+            )
+        values[name] = value.strip()
+    if not values["url"].startswith(("https://", "http://")):
+        raise ProblemError(400, "BAD_REQUEST", "url: must be an http(s) URL", field="url")
+    channel_id = uuid.uuid4().hex[:12]
+    response = await _act(
+        request,
+        lambda alert, actor, uid: alert.attach_channel(
+            channel_id, values["type"].upper(), values["name"], values["url"], actor
+        ),
+    )
+    response.set_status(201)
+    return response
+
+
+async def detach_channel(request: web.Request) -> web.Response:
+    channel_id = request.match_info["channel_id"]
+    await _act(request, lambda alert, actor, uid: alert.detach_channel(channel_id, actor))
+    return web.Response(status=204)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/alerts", list_alerts)
     app.router.add_post("/api/alerts", create_alert)
@@ -399,3 +571,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_put("/api/alerts/{id}/resolve", resolve_alert)
     app.router.add_post("/api/alerts/{id}/comments", add_comment)
     app.router.add_get("/api/alerts/{id}/log-entries", log_entries)
+    app.router.add_put("/api/alerts/{id}/assign", assign_alert)
+    app.router.add_post("/api/alerts/{id}/responders", add_responder)
+    app.router.add_delete("/api/alerts/{id}/responders/{user_id}", remove_responder)
+    app.router.add_put("/api/alerts/{id}/raise", raise_alert)
+    app.router.add_post("/api/alerts/{id}/channels", attach_channel)
+    app.router.add_delete("/api/alerts/{id}/channels/{channel_id}", detach_channel)
