@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +20,7 @@ import asyncpg
 from eventstore import ConcurrencyError
 from eventstore.repository import Repository
 
+from .clock import Clock, SystemClock
 from .domain.alert import Alert, AlertStatus, keyed_alert_id, normalize_key
 from .domain.errors import DomainError
 from .keyed_locks import KeyedLocks
@@ -77,9 +78,12 @@ class AlertSnapshot:
 
 
 class AlertCommands:
-    def __init__(self, repository: Repository, pool: asyncpg.Pool) -> None:
+    def __init__(
+        self, repository: Repository, pool: asyncpg.Pool, clock: Clock | None = None
+    ) -> None:
         self.repository = repository
         self.pool = pool
+        self.clock = clock or SystemClock()
         self._locks = KeyedLocks()
 
     async def stream_of(self, alert_id: int) -> UUID:
@@ -87,6 +91,26 @@ class AlertCommands:
         if stream is None:
             raise AlertNotFoundError(f"no alert {alert_id}")
         return stream
+
+    async def auto_resolve(self, stream: UUID) -> bool:
+        """Resolve the alert if its auto-resolve deadline has passed (a timer fired).
+
+        Re-checked on the current version: an event received a moment ago moved the
+        deadline, and a resolved alert stays as it is. True if this call resolved it.
+        """
+        resolved = False
+
+        def command(alert: Alert) -> None:
+            nonlocal resolved
+            resolved = False  # a retry starts from the freshly loaded alert
+            due = alert.auto_resolve_due_at()
+            if due is not None and due <= self.clock.now():
+                alert.resolve({"type": "system", "reason": "auto-resolve"}, "AUTO_RESOLVE")
+                resolved = True
+
+        async with self._locks.hold(stream):
+            await self._act(stream, command, {"actor": "system:auto-resolve"})
+        return resolved
 
     async def snapshot(self, alert_id: int, at: datetime | None = None) -> AlertSnapshot:
         """The alert as it was at ``at`` (None: now), straight from its events."""
@@ -172,6 +196,7 @@ class AlertCommands:
             custom_details=new.custom_details,
             responders=list(new.responders),
             actor=actor,
+            auto_resolve_after_s=source["auto_resolution_timeout_s"],
             id=stream_id or uuid.uuid4(),
         )
         result = await self.repository.save(
@@ -234,7 +259,7 @@ class AlertCommands:
         mode = source["alert_creation"]
         for _ in range(MAX_ATTEMPTS):
             generation, latest = await self._latest(source, new.alert_key)
-            if latest is not None and _absorbs(latest, mode, source):
+            if latest is not None and _absorbs(latest, mode, source, self.clock.now()):
                 latest.add_event(
                     new.summary,
                     new.details,
@@ -243,6 +268,7 @@ class AlertCommands:
                     dict(new.labels or {}),
                     new.custom_details,
                     actor,
+                    received_at=self.clock.now(),
                 )
                 try:
                     result = await self.repository.save(
@@ -323,7 +349,7 @@ def _default_priority(rule: str | None) -> str:
     return "LOW" if (rule or "HIGH").startswith("LOW") else "HIGH"
 
 
-def _absorbs(latest: Alert, mode: str, source: asyncpg.Record) -> bool:
+def _absorbs(latest: Alert, mode: str, source: asyncpg.Record, now: datetime) -> bool:
     """Does a new ALERT event with the same key join ``latest`` rather than open another?"""
     if mode == PENDING_ALLOWED:
         return latest.status is AlertStatus.PENDING
@@ -331,5 +357,5 @@ def _absorbs(latest: Alert, mode: str, source: asyncpg.Record) -> bool:
         window = source["alert_grouping_window_s"] or 0
         if not latest.is_open or latest.created_on is None:
             return False
-        return (datetime.now(UTC) - latest.created_on).total_seconds() <= window
+        return (now - latest.created_on).total_seconds() <= window
     return latest.is_open

@@ -16,9 +16,11 @@ from projections import ProjectionRunner, all_projections
 
 from .alert_commands import AlertCommands
 from .bootstrap import ensure_admin
+from .clock import Clock, SystemClock
 from .config import Config, mask_url
 from .domain.registry import build_registry
 from .embedded import EmbeddedPostgres, start_embedded
+from .engine.timers import TimerEngine
 from .http.problems import ProblemError
 from .metrics import Metrics
 
@@ -38,9 +40,13 @@ async def resolve_database(config: Config) -> tuple[str, EmbeddedPostgres | None
 class Services:
     """Everything a running daemon holds; HTTP handlers reach it through the app."""
 
-    def __init__(self, config: Config, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, config: Config, metrics: Metrics | None = None, clock: Clock | None = None
+    ) -> None:
         self.config = config
         self.metrics = metrics or Metrics()
+        self.clock = clock or SystemClock()
+        self.timers: TimerEngine | None = None
         self.mapper = EventMapper(build_registry())
         self.store: EventStore | None = None
         self.repository: Repository | None = None
@@ -60,10 +66,18 @@ class Services:
         await self._connect()
         assert self.store is not None
         self.repository = Repository(self.store, self.mapper)
-        self.alert_commands = AlertCommands(self.repository, self.store.pool)
+        self.alert_commands = AlertCommands(self.repository, self.store.pool, self.clock)
         self.runner = ProjectionRunner(self.store, all_projections())
         await self.runner.prepare()
         await self.runner.catch_up()
+        self.timers = TimerEngine(
+            self.store.pool,
+            {"auto-resolve": self.alert_commands.auto_resolve},
+            self.clock,
+            self.metrics,
+        )
+        await self.timers.start()
+        self.runner.projections["timers"].listener = self.timers.apply  # type: ignore[attr-defined]
         self.runner.start()
         created = await ensure_admin(
             self.repository, self.config["admin_api_key"], self.config["http.listen"]
@@ -110,6 +124,8 @@ class Services:
     async def close(self) -> None:
         """Stop projections, finish in-flight appends, close the pool, stop embedded PG."""
         self.ready = False
+        if self.timers is not None:
+            await self.timers.stop()
         if self.runner is not None:
             await self.runner.stop()
         if self.store is not None:

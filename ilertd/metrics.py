@@ -47,6 +47,13 @@ class Metrics:
             "Highest committed position",
             registry=self.registry,
         )
+        self.timer_lag = Histogram(
+            "ilertd_timer_lag_seconds",
+            "From a timer's due time to when it fired",
+            ["kind"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.http_requests = Counter(
             "ilertd_http_requests",
             "HTTP requests answered",

@@ -4,11 +4,12 @@ from .alert_sources import AlertSourcesProjection
 from .alerts import AlertsProjection
 from .base import Projection
 from .runner import ProjectionRunner
+from .timers import TimersProjection
 from .users import UsersProjection
 
 
 def all_projections() -> list[Projection]:
-    return [UsersProjection(), AlertsProjection(), AlertSourcesProjection()]
+    return [UsersProjection(), AlertsProjection(), AlertSourcesProjection(), TimersProjection()]
 
 
 __all__ = ["Projection", "ProjectionRunner", "UsersProjection", "all_projections"]

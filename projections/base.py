@@ -32,5 +32,11 @@ class Projection(ABC):
         for table in self.tables:
             await conn.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
 
+    def batch_started(self) -> None:  # noqa: B027 - an optional hook
+        """Called before a batch is applied (a batch may still roll back)."""
+
+    async def batch_committed(self) -> None:  # noqa: B027 - an optional hook
+        """Called once a batch has committed: the place to tell others what changed."""
+
     def wants(self, event_type: str) -> bool:
         return self.event_types is None or event_type in self.event_types

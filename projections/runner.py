@@ -94,11 +94,13 @@ class ProjectionRunner:
             fresh = [e for e in batch if e.position > current]
             if not fresh:
                 return True
+            projection.batch_started()
             for event in fresh:
                 if projection.wants(event.type):
                     await projection.handle(conn, event)
             await tracking.advance(conn, name, fresh[-1].position)
         self.positions[name] = fresh[-1].position
+        await projection.batch_committed()
         async with self._advanced:
             self._advanced.notify_all()
         return True

@@ -13,6 +13,7 @@ and the store lets exactly one win. The loser reloads and finds the alert open.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid5
@@ -73,6 +74,7 @@ class Alert(Aggregate):
         custom_details: dict[str, Any] | None,
         responders: list[int],
         actor: Actor,
+        auto_resolve_after_s: int | None = None,
         id: UUID | None = None,  # noqa: A002 - eventsourcing's hook for a chosen stream id
     ) -> None:
         self.source_id = source_id
@@ -93,6 +95,10 @@ class Alert(Aggregate):
         self.escalation_level = 0
         self.channels: dict[str, dict[str, Any]] = {}
         self.events_received = 1
+        #: Resolve by itself this long after the last event received (the source's
+        #: autoResolutionTimeout when the alert opened); None: never.
+        self.auto_resolve_after_s = auto_resolve_after_s
+        self.last_received_at: datetime | None = None  # None: only the creating event
 
     # -- rules -------------------------------------------------------------------------
 
@@ -115,6 +121,7 @@ class Alert(Aggregate):
         labels: dict[str, str],
         custom_details: dict[str, Any] | None,
         actor: Actor,
+        received_at: datetime | None = None,
     ) -> None:
         """A deduplicated ALERT event: logged on the open alert, no new alert."""
         self._require_open("add an event")
@@ -126,6 +133,7 @@ class Alert(Aggregate):
             labels=labels,
             custom_details=custom_details,
             actor=actor,
+            received_at=received_at,
         )
 
     @event("EventReceived")
@@ -138,8 +146,10 @@ class Alert(Aggregate):
         labels: dict[str, str],
         custom_details: dict[str, Any] | None,
         actor: Actor,
+        received_at: datetime | None = None,
     ) -> None:
         self.events_received += 1
+        self.last_received_at = received_at
         if details:
             self.details = details
         self.images = images or self.images
@@ -147,6 +157,13 @@ class Alert(Aggregate):
         self.labels = {**self.labels, **labels}
         if custom_details is not None:
             self.custom_details = custom_details
+
+    def auto_resolve_due_at(self) -> datetime | None:
+        """When this alert resolves by itself, if it is open and has a timeout."""
+        if not self.is_open or self.auto_resolve_after_s is None:
+            return None
+        last = self.last_received_at or self.created_on
+        return last + timedelta(seconds=self.auto_resolve_after_s)
 
     def accept(self, actor: Actor, user_id: int | None = None) -> bool:
         """Accept; False (and no event) when it already is accepted."""

@@ -1,0 +1,106 @@
+"""Timers: what is due when, derived from events so a restart loses none of them.
+
+Auto-resolve deadlines now (``auto-resolve:<alert stream>``); escalations join with the
+on-call engine. After each committed batch the projection tells its listener (the timer
+engine) which timers were set, moved or cancelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from eventstore import RecordedEvent
+
+from .base import Projection
+
+
+@dataclass(frozen=True)
+class TimerChange:
+    """``due_at`` None: the timer is gone."""
+
+    name: str
+    kind: str
+    stream_id: UUID
+    due_at: datetime | None
+
+
+Listener = Callable[[list[TimerChange]], Awaitable[None]]
+
+
+class TimersProjection(Projection):
+    name = "timers"
+    version = 1
+    tables = ("timers",)
+    event_types = frozenset({"alert-created", "alert-event-received", "alert-resolved"})
+
+    def __init__(self) -> None:
+        self.listener: Listener | None = None
+        self._changes: list[TimerChange] = []
+
+    async def setup(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(
+            """
+            CREATE TABLE IF NOT EXISTS timers (
+                name       text        PRIMARY KEY,
+                kind       text        NOT NULL,
+                stream_id  uuid        NOT NULL,
+                due_at     timestamptz NOT NULL,
+                interval_s integer
+            );
+            CREATE INDEX IF NOT EXISTS timers_due ON timers (due_at);
+            CREATE INDEX IF NOT EXISTS timers_stream ON timers (stream_id);
+            """
+        )
+
+    def batch_started(self) -> None:
+        self._changes = []
+
+    async def batch_committed(self) -> None:
+        changes, self._changes = self._changes, []
+        if changes and self.listener is not None:
+            await self.listener(changes)
+
+    async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        data = event.data
+        at = datetime.fromisoformat(data["timestamp"])
+        name = f"auto-resolve:{event.stream_id}"
+        if event.type == "alert-created":
+            after = data.get("auto_resolve_after_s")
+            if after:
+                due = at + timedelta(seconds=after)
+                await conn.execute(
+                    "INSERT INTO timers VALUES ($1, 'auto-resolve', $2, $3, $4) "
+                    "ON CONFLICT (name) DO UPDATE SET due_at = $3, interval_s = $4",
+                    name,
+                    event.stream_id,
+                    due,
+                    after,
+                )
+                self._changes.append(TimerChange(name, "auto-resolve", event.stream_id, due))
+        elif event.type == "alert-event-received":
+            received = data.get("received_at")
+            moved_from = datetime.fromisoformat(received) if received else at
+            due = await conn.fetchval(
+                "UPDATE timers SET due_at = $2::timestamptz + make_interval(secs => interval_s) "
+                "WHERE name = $1 RETURNING due_at",
+                name,
+                moved_from,
+            )
+            if due is not None:
+                self._changes.append(TimerChange(name, "auto-resolve", event.stream_id, due))
+        elif event.type == "alert-resolved":
+            deleted = await conn.fetch(
+                "DELETE FROM timers WHERE stream_id = $1 RETURNING name, kind", event.stream_id
+            )
+            for row in deleted:
+                self._changes.append(TimerChange(row["name"], row["kind"], event.stream_id, None))
+
+
+async def pending_timers(conn: asyncpg.Connection | asyncpg.Pool) -> list[TimerChange]:
+    rows = await conn.fetch("SELECT name, kind, stream_id, due_at FROM timers ORDER BY due_at")
+    return [TimerChange(r["name"], r["kind"], r["stream_id"], r["due_at"]) for r in rows]
