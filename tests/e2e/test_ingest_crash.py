@@ -69,7 +69,8 @@ async def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path: Path, dsn:
         conn = await asyncpg.connect(dsn)
         try:
             stored = await conn.fetchval(
-                "SELECT count(*) FROM events WHERE type IN ('alert-created', 'alert-event-received')"
+                "SELECT count(*) FROM events "
+                "WHERE type IN ('alert-created', 'alert-event-received')"
             )
             created = {
                 r["position"]
