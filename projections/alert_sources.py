@@ -18,6 +18,8 @@ from ilertd.domain.durations import format_duration
 from .base import Projection
 
 INT64_MAX = 2**63 - 1
+#: Generated keys are 40 characters; longer lookups are answered without a query.
+MAX_KEY_LENGTH = 256
 
 #: Columns an ``alert-source-created`` or ``-updated`` event sets, all under their own names.
 SETTINGS = (
@@ -117,7 +119,10 @@ class AlertSourcesProjection(Projection):
 
 
 async def source_by_key(conn: asyncpg.Connection | asyncpg.Pool, key: str) -> asyncpg.Record | None:
-    """The live source whose integration key this is (how inbound events find theirs)."""
+    """The live source whose integration key this is (how inbound events find theirs).
+    None, not an error, for what cannot be a key: too long, or a NUL PostgreSQL refuses."""
+    if not key or len(key) > MAX_KEY_LENGTH or "\x00" in key:
+        return None
     return await conn.fetchrow(
         "SELECT * FROM alert_sources WHERE integration_key = $1 AND NOT deleted", key
     )

@@ -100,12 +100,14 @@ async def test_heartbeat_url_and_legacy_field_names(api: Api) -> None:
         incidentCreation="ONE_INCIDENT_PER_EMAIL",
         incidentPriorityRule="LOW",
         alertGroupingWindow=600,
+        escalationPolicy={"id": "17"},
     )
     assert source["integrationType"] == "HEARTBEAT2"
     assert source["integrationUrl"] == api.url(f"/api/heartbeats/{source['integrationKey']}")
     assert source["alertCreation"] == "ONE_ALERT_PER_EMAIL"
     assert source["alertPriorityRule"] == "LOW"
     assert source["alertGroupingWindow"] == "PT10M"
+    assert source["escalationPolicy"] == {"id": 17}
 
 
 async def test_integration_keys_are_long_random_and_distinct(api: Api) -> None:
@@ -216,7 +218,17 @@ async def test_delete_by_key(api: Api) -> None:
 
 @pytest.mark.parametrize(
     "ident",
-    ["0", "123456", "9223372036854775807", "99999999999999999999", "no-such-key", "x" * 300],
+    [
+        "0",
+        "123456",
+        "9223372036854775807",
+        "99999999999999999999",
+        "no-such-key",
+        "x" * 300,
+        "%00",
+        "a%00b",
+        "%F0%9F%94%A5",
+    ],
 )
 async def test_unknown_ids_are_404(api: Api, ident: str) -> None:
     await create(api)
@@ -280,6 +292,7 @@ async def test_unauthenticated_is_401(api: Api) -> None:
         ({"name": "x", "escalationPolicy": {"id": -1}}, "escalationPolicy"),
         ({"name": "x", "escalationPolicy": {"id": 2**64}}, "escalationPolicy"),
         ({"name": "x", "escalationPolicy": True}, "escalationPolicy"),
+        ({"name": "x", "escalationPolicy": {"id": "9" * 5000}}, "escalationPolicy"),
         ({"name": "x", "alertCreation": "SOMETIMES"}, "alertCreation"),
         ({"name": "x", "alertCreation": "ONE_ALERT_GROUPED_PER_WINDOW"}, "alertGroupingWindow"),
         ({"name": "x", "alertGroupingWindow": "5 minutes"}, "alertGroupingWindow"),
