@@ -15,7 +15,7 @@ from ..domain.alert import Alert
 from ..domain.errors import DomainError
 from ..domain.user import Role
 from .authz import require_role
-from .body import read_json
+from .body import int64, read_json
 from .context import SERVICES, USER
 from .problems import ProblemError, json_response
 
@@ -193,10 +193,9 @@ def _page(request: web.Request) -> tuple[int, int]:
         raw = request.query.get(name)
         if raw is None:
             return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ProblemError(400, "BAD_REQUEST", f"{name}: not an integer", field=name) from None
+        value = int64(raw)
+        if value is None:
+            raise ProblemError(400, "BAD_REQUEST", f"{name}: not an integer", field=name)
         if value < 0:
             raise ProblemError(400, "BAD_REQUEST", f"{name}: must not be negative", field=name)
         return value
@@ -237,10 +236,10 @@ async def count_alerts(request: web.Request) -> web.Response:
 
 
 def _alert_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["id"])
-    except ValueError:
-        raise ProblemError(404, "NOT_FOUND", "no such alert") from None
+    value = int64(request.match_info["id"])
+    if value is None:
+        raise ProblemError(404, "NOT_FOUND", "no such alert")
+    return value
 
 
 async def _answer(request: web.Request, alert_id: int, status: int = 200) -> web.Response:
@@ -474,6 +473,7 @@ async def _require_user(request: web.Request, user_id: object, field: str) -> in
     if (
         not isinstance(user_id, int)
         or isinstance(user_id, bool)
+        or int64(str(user_id)) is None
         or not await pool.fetchval(
             "SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL", user_id
         )
@@ -513,10 +513,9 @@ async def add_responder(request: web.Request) -> web.Response:
 
 
 async def remove_responder(request: web.Request) -> web.Response:
-    try:
-        user_id = int(request.match_info["user_id"])
-    except ValueError:
-        raise ProblemError(404, "NOT_FOUND", "no such responder") from None
+    user_id = int64(request.match_info["user_id"])
+    if user_id is None:
+        raise ProblemError(404, "NOT_FOUND", "no such responder")
     await _act(request, lambda alert, actor, uid: alert.remove_responder(user_id, actor))
     return web.Response(status=204)
 

@@ -9,17 +9,52 @@ from aiohttp import web
 
 from .problems import ProblemError
 
+INT64 = (-(2**63), 2**63 - 1)
+
 
 async def read_json(request: web.Request) -> Any:
     raw = await request.read()  # aiohttp answers 413 past client_max_size
     if not raw.strip():
         raise ProblemError(400, "BAD_REQUEST", "body: a JSON body is required", field="body")
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ProblemError(
             400, "BAD_REQUEST", f"body: not valid JSON ({exc.msg})", field="body"
         ) from None
+    if where := _nul_at(body, "body"):
+        # PostgreSQL's jsonb cannot hold U+0000; refuse it here rather than fail at commit.
+        raise ProblemError(
+            400, "BAD_REQUEST", f"{where}: contains a NUL character (U+0000)", field=where
+        )
+    return body
+
+
+def _nul_at(value: Any, path: str) -> str | None:
+    """The path of the first string (or key) holding U+0000, if any."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = key if path == "body" else f"{path}.{key}"
+            if "\x00" in key:
+                return path
+            if found := _nul_at(item, child):
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if found := _nul_at(item, f"{path}[{index}]"):
+                return found
+    return None
+
+
+def int64(raw: str) -> int | None:
+    """An integer id that fits PostgreSQL's bigint, or None."""
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    return value if INT64[0] <= value <= INT64[1] else None
 
 
 def base_url(request: web.Request) -> str:
