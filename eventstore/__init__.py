@@ -1,6 +1,12 @@
 """An event store on PostgreSQL: ordered, durable, group-committed appends."""
 
-from .errors import ConcurrencyError, EventStoreError, StoreClosedError, UnknownEventTypeError
+from .errors import (
+    ConcurrencyError,
+    EventStoreError,
+    StoreClosedError,
+    UnknownEventTypeError,
+    UnstorableEventError,
+)
 from .records import AppendResult, NewEvent, RecordedEvent
 from .store import EventStore, create_pool
 
@@ -13,5 +19,6 @@ __all__ = [
     "RecordedEvent",
     "StoreClosedError",
     "UnknownEventTypeError",
+    "UnstorableEventError",
     "create_pool",
 ]

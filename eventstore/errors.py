@@ -28,3 +28,7 @@ class StoreClosedError(EventStoreError):
 
 class UnknownEventTypeError(EventStoreError):
     """A stored event type has no registered class (a newer ilertd wrote it?)."""
+
+
+class UnstorableEventError(EventStoreError, ValueError):
+    """An event holds text PostgreSQL cannot store (U+0000, lone surrogates)."""

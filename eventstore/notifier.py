@@ -62,7 +62,7 @@ class Notifier:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._conn is not None and not self._conn.is_closed():
-            await self._conn.close()
+            await self._conn.close(timeout=5)
 
     async def wait(self, seen: int) -> None:
         """Return once something may have committed after ``seen`` (or a poll is due)."""

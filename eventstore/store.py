@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import structlog
 
 from .migrations import apply_migrations
 from .notifier import Notifier
@@ -14,6 +16,8 @@ from .records import RECORDED_COLUMNS, AppendResult, NewEvent, RecordedEvent
 from .writer import BatchObserver, GroupCommitWriter
 
 _COLUMNS = RECORDED_COLUMNS
+POOL_CLOSE_TIMEOUT_S = 10.0
+log = structlog.get_logger(__name__)
 
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
@@ -68,7 +72,12 @@ class EventStore:
         await self._writer.close()
         await self.notifier.close()
         if close_pool:
-            await self.pool.close()
+            try:
+                # graceful: waits for connections still in use to come back
+                await asyncio.wait_for(self.pool.close(), POOL_CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                log.warning("pool did not close in time; terminating its connections")
+                self.pool.terminate()
 
     async def append(
         self,

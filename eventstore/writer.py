@@ -11,6 +11,7 @@ idempotency key, so a conflict fails only the append that caused it.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,7 +22,7 @@ import asyncpg
 import orjson
 import structlog
 
-from .errors import ConcurrencyError, StoreClosedError
+from .errors import ConcurrencyError, StoreClosedError, UnstorableEventError
 from .records import AppendResult, NewEvent
 
 log = structlog.get_logger(__name__)
@@ -39,10 +40,32 @@ class _PendingAppend:
     idempotency_key: str | None
     future: asyncio.Future[AppendResult]
     enqueued_at: float
+    #: (type, data, metadata) as JSON text, encoded by the caller's own append() so that
+    #: an unencodable event fails that append alone, never the batch it would share.
+    encoded: list[tuple[str, str, str]]
 
 
 BatchObserver = Callable[[int, int, list[float]], None]
 """Called after each commit with (appends, events, per-append latency seconds)."""
+
+
+#: JSON's \u0000 escape (not preceded by an escaping backslash): jsonb refuses it.
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _encode(
+    stream_type: str, events: Sequence[NewEvent], idempotency_key: str | None
+) -> list[tuple[str, str, str]]:
+    """Events as JSON text, checked for what PostgreSQL refuses (U+0000, lone surrogates)."""
+    try:
+        encoded = [(e.type, e.data.decode(), orjson.dumps(e.metadata).decode()) for e in events]
+        for text in (stream_type, idempotency_key or "", *(t for row in encoded for t in row)):
+            text.encode()
+            if "\x00" in text or _NUL_ESCAPE.search(text):
+                raise UnstorableEventError("events cannot hold U+0000")
+    except (UnicodeError, orjson.JSONEncodeError) as exc:
+        raise UnstorableEventError(f"event text cannot be stored: {exc}") from None
+    return encoded
 
 
 class GroupCommitWriter:
@@ -79,6 +102,7 @@ class GroupCommitWriter:
             raise StoreClosedError("the event store is closed")
         if not events:
             raise ValueError("append needs at least one event")
+        encoded = _encode(stream_type, events, idempotency_key)
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
         self._queue.append(
             _PendingAppend(
@@ -89,6 +113,7 @@ class GroupCommitWriter:
                 idempotency_key,
                 future,
                 time.perf_counter(),
+                encoded,
             )
         )
         self._wakeup.set()
@@ -103,7 +128,7 @@ class GroupCommitWriter:
             await self._task
             self._task = None
         if self._conn is not None:
-            await self._conn.close()
+            await self._conn.close(timeout=5)
             self._conn = None
 
     async def _run(self) -> None:
@@ -162,10 +187,10 @@ class GroupCommitWriter:
         data: list[str] = []
         metadata: list[str] = []
         for pending in batch:
-            for event in pending.events:
-                types.append(event.type)
-                data.append(event.data.decode())
-                metadata.append(orjson.dumps(event.metadata).decode())
+            for event_type, event_data, event_metadata in pending.encoded:
+                types.append(event_type)
+                data.append(event_data)
+                metadata.append(event_metadata)
         rows = await self._conn.fetch(
             "SELECT * FROM eventstore_append_batch($1, $2, $3, $4, $5, $6, $7, $8)",
             [p.stream_id for p in batch],

@@ -9,6 +9,7 @@ in the store even with several ilertd instances racing.
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,8 @@ from .domain.errors import DomainError
 from .keyed_locks import KeyedLocks
 
 MAX_ATTEMPTS = 8
+#: (source, key) pairs whose latest alert is kept in memory, least recently used out.
+RECENT_ALERTS = 20_000
 
 OPEN_ALLOWED = "ONE_OPEN_ALERT_ALLOWED"
 PENDING_ALLOWED = "ONE_PENDING_ALERT_ALLOWED"
@@ -44,6 +47,16 @@ class Outcome:
     code: str
     alert: Alert | None
     position: int | None = None
+    alert_id: int | None = None
+
+
+@dataclass
+class KnownAlert:
+    """The latest alert of a (source, key) as this process last saw it."""
+
+    alert: Alert
+    generation: int
+    alert_id: int
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,7 @@ class AlertCommands:
         self.repository = repository
         self.pool = pool
         self.clock = clock or SystemClock()
+        self._recent: OrderedDict[tuple[int, str], KnownAlert] = OrderedDict()
         self._locks = KeyedLocks()
 
     async def stream_of(self, alert_id: int) -> UUID:
@@ -208,10 +222,15 @@ class AlertCommands:
         return alert, result.first_position
 
     # -- inbound events ----------------------------------------------------------------
+    #
+    # The hot path. The latest alert of each recently seen (source, key) stays in memory
+    # after it was saved, so a dedup hit costs one append and no reads. A stale entry
+    # (another instance, or a REST action, moved the alert on) is harmless: its append
+    # fails the version check, the entry is dropped and the alert is read from the store.
 
-    async def _latest_generation(self, source: asyncpg.Record, key: str) -> int:
-        """Highest generation that exists in the store (-1: none). The projection only gives
-        a starting hint; the store is asked for anything newer."""
+    async def _load_latest(self, source: asyncpg.Record, key: str) -> KnownAlert | None:
+        """The latest generation for this key, from the store (the projection only gives a
+        starting hint for the probe; anything newer is found in the store)."""
         hint = await self.pool.fetchval(
             "SELECT max(generation) FROM alerts WHERE source_id = $1 AND alert_key_norm = $2",
             source["id"],
@@ -221,14 +240,29 @@ class AlertCommands:
         store = self.repository.store
         while await store.stream_version(keyed_alert_id(source["stream_id"], key, generation + 1)):
             generation += 1
-        return generation
-
-    async def _latest(self, source: asyncpg.Record, key: str) -> tuple[int, Alert | None]:
-        generation = await self._latest_generation(source, key)
         if generation < 0:
-            return generation, None
-        stream = keyed_alert_id(source["stream_id"], key, generation)
-        return generation, await self.repository.load(stream)
+            return None
+        rows = await store.read_stream(keyed_alert_id(source["stream_id"], key, generation))
+        alert: Alert | None = None
+        for row in rows:
+            alert = self.repository.mapper.to_domain_event(row).mutate(alert)
+        assert alert is not None
+        return KnownAlert(alert, generation, rows[0].position)
+
+    async def _known(self, source: asyncpg.Record, key: str, fresh: bool) -> KnownAlert | None:
+        cache_key = (source["id"], normalize_key(key))
+        known = None if fresh else self._recent.get(cache_key)
+        if known is None:
+            known = await self._load_latest(source, key)
+        return known
+
+    def _remember(self, source: asyncpg.Record, key: str, known: KnownAlert | None) -> None:
+        cache_key = (source["id"], normalize_key(key))
+        self._recent.pop(cache_key, None)
+        if known is not None:
+            self._recent[cache_key] = known
+            while len(self._recent) > RECENT_ALERTS:
+                self._recent.popitem(last=False)
 
     async def ingest_alert(
         self,
@@ -243,7 +277,7 @@ class AlertCommands:
             alert, position = await self.create(
                 source, new, actor, metadata, idempotency_key=idempotency_key
             )
-            return Outcome("NEW_ALERT_CREATED", alert, position)
+            return Outcome("NEW_ALERT_CREATED", alert, position, position)
         async with self._locks.hold((source["id"], normalize_key(new.alert_key))):
             return await self._ingest_keyed(source, new, actor, metadata, idempotency_key)
 
@@ -255,12 +289,13 @@ class AlertCommands:
         metadata: dict[str, Any],
         idempotency_key: str | None,
     ) -> Outcome:
-        assert new.alert_key
+        key = new.alert_key
+        assert key
         mode = source["alert_creation"]
-        for _ in range(MAX_ATTEMPTS):
-            generation, latest = await self._latest(source, new.alert_key)
-            if latest is not None and _absorbs(latest, mode, source, self.clock.now()):
-                latest.add_event(
+        for attempt in range(MAX_ATTEMPTS):
+            known = await self._known(source, key, fresh=attempt > 0)
+            if known is not None and _absorbs(known.alert, mode, source, self.clock.now()):
+                known.alert.add_event(
                     new.summary,
                     new.details,
                     list(new.images),
@@ -272,26 +307,36 @@ class AlertCommands:
                 )
                 try:
                     result = await self.repository.save(
-                        latest, metadata=metadata, idempotency_key=idempotency_key
+                        known.alert, metadata=metadata, idempotency_key=idempotency_key
                     )
                 except ConcurrencyError:
+                    self._remember(source, key, None)
                     continue
+                except BaseException:
+                    self._remember(source, key, None)  # the copy holds an unsaved change
+                    raise
                 assert result is not None
-                return Outcome("ALERT_ALREADY_EXISTS", latest, result.last_position)
-            stream = keyed_alert_id(source["stream_id"], new.alert_key, generation + 1)
+                # a replayed request changed nothing: the in-memory copy ran ahead
+                self._remember(source, key, None if result.duplicate else known)
+                return Outcome(
+                    "ALERT_ALREADY_EXISTS", known.alert, result.last_position, known.alert_id
+                )
+            generation = known.generation + 1 if known is not None else 0
             try:
                 alert, position = await self.create(
                     source,
                     new,
                     actor,
                     metadata,
-                    stream_id=stream,
-                    generation=generation + 1,
+                    stream_id=keyed_alert_id(source["stream_id"], key, generation),
+                    generation=generation,
                     idempotency_key=idempotency_key,
                 )
             except ConcurrencyError:
+                self._remember(source, key, None)
                 continue  # another instance opened it first: it is now the one to join
-            return Outcome("NEW_ALERT_CREATED", alert, position)
+            self._remember(source, key, KnownAlert(alert, generation, position))
+            return Outcome("NEW_ALERT_CREATED", alert, position, position)
         raise DomainError("too many concurrent events for this alertKey; try again")
 
     async def ingest_action(
@@ -319,13 +364,14 @@ class AlertCommands:
         idempotency_key: str | None,
     ) -> Outcome:
         actor = {"type": "source", "id": source["id"]}
-        for _ in range(MAX_ATTEMPTS):
-            _, alert = await self._latest(source, alert_key)
-            if alert is None or not alert.is_open:
+        for attempt in range(MAX_ATTEMPTS):
+            known = await self._known(source, alert_key, fresh=attempt > 0)
+            if known is None or not known.alert.is_open:
                 return Outcome("NO_OPEN_ALERT", None)
+            alert = known.alert
             if action == "ACCEPT":
                 if not alert.accept(actor):
-                    return Outcome("ALERT_ACCEPTED", alert)
+                    return Outcome("ALERT_ACCEPTED", alert, None, known.alert_id)
                 code = "ALERT_ACCEPTED"
             elif action == "RESOLVE":
                 alert.resolve(actor, "EVENT")
@@ -339,8 +385,13 @@ class AlertCommands:
                     alert, metadata=metadata, idempotency_key=idempotency_key
                 )
             except ConcurrencyError:
+                self._remember(source, alert_key, None)
                 continue
-            return Outcome(code, alert, result.last_position if result else None)
+            except BaseException:
+                self._remember(source, alert_key, None)  # the copy holds an unsaved change
+                raise
+            self._remember(source, alert_key, None if result and result.duplicate else known)
+            return Outcome(code, alert, result.last_position if result else None, known.alert_id)
         raise DomainError("too many concurrent events for this alertKey; try again")
 
 

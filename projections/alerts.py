@@ -124,20 +124,23 @@ class AlertsProjection(Projection):
         kind = event.type.removeprefix("alert-")
         if kind == "created":
             alert_id = await self._created(conn, event, data, at)
+        elif kind == "event-received":
+            # the hot path (every dedup hit): one statement for the alert row
+            alert_id = await self._event_received(conn, event, data, at)
+            if alert_id is None:
+                return
         else:
             row = await conn.fetchrow(
-                "SELECT id, source_id, status FROM alerts WHERE stream_id = $1", event.stream_id
+                "UPDATE alerts SET updated_at = $2, version = $3 WHERE stream_id = $1 "
+                "RETURNING id, source_id, status",
+                event.stream_id,
+                at,
+                event.version,
             )
             if row is None:
                 return
             alert_id = row["id"]
             await getattr(self, "_" + kind.replace("-", "_"))(conn, row, data, at)
-            await conn.execute(
-                "UPDATE alerts SET updated_at = $2, version = $3 WHERE id = $1",
-                alert_id,
-                at,
-                event.version,
-            )
         entry_type, text = describe_event(kind, data)
         await conn.execute(
             "INSERT INTO alert_log_entries VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -212,25 +215,30 @@ class AlertsProjection(Projection):
             await _count(conn, row["source_id"], row["status"], -1)
             await _count(conn, row["source_id"], status, 1)
 
-    async def _event_received(self, conn, row, data, at) -> None:
-        await conn.execute(
+    async def _event_received(
+        self, conn: asyncpg.Connection, event: RecordedEvent, data: dict[str, Any], at: datetime
+    ) -> int | None:
+        custom = data.get("custom_details")
+        return await conn.fetchval(
             """
             UPDATE alerts SET events_received = events_received + 1,
                 details = CASE WHEN $2 <> '' THEN $2 ELSE details END,
                 images = CASE WHEN $3::jsonb <> '[]' THEN $3::jsonb ELSE images END,
                 links = CASE WHEN $4::jsonb <> '[]' THEN $4::jsonb ELSE links END,
                 labels = labels || $5::jsonb,
-                custom_details = coalesce($6::jsonb, custom_details)
-            WHERE id = $1
+                custom_details = coalesce($6::jsonb, custom_details),
+                updated_at = $7, version = $8
+            WHERE stream_id = $1
+            RETURNING id
             """,
-            row["id"],
+            event.stream_id,
             data.get("details") or "",
             orjson.dumps(data.get("images") or []).decode(),
             orjson.dumps(data.get("links") or []).decode(),
             orjson.dumps(data.get("labels") or {}).decode(),
-            None
-            if data.get("custom_details") is None
-            else orjson.dumps(data["custom_details"]).decode(),
+            None if custom is None else orjson.dumps(custom).decode(),
+            at,
+            event.version,
         )
 
     async def _accepted(self, conn, row, data, at) -> None:

@@ -34,7 +34,10 @@ class ProjectionRunner:
         self.store = store
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
+        #: Applied (or skipped) up to here; what readiness and wait_for look at.
         self.positions: dict[str, int] = {}
+        #: What the tracking rows hold, as far as this runner knows.
+        self._persisted: dict[str, int] = {}
         self.caught_up = False
         self._tasks: list[asyncio.Task[None]] = []
         self._advanced = asyncio.Condition()
@@ -62,6 +65,7 @@ class ProjectionRunner:
                     await projection.setup(conn)
                     row = await tracking.tracked(conn, projection.name)
                     self.positions[projection.name] = row["position"]
+                    self._persisted[projection.name] = row["position"]
 
     async def catch_up(self, progress: Progress | None = None) -> None:
         """Apply everything committed up to now to every projection."""
@@ -84,26 +88,39 @@ class ProjectionRunner:
                     progress(self.positions[projection.name], head)
 
     async def apply(self, projection: Projection, batch: list[RecordedEvent]) -> bool:
-        """Apply one batch in one transaction; False if the position moved under us."""
+        """Apply one batch in one transaction; False if the position moved under us.
+
+        A batch with nothing the projection wants only moves the in-memory position: no
+        transaction at all. The tracking row catches up with the next batch that writes
+        (re-reading skipped events after a restart costs nothing but a read).
+        """
         name = projection.name
+        fresh = [e for e in batch if e.position > self.positions[name]]
+        if not fresh:
+            return True
+        wanted = [e for e in fresh if projection.wants(e.type)]
+        if not wanted:
+            self.positions[name] = fresh[-1].position
+            await self._notify_advanced()
+            return True
         async with self.store.pool.acquire() as conn, conn.transaction():
             current = await tracking.lock_position(conn, name)
-            if current != self.positions[name]:
-                self.positions[name] = current
+            if current != self._persisted[name]:
+                # another runner (instance, or a rebuild) moved it: re-read from there
+                self.positions[name] = self._persisted[name] = current
                 return False
-            fresh = [e for e in batch if e.position > current]
-            if not fresh:
-                return True
             projection.batch_started()
-            for event in fresh:
-                if projection.wants(event.type):
-                    await projection.handle(conn, event)
+            for event in wanted:
+                await projection.handle(conn, event)
             await tracking.advance(conn, name, fresh[-1].position)
-        self.positions[name] = fresh[-1].position
+        self.positions[name] = self._persisted[name] = fresh[-1].position
         await projection.batch_committed()
+        await self._notify_advanced()
+        return True
+
+    async def _notify_advanced(self) -> None:
         async with self._advanced:
             self._advanced.notify_all()
-        return True
 
     def start(self) -> None:
         """Follow live commits; call after catch_up."""
@@ -157,6 +174,6 @@ class ProjectionRunner:
             await projection.drop(conn)
             await tracking.reset(conn, name, projection.version)
             await projection.setup(conn)
-        self.positions[name] = 0
+        self.positions[name] = self._persisted[name] = 0
         await self._catch_up_one(projection, await self.store.head_position(), progress)
         return self.positions[name]

@@ -16,7 +16,7 @@ from ..domain.errors import DomainError
 from ..domain.user import Role
 from .authz import require_role
 from .body import int64, read_json
-from .context import SERVICES, USER
+from .context import REQUEST_ID, SERVICES, USER
 from .problems import ProblemError, json_response
 
 DEFAULT_PAGE = 50
@@ -120,12 +120,12 @@ def _ints(request: web.Request, *names: str) -> list[int]:
             for part in raw.split(","):
                 if not part.strip():
                     continue
-                try:
-                    values.append(int(part))
-                except ValueError:
+                value = int64(part)
+                if value is None:
                     raise ProblemError(
                         400, "BAD_REQUEST", f"{name}: {part!r} is not an id", field=name
-                    ) from None
+                    )
+                values.append(value)
     return values
 
 
@@ -317,8 +317,7 @@ async def _answer_at(request: web.Request, alert_id: int, at: datetime) -> web.R
 def _actor(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
     user = request[USER]
     metadata: dict[str, Any] = {"actor": f"user:{user['id']}"}
-    if request_id := request.headers.get("X-Request-Id"):
-        metadata["request_id"] = request_id[:128]
+    metadata["request_id"] = request[REQUEST_ID]
     return {"type": "user", "id": user["id"]}, metadata
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -10,6 +11,7 @@ from aiohttp import web
 from .problems import ProblemError
 
 INT64 = (-(2**63), 2**63 - 1)
+_HOST = re.compile(r"[A-Za-z0-9.\-\[\]:]{1,255}")
 
 
 async def read_json(request: web.Request) -> Any:
@@ -31,20 +33,21 @@ async def read_json(request: web.Request) -> Any:
 
 
 def _nul_at(value: Any, path: str) -> str | None:
-    """The path of the first string (or key) holding U+0000, if any."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            child = key if path == "body" else f"{path}.{key}"
-            if "\x00" in key:
-                return path
-            if found := _nul_at(item, child):
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            if found := _nul_at(item, f"{path}[{index}]"):
-                return found
+    """The path of the first string (or key) holding U+0000, if any. Iterative: orjson
+    accepts nesting deeper than Python's recursion limit."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return where
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if "\x00" in key:
+                    return where
+                stack.append((child, key if where == "body" else f"{where}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
     return None
 
 
@@ -58,4 +61,8 @@ def int64(raw: str) -> int | None:
 
 
 def base_url(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}"
+    """Scheme and host the client used; empty (relative links) if the Host header is odd."""
+    host = request.host
+    if not _HOST.fullmatch(host):
+        return ""
+    return f"{request.scheme}://{host}"

@@ -14,3 +14,6 @@ SERVICES: web.AppKey[Services] = web.AppKey("services")
 
 #: The authenticated caller (a row of the users projection), set by the auth middleware.
 USER: web.RequestKey[asyncpg.Record] = web.RequestKey("user", asyncpg.Record)
+
+#: This request's id (the client's X-Request-Id when it is plain, else generated).
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)

@@ -7,36 +7,59 @@ first answer and writes nothing.
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from projections.alert_sources import source_by_key
 
-from ..alert_commands import NewAlert, Outcome
+from ..alert_commands import NewAlert
 from ..domain.errors import DomainError, InvalidValueError
 from ..inbound.ilert_events import EventType, InboundEvent, parse_event
 from .body import base_url, read_json
-from .context import SERVICES
+from .context import REQUEST_ID, SERVICES
 from .problems import ProblemError, json_response
 from .ratelimit import RateLimiter
 
 RATE_LIMITER = web.AppKey("events_rate_limiter", RateLimiter)
+#: How long a looked-up alert source is trusted: updates and deletions of a source reach
+#: the Events API within this time, and a busy integration costs no query per event.
+SOURCE_TTL_S = 2.0
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
-async def _alert_id(request: web.Request, outcome: Outcome) -> int | None:
-    if outcome.alert is None:
-        return None
-    pool = request.app[SERVICES].require_database()
-    return await pool.fetchval(
-        "SELECT position FROM events WHERE stream_id = $1 AND version = 1", outcome.alert.id
-    )
+class SourceCache:
+    """Integration key -> alert source row, briefly cached (misses are not cached)."""
+
+    def __init__(self, ttl_s: float = SOURCE_TTL_S) -> None:
+        self.ttl_s = ttl_s
+        self._rows: dict[str, tuple[float, asyncpg.Record]] = {}
+
+    async def get(self, pool: asyncpg.Pool, key: str) -> asyncpg.Record | None:
+        now = time.monotonic()
+        hit = self._rows.get(key)
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]
+        row = await source_by_key(pool, key)
+        if row is None:
+            self._rows.pop(key, None)
+        else:
+            if len(self._rows) > 10_000:
+                self._rows.clear()
+            self._rows[key] = (now, row)
+        return row
+
+
+SOURCES = web.AppKey("events_sources", SourceCache)
 
 
 async def handle_event(request: web.Request, event: InboundEvent, *, legacy: bool) -> web.Response:
     services = request.app[SERVICES]
     pool = services.require_database()
-    source = await source_by_key(pool, event.integration_key)
+    source = await request.app[SOURCES].get(pool, event.integration_key)
     if source is None:
         raise ProblemError(
             404, "NOT_FOUND", "integrationKey: no alert source has this key", field="integrationKey"
@@ -51,10 +74,16 @@ async def handle_event(request: web.Request, event: InboundEvent, *, legacy: boo
             f"over the rate limit of this integration key; retry in {wait:.0f} s",
         )
     key = request.headers.get("Idempotency-Key")
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise ProblemError(
+            400,
+            "BAD_REQUEST",
+            "Idempotency-Key: 1 to 255 printable ASCII characters",
+            field="Idempotency-Key",
+        )
     idempotency = f"events:{source['id']}:{key}" if key else None
     metadata: dict[str, Any] = {"actor": f"source:{source['id']}", "via": "events-api"}
-    if request_id := request.headers.get("X-Request-Id"):
-        metadata["request_id"] = request_id[:128]
+    metadata["request_id"] = request[REQUEST_ID]
     commands = services.alert_commands
     try:
         if event.event_type is EventType.ALERT:
@@ -71,7 +100,7 @@ async def handle_event(request: web.Request, event: InboundEvent, *, legacy: boo
             )
     except DomainError as exc:
         raise ProblemError(409, "CONFLICT", str(exc)) from None
-    alert_id = await _alert_id(request, outcome)
+    alert_id = outcome.alert_id
     body: dict[str, Any] = {
         "responseCode": outcome.code,
         "alertKey": outcome.alert.alert_key if outcome.alert else event.alert_key,
@@ -119,5 +148,6 @@ async def post_events_v1(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application, per_minute: int) -> None:
     app[RATE_LIMITER] = RateLimiter(per_minute)
+    app[SOURCES] = SourceCache()
     app.router.add_post("/api/events", post_events)
     app.router.add_post("/api/v1/events", post_events_v1)

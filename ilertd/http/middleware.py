@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -10,15 +11,18 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from eventstore import ConcurrencyError, StoreClosedError
+from eventstore import ConcurrencyError, StoreClosedError, UnstorableEventError
 
 from ..metrics import Metrics
+from .context import REQUEST_ID
 from .problems import ProblemError, problem
 
 log = structlog.get_logger("ilertd.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 METRICS_KEY = web.AppKey("metrics", Metrics)
+#: A client's X-Request-Id is kept only if it is plain and short; otherwise we make one.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
 
 def _route_name(request: web.Request) -> str:
@@ -28,9 +32,9 @@ def _route_name(request: web.Request) -> str:
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
-    if len(request_id) > 128:
-        request_id = uuid.uuid4().hex
+    offered = request.headers.get("X-Request-Id", "")
+    request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+    request[REQUEST_ID] = request_id
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
     status = 500
@@ -68,11 +72,15 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         return problem(exc.status, code, exc.text or exc.reason)
     except ConcurrencyError as exc:
         return problem(409, "VERSION_CONFLICT", str(exc))
+    except UnstorableEventError as exc:
+        return problem(400, "BAD_REQUEST", f"body: {exc}", field="body")
     except (
         StoreClosedError,
         OSError,
         asyncpg.PostgresConnectionError,
         asyncpg.InterfaceError,
+        # 57P01 admin shutdown, 57P03 cannot connect now: a restart or a killed backend
+        asyncpg.exceptions.OperatorInterventionError,
     ) as exc:
         log.warning("database unavailable", error=str(exc))
         return problem(503, "UNAVAILABLE", "the database is not reachable; try again")

@@ -17,7 +17,6 @@ from typing import Any
 
 import asyncpg
 import orjson
-import structlog
 from aiohttp import web
 
 from eventstore import AppendResult
@@ -29,7 +28,7 @@ from ..domain.errors import DomainError, InvalidValueError
 from ..domain.user import Profile, Role, User
 from ..security import generate_api_key, hash_api_key
 from .authz import caller, has_role, require_role, require_self_or_role
-from .context import SERVICES
+from .context import REQUEST_ID, SERVICES
 from .problems import ProblemError, json_response
 
 DEFAULT_PAGE = 50
@@ -214,10 +213,7 @@ def _domain_rules() -> Iterator[None]:
 def _metadata(request: web.Request, actor: asyncpg.Record) -> dict[str, Any]:
     """Who did it, and the request id the log lines carry (generated when none was sent)."""
     metadata: dict[str, Any] = {"actor": f"user:{actor['id']}"}
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
-    request_id = request_id or request.headers.get("X-Request-Id")
-    if request_id:
-        metadata["request_id"] = request_id
+    metadata["request_id"] = request[REQUEST_ID]
     return metadata
 
 

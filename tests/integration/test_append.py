@@ -116,3 +116,21 @@ async def test_close_finishes_queued_appends(dsn: str) -> None:
     results = await asyncio.gather(*calls)
     positions = sorted(r.first_position for r in results)
     assert positions == list(range(1, 301))
+
+
+async def test_an_unstorable_event_fails_alone(store: EventStore) -> None:
+    """U+0000 or a lone surrogate fails its own append, not the batch it would share."""
+    from eventstore import UnstorableEventError
+
+    good = [store.append(uuid.uuid4(), [ev(n=i)], 0, stream_type="thing") for i in range(20)]
+    bad = [
+        store.append(uuid.uuid4(), [NewEvent("x", b'{"a": "\\u0000"}')], 0, stream_type="t"),
+        store.append(
+            uuid.uuid4(), [NewEvent("x", b"{}", {"request_id": "\udcff"})], 0, stream_type="t"
+        ),
+        store.append(uuid.uuid4(), [ev()], 0, stream_type="t", idempotency_key="\udcfe"),
+    ]
+    results = await asyncio.gather(*good, *bad, return_exceptions=True)
+    assert all(not isinstance(r, BaseException) for r in results[:20])
+    assert all(isinstance(r, UnstorableEventError) for r in results[20:])
+    assert await store.head_position() == 20
