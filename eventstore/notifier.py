@@ -36,7 +36,7 @@ class Notifier:
         self.fallback_poll_s = fallback_poll_s
         self.reconnect_s = reconnect_s
         self._conn: asyncpg.Connection | None = None
-        self._changed = asyncio.Condition()
+        self._changed: asyncio.Future[None] | None = None
         self.sequence = 0
         self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
@@ -51,6 +51,7 @@ class Notifier:
         return self._conn.get_server_pid() if self.listening else None
 
     async def start(self) -> None:
+        self._changed = asyncio.get_running_loop().create_future()
         with contextlib.suppress(OSError, asyncpg.PostgresError):
             await self._listen()
         self._task = asyncio.get_running_loop().create_task(self._supervise(), name="notifier")
@@ -66,21 +67,21 @@ class Notifier:
 
     async def wait(self, seen: int) -> None:
         """Return once something may have committed after ``seen`` (or a poll is due)."""
+        if self.sequence != seen:
+            return
         timeout = self.idle_poll_s if self.listening else self.fallback_poll_s
-        async with self._changed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self.sequence != seen), timeout
-                )
+        assert self._changed is not None, "start() the notifier first"
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._changed), timeout)
 
     def poke(self) -> None:
-        """Called in-process after a local commit, so local readers need no round trip."""
-        asyncio.get_running_loop().create_task(self._bump())
-
-    async def _bump(self) -> None:
-        async with self._changed:
-            self.sequence += 1
-            self._changed.notify_all()
+        """Something committed: wake every waiter. Synchronous and cheap: it runs after
+        every local append."""
+        self.sequence += 1
+        changed = self._changed
+        self._changed = asyncio.get_running_loop().create_future()
+        if changed is not None and not changed.done():
+            changed.set_result(None)
 
     def _on_notify(self, *_args: object) -> None:
         self.poke()

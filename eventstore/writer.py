@@ -60,8 +60,9 @@ def _encode(
     try:
         encoded = [(e.type, e.data.decode(), orjson.dumps(e.metadata).decode()) for e in events]
         for text in (stream_type, idempotency_key or "", *(t for row in encoded for t in row)):
-            text.encode()
-            if "\x00" in text or _NUL_ESCAPE.search(text):
+            if not text.isascii():
+                text.encode()  # lone surrogates raise here
+            if "\x00" in text or ("\\u0000" in text and _NUL_ESCAPE.search(text)):
                 raise UnstorableEventError("events cannot hold U+0000")
     except (UnicodeError, orjson.JSONEncodeError) as exc:
         raise UnstorableEventError(f"event text cannot be stored: {exc}") from None
