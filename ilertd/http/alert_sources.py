@@ -24,28 +24,15 @@ from ..domain.user import Role
 from .authz import require_role
 from .body import base_url, read_json
 from .context import SERVICES
+from .paging import page
 from .problems import ProblemError, json_response
 
-DEFAULT_MAX_RESULTS = 50
-MAX_RESULTS_CAP = 100
 #: A path id of up to 19 digits is an API id (int64); anything else an integration key.
 _NUMERIC_ID = re.compile(r"[0-9]{1,19}")
 
 
 def _bad(field: str, message: str) -> ProblemError:
     return ProblemError(400, "BAD_REQUEST", f"{field}: {message}", field=field)
-
-
-def _query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if not re.fullmatch(r"[0-9]{1,19}", raw.strip()):
-        raise _bad(name, f"must be an integer between {low} and {high}")
-    value = int(raw)
-    if not low <= value <= high:
-        raise _bad(name, f"must be between {low} and {high}, got {value}")
-    return value
 
 
 def _duration_seconds(field: str, value: Any) -> int | None:
@@ -162,8 +149,7 @@ def _domain_problem(exc: DomainError) -> ProblemError:
 
 
 async def list_alert_sources(request: web.Request) -> web.Response:
-    start = _query_int(request, "start-index", 0, 0, 2**62)
-    limit = _query_int(request, "max-results", DEFAULT_MAX_RESULTS, 1, MAX_RESULTS_CAP)
+    start, limit = page(request)
     pool = _pool(request)
     rows = await list_sources(pool, start, limit)
     return json_response([_present(request, row) for row in rows])

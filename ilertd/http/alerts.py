@@ -17,10 +17,9 @@ from ..domain.user import Role
 from .authz import require_role
 from .body import int64, read_json
 from .context import REQUEST_ID, SERVICES, USER
+from .paging import page
 from .problems import ProblemError, json_response
 
-DEFAULT_PAGE = 50
-MAX_PAGE = 100
 STATES = ("PENDING", "ACCEPTED", "RESOLVED")
 
 _SELECT = """
@@ -188,33 +187,10 @@ def _filters(request: web.Request) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
-def _page(request: web.Request) -> tuple[int, int]:
-    def number(name: str, default: int) -> int:
-        raw = request.query.get(name)
-        if raw is None:
-            return default
-        value = int64(raw)
-        if value is None:
-            raise ProblemError(400, "BAD_REQUEST", f"{name}: not an integer", field=name)
-        if value < 0:
-            raise ProblemError(400, "BAD_REQUEST", f"{name}: must not be negative", field=name)
-        return value
-
-    start, size = number("start-index", 0), number("max-results", DEFAULT_PAGE)
-    if size > MAX_PAGE:
-        raise ProblemError(
-            400,
-            "BAD_REQUEST",
-            f"max-results: at most {MAX_PAGE} alerts per page",
-            field="max-results",
-        )
-    return start, size
-
-
 async def list_alerts(request: web.Request) -> web.Response:
     pool = request.app[SERVICES].require_database()
     where, args = _filters(request)
-    start, size = _page(request)
+    start, size = page(request)
     rows = await pool.fetch(
         f"{_SELECT}{where} ORDER BY a.id DESC OFFSET ${len(args) + 1} LIMIT ${len(args) + 2}",
         *args,

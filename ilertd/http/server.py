@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from . import alert_sources, alerts, events, health, users
+from . import alert_sources, alerts, events, health, openapi, users
 from .auth import authenticate
 from .context import SERVICES
 from .middleware import METRICS_KEY, request_context
@@ -27,4 +27,5 @@ def build_app(services: Services) -> web.Application:
     alerts.add_routes(app)
     alert_sources.add_routes(app)
     events.add_routes(app, services.config["events.rate_limit_per_minute"])
+    openapi.add_routes(app)
     return app

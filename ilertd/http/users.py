@@ -8,7 +8,6 @@ them or changes anyone's role; users may edit their own profile and manage their
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,12 +28,8 @@ from ..domain.user import Profile, Role, User
 from ..security import generate_api_key, hash_api_key
 from .authz import caller, has_role, require_role, require_self_or_role
 from .context import REQUEST_ID, SERVICES
+from .paging import MAX_BIGINT, page
 from .problems import ProblemError, json_response
-
-DEFAULT_PAGE = 50
-MAX_PAGE = 100
-MAX_BIGINT = 2**63 - 1
-_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 def timestamp(moment: datetime | None) -> str | None:
@@ -141,23 +136,6 @@ def _profile(body: dict[str, Any]) -> Profile:
     )
 
 
-def _query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    value = int(raw) if _DIGITS.fullmatch(raw) else -1
-    if not low <= value <= high:
-        raise _bad(name, f"must be an integer from {low} to {high}, got {raw[:20]!r}")
-    return value
-
-
-def _page(request: web.Request) -> tuple[int, int]:
-    """``start-index`` and ``max-results``; over the cap is a 400, never clamped."""
-    start = _query_int(request, "start-index", 0, 0, MAX_BIGINT)
-    limit = _query_int(request, "max-results", DEFAULT_PAGE, 1, MAX_PAGE)
-    return start, limit
-
-
 def _user_id(request: web.Request) -> int:
     """The path's user id; the route admits only digits, so only the range is left."""
     raw = request.match_info["id"]
@@ -244,7 +222,7 @@ async def current_user(request: web.Request) -> web.Response:
 
 async def list_users(request: web.Request) -> web.Response:
     caller(request)
-    start, limit = _page(request)
+    start, limit = page(request)
     rows = await read_model.list_users(_pool(request), start, limit)
     return json_response([user_json(row) for row in rows])
 

@@ -1,0 +1,157 @@
+"""The served OpenAPI document: public, valid, and describing exactly the app's routes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import openapi_spec_validator
+
+import ilertd
+from ilertd.http.openapi import DOC_PATHS
+
+from .conftest import Api
+
+METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
+
+
+def _normalise(path: str) -> str:
+    """``/api/users/{id:[0-9]+}`` and ``/api/users/{userId}`` both become ``/api/users/{}``."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def _app_routes(api: Api) -> set[tuple[str, str]]:
+    routes = set()
+    for route in api.server.app.router.routes():
+        if route.method in ("HEAD", "*") or route.resource is None:
+            continue
+        routes.add((route.method.upper(), _normalise(route.resource.canonical)))
+    return routes
+
+
+def _documented(document: dict) -> set[tuple[str, str]]:
+    return {
+        (method.upper(), _normalise(path))
+        for path, item in document["paths"].items()
+        for method in item
+        if method in METHODS
+    }
+
+
+async def _fetch(api: Api, path: str) -> tuple[int, str, dict]:
+    async with api.session.get(api.url(path)) as response:
+        return response.status, response.content_type, await response.json()
+
+
+async def test_both_paths_serve_the_same_document_without_auth(api: Api) -> None:
+    answers = [await _fetch(api, path) for path in DOC_PATHS]
+    for status, content_type, _ in answers:
+        assert status == 200
+        assert content_type == "application/json"
+    assert answers[0][2] == answers[1][2]
+    assert answers[0][2]["info"]["version"] == ilertd.__version__
+
+
+async def test_the_document_is_valid_openapi_3_1(api: Api) -> None:
+    _, _, document = await _fetch(api, "/api-docs/openapi.json")
+    assert document["openapi"].startswith("3.1.")
+    for key in ("info", "paths", "components"):
+        assert key in document
+    assert {"title", "version"} <= document["info"].keys()
+    schemas = document["components"]["schemas"]
+    refs = re.findall(r'"\$ref":\s*"#/components/schemas/([^"]+)"', json.dumps(document))
+    assert refs and set(refs) <= schemas.keys()
+    operation_ids = [
+        op["operationId"] for item in document["paths"].values() for op in item.values()
+    ]
+    assert len(operation_ids) == len(set(operation_ids))
+    for item in document["paths"].values():
+        for op in item.values():
+            assert op["responses"], op["operationId"]
+
+
+async def test_the_document_passes_openapi_spec_validator(api: Api) -> None:
+    _, _, document = await _fetch(api, "/api-docs/openapi.json")
+    openapi_spec_validator.validate(document)
+
+
+async def test_the_document_lists_exactly_the_registered_routes(api: Api) -> None:
+    _, _, document = await _fetch(api, "/api/openapi.json")
+    registered = _app_routes(api)
+    documented = _documented(document)
+    assert {r for r in registered if r[1].startswith("/api")} == {
+        r for r in documented if r[1].startswith("/api")
+    }
+    # the operational routes are described too, so the whole sets agree
+    assert registered == documented
+
+
+async def test_path_parameters_match_the_path_templates(api: Api) -> None:
+    _, _, document = await _fetch(api, "/api/openapi.json")
+    for path, item in document["paths"].items():
+        names = set(re.findall(r"\{([^}]+)\}", path))
+        for method, op in item.items():
+            declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            assert declared == names, (method, path)
+
+
+async def test_security_is_global_and_lifted_only_where_no_key_is_needed(api: Api) -> None:
+    _, _, document = await _fetch(api, "/api/openapi.json")
+    assert document["security"] == [{"bearer": []}]
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    public = {
+        path
+        for path, item in document["paths"].items()
+        for op in item.values()
+        if op.get("security") == []
+    }
+    assert public == {
+        "/api/events",
+        "/api/v1/events",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        *DOC_PATHS,
+    }
+    # and the server agrees: public operations answer without a key, the rest with 401
+    status, _ = await api.call("GET", "/api/alerts", key=None)
+    assert status == 401
+
+
+async def test_schemas_carry_the_contract_enums(api: Api) -> None:
+    _, _, document = await _fetch(api, "/api/openapi.json")
+    schemas = document["components"]["schemas"]
+    for name in (
+        "Alert",
+        "AlertSource",
+        "User",
+        "EventRequest",
+        "EventResponse",
+        "LogEntry",
+        "Problem",
+        "ApiKeyCreated",
+        "Responder",
+        "Channel",
+    ):
+        assert name in schemas
+    alert = schemas["Alert"]["properties"]
+    assert alert["status"]["enum"] == ["PENDING", "ACCEPTED", "RESOLVED"]
+    assert alert["priority"]["enum"] == ["HIGH", "LOW"]
+    assert schemas["User"]["properties"]["role"]["enum"] == [
+        "ADMIN",
+        "USER",
+        "RESPONDER",
+        "STAKEHOLDER",
+        "GUEST",
+    ]
+    event = schemas["EventRequest"]["properties"]
+    assert {"integrationKey", "apiKey", "alertKey", "incidentKey"} <= event.keys()
+    assert "NO_OPEN_ALERT" in schemas["EventResponse"]["properties"]["responseCode"]["enum"]
+    assert set(schemas["Problem"]["properties"]) == {
+        "status",
+        "code",
+        "message",
+        "title",
+        "detail",
+        "field",
+    }
