@@ -17,6 +17,7 @@ import asyncpg
 import structlog
 
 from eventstore import EventStore, RecordedEvent
+from eventstore.migrations import MIGRATION_LOCK_KEY
 
 from . import tracking
 from .base import Projection
@@ -45,7 +46,10 @@ class ProjectionRunner:
     async def prepare(self) -> None:
         """Create tables and tracking rows; rebuild any projection whose version changed."""
         async with self.store.pool.acquire() as conn:
-            await tracking.ensure_tracking_table(conn)
+            async with conn.transaction():
+                # instances starting together would race on CREATE TABLE IF NOT EXISTS
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
+                await tracking.ensure_tracking_table(conn)
             for projection in self.projections.values():
                 async with conn.transaction():
                     await conn.execute(

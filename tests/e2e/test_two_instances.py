@@ -1,0 +1,82 @@
+"""Two ``ilertd serve`` on one database: one alert per key however the events are spread."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+
+from .daemon import Daemon, http
+
+ADMIN = "ilk_e2e_two_instances_admin_key_0123"
+
+
+async def test_same_key_on_two_instances_opens_one_alert(tmp_path: Path, dsn: str) -> None:
+    env = {
+        "ILERTD_DATABASE_URL": dsn,
+        "ILERTD_ADMIN_API_KEY": ADMIN,
+        "ILERTD_EVENTS_RATE_LIMIT_PER_MINUTE": "0",
+        "ILERTD_LOG_LEVEL": "warning",
+    }
+    first = Daemon(tmp_path / "a", **env).start()
+    second = Daemon(tmp_path / "b", **env).start()
+    try:
+        await asyncio.gather(
+            asyncio.to_thread(first.wait_ready), asyncio.to_thread(second.wait_ready)
+        )
+        status, source = await asyncio.to_thread(
+            http,
+            "POST",
+            first.url + "/api/alert-sources",
+            key=ADMIN,
+            body={"name": "twins", "integrationType": "API"},
+        )
+        assert status == 201, source
+        await asyncio.sleep(2.5)  # past the other instance's 2 s source-lookup cache
+        keys = [f"shared-{n}" for n in range(5)]
+
+        async def post(session: aiohttp.ClientSession, url: str, key: str) -> dict:
+            body = {
+                "integrationKey": source["integrationKey"],
+                "eventType": "ALERT",
+                "summary": "race",
+                "alertKey": key,
+            }
+            async with session.post(f"{url}/api/events", json=body) as response:
+                assert response.status == 202, await response.text()
+                return await response.json()
+
+        async with aiohttp.ClientSession() as session:
+            answers = await asyncio.gather(
+                *(
+                    post(session, daemon.url, key)
+                    for _ in range(8)
+                    for key in keys
+                    for daemon in (first, second)
+                )
+            )
+        by_key: dict[str, set[int]] = {}
+        for answer in answers:
+            by_key.setdefault(answer["alertKey"].lower(), set()).add(answer["alertId"])
+        assert all(len(ids) == 1 for ids in by_key.values()), by_key
+        assert sum(a["responseCode"] == "NEW_ALERT_CREATED" for a in answers) == len(keys)
+
+        conn = await asyncpg.connect(dsn)
+        try:
+            created = await conn.fetchval(
+                "SELECT count(*) FROM events WHERE type = 'alert-created'"
+            )
+            received = await conn.fetchval(
+                "SELECT count(*) FROM events WHERE type = 'alert-event-received'"
+            )
+        finally:
+            await conn.close()
+        assert created == len(keys)
+        assert created + received == len(answers)
+        assert await asyncio.to_thread(first.terminate) == 0
+        assert await asyncio.to_thread(second.terminate) == 0
+    finally:
+        first.close()
+        second.close()
