@@ -45,6 +45,10 @@ class EventStore:
         )
         self.notifier = Notifier(self._connect_listener)
 
+    @property
+    def dsn(self) -> str:
+        return self._dsn
+
     async def _connect_writer(self) -> asyncpg.Connection:
         return await asyncpg.connect(self._dsn, timeout=10, command_timeout=60)
 

@@ -20,6 +20,7 @@ from .clock import Clock, SystemClock
 from .config import Config, mask_url
 from .domain.registry import build_registry
 from .embedded import EmbeddedPostgres, start_embedded
+from .engine.leader import Leadership
 from .engine.timers import TimerEngine
 from .http.problems import ProblemError
 from .metrics import Metrics
@@ -47,6 +48,7 @@ class Services:
         self.metrics = metrics or Metrics()
         self.clock = clock or SystemClock()
         self.timers: TimerEngine | None = None
+        self.leadership: Leadership | None = None
         self.mapper = EventMapper(build_registry())
         self.store: EventStore | None = None
         self.repository: Repository | None = None
@@ -76,9 +78,12 @@ class Services:
             self.clock,
             self.metrics,
         )
-        await self.timers.start()
         self.runner.projections["timers"].listener = self.timers.apply  # type: ignore[attr-defined]
         self.runner.start()
+        self.leadership = Leadership(
+            self.store.dsn, self._lead, self._follow, retry_s=self.config["engine.leader_retry_s"]
+        )
+        self.leadership.start()
         created = await ensure_admin(
             self.repository, self.config["admin_api_key"], self.config["http.listen"]
         )
@@ -86,6 +91,17 @@ class Services:
             await self.runner.wait_for(await self.store.head_position())
         self.ready = True
         log.info("ready", positions=self.runner.positions)
+
+    async def _lead(self) -> None:
+        """This instance runs the engine now."""
+        assert self.timers is not None
+        self.metrics.leader.set(1)
+        await self.timers.start()
+
+    async def _follow(self) -> None:
+        assert self.timers is not None
+        self.metrics.leader.set(0)
+        await self.timers.stop()
 
     async def _connect(self) -> None:
         retry = self.config["database.connect_retry_s"]
@@ -124,8 +140,8 @@ class Services:
     async def close(self) -> None:
         """Stop projections, finish in-flight appends, close the pool, stop embedded PG."""
         self.ready = False
-        if self.timers is not None:
-            await self.timers.stop()
+        if self.leadership is not None:
+            await self.leadership.stop()
         if self.runner is not None:
             await self.runner.stop()
         if self.store is not None:

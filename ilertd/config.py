@@ -90,6 +90,13 @@ OPTIONS: tuple[Option, ...] = (
         minimum=0,
     ),
     Option(
+        "engine.leader_retry_s",
+        "ILERTD_ENGINE_LEADER_RETRY_S",
+        2.0,
+        float,
+        "seconds between a standby's attempts to take over the engine",
+    ),
+    Option(
         "log.format",
         "ILERTD_LOG_FORMAT",
         "auto",

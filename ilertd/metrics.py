@@ -54,6 +54,9 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.leader = Gauge(
+            "ilertd_engine_leader", "1 while this instance runs the engine", registry=self.registry
+        )
         self.http_requests = Counter(
             "ilertd_http_requests",
             "HTTP requests answered",

@@ -8,6 +8,7 @@ version, so a timer that fires late, twice, or after the alert changed does no h
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from uuid import UUID
@@ -39,20 +40,38 @@ class TimerEngine:
         self.handlers = handlers
         self.clock = clock
         self.metrics = metrics
-        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.scheduler: AsyncIOScheduler | None = None
         self.fired = 0
+        # loading and applying changes never interleave: the newest due time always wins
+        self._lock = asyncio.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self.scheduler is not None
 
     async def start(self) -> None:
-        self.scheduler.start()
-        timers = await pending_timers(self.pool)
-        await self.apply(timers)
+        """Load every pending timer (overdue ones fire at once) and follow changes."""
+        async with self._lock:
+            self.scheduler = AsyncIOScheduler(timezone="UTC")
+            self.scheduler.start()
+            timers = await pending_timers(self.pool)
+            self._schedule(timers)
         log.info("timers loaded", count=len(timers))
 
     async def stop(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        async with self._lock:
+            if self.scheduler is not None:
+                self.scheduler.shutdown(wait=False)
+                self.scheduler = None
 
     async def apply(self, changes: list[TimerChange]) -> None:
+        """Committed timer changes from the projection; ignored while not running."""
+        async with self._lock:
+            if self.scheduler is not None:
+                self._schedule(changes)
+
+    def _schedule(self, changes: list[TimerChange]) -> None:
+        assert self.scheduler is not None
         for change in changes:
             if change.due_at is None:
                 with contextlib.suppress(JobLookupError):
