@@ -81,6 +81,32 @@ CREATE INDEX IF NOT EXISTS alert_log_entries_alert ON alert_log_entries (alert_i
 """
 
 
+RECEIVED_SQL = """
+UPDATE alerts SET events_received = events_received + 1,
+    details = CASE WHEN $2 <> '' THEN $2 ELSE details END,
+    images = CASE WHEN $3::jsonb <> '[]' THEN $3::jsonb ELSE images END,
+    links = CASE WHEN $4::jsonb <> '[]' THEN $4::jsonb ELSE links END,
+    labels = labels || $5::jsonb,
+    custom_details = coalesce($6::jsonb, custom_details),
+    updated_at = $7, version = $8
+WHERE stream_id = $1
+"""
+
+
+def _received_args(event: RecordedEvent, data: dict[str, Any], at: datetime) -> tuple:
+    custom = data.get("custom_details")
+    return (
+        event.stream_id,
+        data.get("details") or "",
+        orjson.dumps(data.get("images") or []).decode(),
+        orjson.dumps(data.get("links") or []).decode(),
+        orjson.dumps(data.get("labels") or {}).decode(),
+        None if custom is None else orjson.dumps(custom).decode(),
+        at,
+        event.version,
+    )
+
+
 def _ts(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
@@ -117,6 +143,46 @@ class AlertsProjection(Projection):
 
     async def setup(self, conn: asyncpg.Connection) -> None:
         await conn.execute(DDL)
+
+    async def handle_batch(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+        """Runs of dedup events (the bulk of inbound traffic) go as two pipelined
+        statements; everything else one event at a time, in order."""
+        run: list[RecordedEvent] = []
+        for event in events:
+            if event.type == "alert-event-received":
+                run.append(event)
+                continue
+            await self._received_run(conn, run)
+            run = []
+            await self.handle(conn, event)
+        await self._received_run(conn, run)
+
+    async def _received_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
+        if not run:
+            return
+        updates, entries = [], []
+        for event in run:
+            data = event.data
+            at = _ts(data["timestamp"])
+            updates.append(_received_args(event, data, at))
+            entry_type, text = describe_event("event-received", data)
+            entries.append(
+                (
+                    event.position,
+                    event.stream_id,
+                    at,
+                    entry_type,
+                    text,
+                    orjson.dumps(data.get("actor") or {}).decode(),
+                    orjson.dumps(log_vars("event-received", data)).decode(),
+                )
+            )
+        await conn.executemany(RECEIVED_SQL, updates)
+        await conn.executemany(
+            "INSERT INTO alert_log_entries SELECT $1, a.id, $3, $4, $5, $6, $7 "
+            "FROM alerts a WHERE a.stream_id = $2",
+            entries,
+        )
 
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         data = event.data
@@ -218,28 +284,7 @@ class AlertsProjection(Projection):
     async def _event_received(
         self, conn: asyncpg.Connection, event: RecordedEvent, data: dict[str, Any], at: datetime
     ) -> int | None:
-        custom = data.get("custom_details")
-        return await conn.fetchval(
-            """
-            UPDATE alerts SET events_received = events_received + 1,
-                details = CASE WHEN $2 <> '' THEN $2 ELSE details END,
-                images = CASE WHEN $3::jsonb <> '[]' THEN $3::jsonb ELSE images END,
-                links = CASE WHEN $4::jsonb <> '[]' THEN $4::jsonb ELSE links END,
-                labels = labels || $5::jsonb,
-                custom_details = coalesce($6::jsonb, custom_details),
-                updated_at = $7, version = $8
-            WHERE stream_id = $1
-            RETURNING id
-            """,
-            event.stream_id,
-            data.get("details") or "",
-            orjson.dumps(data.get("images") or []).decode(),
-            orjson.dumps(data.get("links") or []).decode(),
-            orjson.dumps(data.get("labels") or {}).decode(),
-            None if custom is None else orjson.dumps(custom).decode(),
-            at,
-            event.version,
-        )
+        return await conn.fetchval(RECEIVED_SQL + " RETURNING id", *_received_args(event, data, at))
 
     async def _accepted(self, conn, row, data, at) -> None:
         await self._set_status(conn, row, "ACCEPTED", at)

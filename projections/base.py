@@ -28,6 +28,11 @@ class Projection(ABC):
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         """Apply one event to the tables."""
 
+    async def handle_batch(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+        """Apply a batch in order; override to turn runs of one kind into one statement."""
+        for event in events:
+            await self.handle(conn, event)
+
     async def drop(self, conn: asyncpg.Connection) -> None:
         for table in self.tables:
             await conn.execute(f"DROP TABLE IF EXISTS {table} CASCADE")

@@ -114,8 +114,7 @@ class ProjectionRunner:
                 self.positions[name] = self._persisted[name] = current
                 return False
             projection.batch_started()
-            for event in wanted:
-                await projection.handle(conn, event)
+            await projection.handle_batch(conn, wanted)
             await tracking.advance(conn, name, fresh[-1].position)
         self.positions[name] = self._persisted[name] = fresh[-1].position
         await projection.batch_committed()

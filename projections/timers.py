@@ -65,6 +65,35 @@ class TimersProjection(Projection):
         if changes and self.listener is not None:
             await self.listener(changes)
 
+    async def handle_batch(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+        """A run of dedup events moves its deadlines in one statement."""
+        run: dict[str, datetime] = {}
+        for event in events:
+            if event.type == "alert-event-received":
+                data = event.data
+                received = data.get("received_at") or data["timestamp"]
+                run[f"auto-resolve:{event.stream_id}"] = datetime.fromisoformat(received)
+                continue
+            await self._move(conn, run)
+            run = {}
+            await self.handle(conn, event)
+        await self._move(conn, run)
+
+    async def _move(self, conn: asyncpg.Connection, moved_from: dict[str, datetime]) -> None:
+        if not moved_from:
+            return
+        rows = await conn.fetch(
+            "UPDATE timers t SET due_at = v.at + make_interval(secs => t.interval_s) "
+            "FROM unnest($1::text[], $2::timestamptz[]) AS v(name, at) "
+            "WHERE t.name = v.name RETURNING t.name, t.stream_id, t.due_at",
+            list(moved_from),
+            list(moved_from.values()),
+        )
+        for row in rows:
+            self._changes.append(
+                TimerChange(row["name"], "auto-resolve", row["stream_id"], row["due_at"])
+            )
+
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         data = event.data
         at = datetime.fromisoformat(data["timestamp"])
@@ -83,16 +112,8 @@ class TimersProjection(Projection):
                 )
                 self._changes.append(TimerChange(name, "auto-resolve", event.stream_id, due))
         elif event.type == "alert-event-received":
-            received = data.get("received_at")
-            moved_from = datetime.fromisoformat(received) if received else at
-            due = await conn.fetchval(
-                "UPDATE timers SET due_at = $2::timestamptz + make_interval(secs => interval_s) "
-                "WHERE name = $1 RETURNING due_at",
-                name,
-                moved_from,
-            )
-            if due is not None:
-                self._changes.append(TimerChange(name, "auto-resolve", event.stream_id, due))
+            received = data.get("received_at") or data["timestamp"]
+            await self._move(conn, {name: datetime.fromisoformat(received)})
         elif event.type == "alert-resolved":
             deleted = await conn.fetch(
                 "DELETE FROM timers WHERE stream_id = $1 RETURNING name, kind", event.stream_id
