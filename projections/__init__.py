@@ -3,13 +3,22 @@
 from .alert_sources import AlertSourcesProjection
 from .alerts import AlertsProjection
 from .base import Projection
+from .escalation_policies import EscalationPoliciesProjection
 from .runner import ProjectionRunner
+from .schedules import SchedulesProjection
 from .timers import TimersProjection
 from .users import UsersProjection
 
 
 def all_projections() -> list[Projection]:
-    return [UsersProjection(), AlertsProjection(), AlertSourcesProjection(), TimersProjection()]
+    return [
+        UsersProjection(),
+        AlertsProjection(),
+        AlertSourcesProjection(),
+        TimersProjection(),
+        EscalationPoliciesProjection(),
+        SchedulesProjection(),
+    ]
 
 
 __all__ = ["Projection", "ProjectionRunner", "UsersProjection", "all_projections"]

@@ -6,6 +6,8 @@ from eventstore.mapping import EventRegistry
 
 from .alert import Alert
 from .alert_source import AlertSource
+from .escalation_policy import EscalationPolicy
+from .schedule import Schedule
 from .user import User
 
 
@@ -14,4 +16,6 @@ def build_registry() -> EventRegistry:
     registry.register(User)
     registry.register(Alert)
     registry.register(AlertSource)
+    registry.register(EscalationPolicy)
+    registry.register(Schedule)
     return registry

@@ -320,6 +320,58 @@ def alert_source_schema() -> Schema:
     )
 
 
+TIMEOUT_TEXT = (
+    "On input integer minutes (as ilert) or an ISO-8601 duration such as PT30S. On output "
+    "integer minutes when the timeout is a whole number of minutes, else the ISO-8601 "
+    "duration (PT30S, PT1M30S), so sub-minute timeouts survive a round trip."
+)
+
+
+def escalation_rule_schema() -> Schema:
+    return obj(
+        {
+            "escalationTimeout": {
+                "anyOf": [
+                    {"type": "integer", "minimum": 1, "description": "minutes"},
+                    string("ISO-8601 duration, e.g. PT30S"),
+                ],
+                "description": TIMEOUT_TEXT,
+            },
+            "users": array(ref("UserRef"), "existing users; {id} on input, names added on output"),
+            "schedules": array(id_ref(), "schedule ids (not checked on input)"),
+        },
+        ("escalationTimeout",),
+        description="One level. At least one user or schedule.",
+    )
+
+
+def escalation_policy_schema() -> Schema:
+    return obj(
+        {
+            "id": {**int64(), "readOnly": True},
+            "name": string(maxLength=255),
+            "escalationRules": {
+                **array(ref("EscalationRule"), "the levels, level 0 first; at least one"),
+                "minItems": 1,
+            },
+            "repeating": boolean("after the last level start again, up to frequency times"),
+            "frequency": {"type": "integer", "minimum": 1, "maximum": 9, "default": 1},
+            "delayMin": {
+                "type": "integer",
+                "minimum": 0,
+                "default": 0,
+                "description": "minutes before level 0 is paged",
+            },
+            "routingKey": nullable(
+                string("unique among live policies (409 if taken)", maxLength=255)
+            ),
+            "teams": array(id_ref(), "team ids, stored only"),
+        },
+        ("name", "escalationRules"),
+        description="PUT replaces the whole policy: absent fields take their defaults.",
+    )
+
+
 def user_schema() -> Schema:
     return obj(
         {
@@ -420,7 +472,10 @@ def schemas() -> dict[str, Schema]:
         "EventComment": event_comment_schema(),
         "LogEntry": log_entry_schema(),
         "AlertSource": alert_source_schema(),
+        **schedule_schemas(),
         "User": user_schema(),
+        "EscalationRule": escalation_rule_schema(),
+        "EscalationPolicy": escalation_policy_schema(),
         "ApiKey": api_key_schema(),
         "ApiKeyRequest": obj({"label": string()}),
         "ApiKeyCreated": api_key_created_schema(),
@@ -774,6 +829,79 @@ def alert_source_paths() -> dict[str, Any]:
     }
 
 
+def escalation_policy_paths() -> dict[str, Any]:
+    policy_id = path_id(description="the policy's id")
+    one = answer("The escalation policy", ref("EscalationPolicy"))
+    tag = "Escalation policies"
+    return {
+        "/api/escalation-policies": {
+            "get": operation(
+                "listEscalationPolicies",
+                tag,
+                "List escalation policies",
+                {
+                    "200": answer("Escalation policies", array(ref("EscalationPolicy"))),
+                    **problems(400),
+                },
+                parameters=paging(),
+            ),
+            "post": operation(
+                "createEscalationPolicy",
+                tag,
+                "Create an escalation policy (ADMIN)",
+                {"201": one, **problems(400, 409)},
+                body="EscalationPolicy",
+                description=TIMEOUT_TEXT,
+            ),
+        },
+        "/api/escalation-policies/resolve": {
+            "get": operation(
+                "resolveEscalationPolicy",
+                tag,
+                "The policy with this routing key",
+                {"200": one, **problems(400, 404)},
+                parameters=[query("routing-key", string(), "the routing key", required=True)],
+            )
+        },
+        "/api/escalation-policies/{id}": {
+            "get": operation(
+                "getEscalationPolicy",
+                tag,
+                "One escalation policy",
+                {"200": one, **problems(404)},
+                parameters=[policy_id],
+            ),
+            "put": operation(
+                "replaceEscalationPolicy",
+                tag,
+                "Replace an escalation policy (ADMIN)",
+                {"200": one, **problems(400, 404, 409)},
+                parameters=[policy_id],
+                body="EscalationPolicy",
+                description=TIMEOUT_TEXT,
+            ),
+            "delete": operation(
+                "deleteEscalationPolicy",
+                tag,
+                "Delete an escalation policy (ADMIN)",
+                {"204": answer("Deleted"), **problems(404, 409)},
+                parameters=[policy_id],
+            ),
+        },
+        "/api/escalation-policies/{id}/levels/{level}": {
+            "put": operation(
+                "replaceEscalationLevel",
+                tag,
+                "Replace one rule (ADMIN); answers the whole policy",
+                {"200": one, **problems(400, 404, 409)},
+                parameters=[policy_id, path_id("level", "zero-based", {"type": "integer"})],
+                body="EscalationRule",
+                description=TIMEOUT_TEXT,
+            )
+        },
+    }
+
+
 def user_paths() -> dict[str, Any]:
     user_id = path_id(description="the user's id")
     one = answer("The user", ref("User"))
@@ -898,6 +1026,209 @@ def operations_paths() -> dict[str, Any]:
     }
 
 
+# --- schedules (ilertd/http/schedules.py) -------------------------------------------------
+
+DAYS_OF_WEEK = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+
+
+def shift_schema() -> Schema:
+    return obj(
+        {"user": ref("UserRef"), "start": timestamp(), "end": timestamp("exclusive")},
+        ("user", "start", "end"),
+        description="One user on call over [start, end). In requests only user.id is read.",
+    )
+
+
+def schedule_layer_schema() -> Schema:
+    weekly = obj(
+        {"dayOfWeek": enum(DAYS_OF_WEEK), "time": string("HH:mm", pattern="^\\d{2}:\\d{2}")},
+        ("dayOfWeek", "time"),
+    )
+    return obj(
+        {
+            "name": string(maxLength=255),
+            "startsOn": timestamp("with an offset; handoffs repeat at its wall-clock time"),
+            "endsOn": nullable(timestamp()),
+            "users": array(ref("UserRef"), "rotated in order; requests need only ids"),
+            "rotation": string("ISO-8601 duration, at least PT1H, e.g. P7D"),
+            "restrictionType": nullable(
+                enum(("TIMES_OF_WEEK",), "TIME_OF_WEEK is accepted on input")
+            ),
+            "restrictions": array(obj({"from": weekly, "to": weekly}, ("from", "to"))),
+        },
+        ("startsOn", "users", "rotation"),
+    )
+
+
+def schedule_schema() -> Schema:
+    return obj(
+        {
+            "id": {**int64(), "readOnly": True},
+            "name": string(maxLength=255),
+            "timezone": string("IANA zone, e.g. Europe/Berlin"),
+            "type": enum(("STATIC", "RECURRING")),
+            "scheduleLayers": array(ref("ScheduleLayer"), "RECURRING; later layers win"),
+            "shifts": array(ref("Shift"), "STATIC"),
+            "teams": array(id_ref()),
+            "currentShift": {**nullable(ref("Shift")), "readOnly": True},
+            "nextShift": {**nullable(ref("Shift")), "readOnly": True},
+        },
+        ("name", "timezone", "type"),
+        description="Overrides are a sub-resource: a PUT of the schedule keeps them.",
+    )
+
+
+def on_call_schema() -> Schema:
+    return obj(
+        {
+            "user": ref("UserRef"),
+            "schedule": id_ref(name=True),
+            "start": timestamp(),
+            "end": timestamp(),
+        },
+        ("user", "schedule", "start", "end"),
+    )
+
+
+def schedule_schemas() -> dict[str, Schema]:
+    return {
+        "Schedule": schedule_schema(),
+        "ScheduleLayer": schedule_layer_schema(),
+        "Shift": shift_schema(),
+        "OnCall": on_call_schema(),
+    }
+
+
+def schedule_paths() -> dict[str, Any]:
+    tag = "Schedules"
+    schedule_id = path_id(description="the schedule's id")
+    one = answer("The schedule, with currentShift and nextShift", ref("Schedule"))
+    shifts = answer("Shifts", array(ref("Shift")))
+    window = [
+        query("from", timestamp(), "ISO-8601 with offset; default now"),
+        query("until", timestamp(), "default from + 7 days; at most 400 days after from"),
+    ]
+    calendar = {
+        "description": "An RFC 5545 feed: one VEVENT per shift from 7 days ago to 90 ahead",
+        "content": {"text/calendar": {"schema": string()}},
+    }
+    return {
+        "/api/schedules": {
+            "get": operation(
+                "listSchedules",
+                tag,
+                "List schedules",
+                {"200": answer("Schedules", array(ref("Schedule"))), **problems(400)},
+                parameters=paging(),
+            ),
+            "post": operation(
+                "createSchedule",
+                tag,
+                "Create a schedule (ADMIN)",
+                {"201": one, **problems(400)},
+                body="Schedule",
+            ),
+        },
+        "/api/schedules/{id}": {
+            "get": operation(
+                "getSchedule",
+                tag,
+                "One schedule",
+                {"200": one, **problems(404)},
+                parameters=[schedule_id],
+            ),
+            "put": operation(
+                "replaceSchedule",
+                tag,
+                "Replace a schedule (ADMIN); overrides stay",
+                {"200": one, **problems(400, 404, 409)},
+                parameters=[schedule_id],
+                body="Schedule",
+            ),
+            "delete": operation(
+                "deleteSchedule",
+                tag,
+                "Delete a schedule (ADMIN)",
+                {"204": answer("Deleted"), **problems(404, 409)},
+                parameters=[schedule_id],
+            ),
+        },
+        "/api/schedules/{id}/shifts": {
+            "get": operation(
+                "getScheduleShifts",
+                tag,
+                "The computed shifts over a window",
+                {"200": shifts, **problems(400, 404)},
+                parameters=[
+                    schedule_id,
+                    *window,
+                    query("exclude-overrides", boolean(), "true: the layers only"),
+                ],
+            )
+        },
+        "/api/schedules/{id}/overrides": {
+            "get": operation(
+                "listScheduleOverrides",
+                tag,
+                "The overrides, lowest priority first",
+                {"200": shifts, **problems(404)},
+                parameters=[schedule_id],
+            ),
+            "post": operation(
+                "addScheduleOverride",
+                tag,
+                "Add one override (ADMIN); it wins over earlier ones",
+                {"201": answer("The override", ref("Shift")), **problems(400, 404, 409)},
+                parameters=[schedule_id],
+                body="Shift",
+            ),
+            "put": operation(
+                "replaceScheduleOverrides",
+                tag,
+                "Replace every override (ADMIN): a list of Shifts",
+                {"200": shifts, **problems(400, 404, 409)},
+                parameters=[schedule_id],
+            ),
+        },
+        "/api/schedules/{id}/user-on-call": {
+            "get": operation(
+                "getScheduleUserOnCall",
+                tag,
+                "The shift on call now",
+                {
+                    "200": answer("The current shift", ref("Shift")),
+                    "204": answer("Nobody is on call"),
+                    **problems(404),
+                },
+                parameters=[schedule_id],
+            )
+        },
+        "/api/schedules/{id}/ical": {
+            "get": operation(
+                "getScheduleIcal",
+                tag,
+                "The schedule's shifts as an iCalendar feed",
+                {"200": calendar, **problems(404)},
+                parameters=[schedule_id],
+            )
+        },
+        "/api/on-calls": {
+            "get": operation(
+                "listOnCalls",
+                tag,
+                "Who is on call: now, or over from..until",
+                {"200": answer("On-call entries", array(ref("OnCall"))), **problems(400)},
+                parameters=[
+                    id_list("policies", "escalation policies: the schedules their rules name"),
+                    id_list("schedules", "schedule ids; neither this nor policies: all"),
+                    id_list("users", "only these users' entries"),
+                    *window,
+                ],
+            )
+        },
+    }
+
+
 def build_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -909,13 +1240,24 @@ def build_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/", "description": "the server that served this document"}],
         "tags": [
-            {"name": name} for name in ("Events", "Alerts", "Alert sources", "Users", "Operations")
+            {"name": name}
+            for name in (
+                "Events",
+                "Alerts",
+                "Alert sources",
+                "Escalation policies",
+                "Schedules",
+                "Users",
+                "Operations",
+            )
         ],
         "security": [{"bearer": []}],
         "paths": {
             **event_paths(),
             **alert_paths(),
             **alert_source_paths(),
+            **schedule_paths(),
+            **escalation_policy_paths(),
             **user_paths(),
             **operations_paths(),
         },

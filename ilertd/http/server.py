@@ -6,7 +6,16 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from . import alert_sources, alerts, events, health, openapi, users
+from . import (
+    alert_sources,
+    alerts,
+    escalation_policies,
+    events,
+    health,
+    openapi,
+    schedules,
+    users,
+)
 from .auth import authenticate
 from .context import SERVICES
 from .middleware import METRICS_KEY, request_context
@@ -26,6 +35,8 @@ def build_app(services: Services) -> web.Application:
     users.add_routes(app)
     alerts.add_routes(app)
     alert_sources.add_routes(app)
+    escalation_policies.add_routes(app)
+    schedules.add_routes(app)
     events.add_routes(app, services.config["events.rate_limit_per_minute"])
     openapi.add_routes(app)
     return app
