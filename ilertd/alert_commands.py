@@ -20,11 +20,15 @@ import asyncpg
 
 from eventstore import ConcurrencyError
 from eventstore.repository import Repository
+from projections.escalation_policies import policy_by_id, policy_rules
+from projections.schedules import oncall_schedule, schedule_by_id
 
 from .clock import Clock, SystemClock
-from .domain.alert import Alert, AlertStatus, keyed_alert_id, normalize_key
+from .domain.alert import Alert, AlertStatus, Priority, keyed_alert_id, normalize_key
 from .domain.errors import DomainError
+from .engine.escalation import Level, Policy, Step, first_due, next_step
 from .keyed_locks import KeyedLocks
+from .oncall import on_call_at
 
 MAX_ATTEMPTS = 8
 #: (source, key) pairs whose latest alert is kept in memory, least recently used out.
@@ -178,6 +182,81 @@ class AlertCommands:
             return alert, result.last_position if result else None
         raise DomainError("the alert is changing too fast; try again")
 
+    # -- escalation --------------------------------------------------------------------
+
+    async def policy(self, policy_id: int | None) -> Policy | None:
+        """The live escalation policy as the pure engine model (None: none or deleted)."""
+        if policy_id is None:
+            return None
+        row = await policy_by_id(self.pool, policy_id)
+        if row is None:
+            return None
+        levels = tuple(
+            Level(r["escalation_timeout_s"], tuple(r["users"]), tuple(r["schedules"]))
+            for r in policy_rules(row)
+        )
+        return Policy(levels, row["repeating"], row["frequency"], row["delay_min"])
+
+    async def _on_call(self, policy: Policy) -> dict[int, int]:
+        """Who is on call now in each schedule the policy names."""
+        now = self.clock.now()
+        found: dict[int, int] = {}
+        for schedule_id in {s for level in policy.levels for s in level.schedules}:
+            row = await schedule_by_id(self.pool, schedule_id)
+            shift = on_call_at(oncall_schedule(row), now) if row is not None else None
+            if shift is not None:
+                found[schedule_id] = shift.user_id
+        return found
+
+    async def escalate(self, stream: UUID, *, by: dict[str, Any] | None = None) -> bool:
+        """Page the alert's next escalation level.
+
+        The engine calls it when an escalation timer fires (``by`` None): it acts only if
+        that step is still due on the alert's current version, so an alert accepted a
+        moment earlier, or a step another instance already took, does nothing. A person
+        (``by``) escalates at once, and a broken rule is a DomainError.
+        """
+        actor = by or {"type": "system", "reason": "escalation"}
+        async with self._locks.hold(stream):
+            for _ in range(MAX_ATTEMPTS):
+                alert: Alert = await self.repository.load(stream)
+                if by is None and not _escalation_due(alert, self.clock.now()):
+                    return False
+                policy = await self.policy(alert.escalation_policy_id)
+                if policy is None:
+                    if by is not None:
+                        raise DomainError("the alert has no escalation policy to escalate on")
+                    alert.end_escalation("the escalation policy no longer exists", actor)
+                else:
+                    on_call = await self._on_call(policy)
+                    step = next_step(
+                        policy,
+                        alert.next_level,
+                        alert.next_round,
+                        self.clock.now(),
+                        on_call.get,
+                        low_priority=by is None and alert.priority is Priority.LOW,
+                    )
+                    if isinstance(step, Step):
+                        alert.escalate(
+                            step.level,
+                            actor,
+                            list(step.responders),
+                            round=step.round,
+                            next_escalation_at=step.next_at,
+                            skipped=list(step.skipped),
+                        )
+                    elif by is not None:
+                        raise DomainError(f"cannot escalate: {step.reason}")
+                    else:
+                        alert.end_escalation(step.reason, actor, list(step.skipped))
+                try:
+                    await self.repository.save(alert, metadata={"actor": _actor_tag(actor)})
+                except ConcurrencyError:
+                    continue
+                return True
+        raise DomainError("the alert is changing too fast; try again")
+
     async def create(
         self,
         source: asyncpg.Record,
@@ -190,6 +269,13 @@ class AlertCommands:
         idempotency_key: str | None = None,
     ) -> tuple[Alert, int]:
         priority = new.priority or _default_priority(source["alert_priority_rule"])
+        policy_id = (
+            new.escalation_policy_id
+            if new.escalation_policy_id is not None
+            else source["escalation_policy_id"]
+        )
+        policy = await self.policy(policy_id)
+        first = first_due(policy, self.clock.now()) if policy is not None else None
         alert = Alert(
             source_id=source["id"],
             summary=new.summary,
@@ -198,11 +284,7 @@ class AlertCommands:
             severity=new.severity,
             alert_key=new.alert_key or uuid.uuid4().hex,
             generation=generation,
-            escalation_policy_id=(
-                new.escalation_policy_id
-                if new.escalation_policy_id is not None
-                else source["escalation_policy_id"]
-            ),
+            escalation_policy_id=policy_id,
             routing_key=new.routing_key,
             images=list(new.images),
             links=list(new.links),
@@ -211,6 +293,7 @@ class AlertCommands:
             responders=list(new.responders),
             actor=actor,
             auto_resolve_after_s=source["auto_resolution_timeout_s"],
+            next_escalation_at=first,
             id=stream_id or uuid.uuid4(),
         )
         result = await self.repository.save(
@@ -393,6 +476,15 @@ class AlertCommands:
             self._remember(source, alert_key, None if result and result.duplicate else known)
             return Outcome(code, alert, result.last_position if result else None, known.alert_id)
         raise DomainError("too many concurrent events for this alertKey; try again")
+
+
+def _escalation_due(alert: Alert, now: datetime) -> bool:
+    due = alert.next_escalation_at
+    return alert.is_open and alert.status is AlertStatus.PENDING and due is not None and due <= now
+
+
+def _actor_tag(actor: dict[str, Any]) -> str:
+    return f"{actor.get('type', 'system')}:{actor.get('id', actor.get('reason', ''))}"
 
 
 def _default_priority(rule: str | None) -> str:

@@ -74,7 +74,10 @@ class Services:
         await self.runner.catch_up()
         self.timers = TimerEngine(
             self.store.pool,
-            {"auto-resolve": self.alert_commands.auto_resolve},
+            {
+                "auto-resolve": self.alert_commands.auto_resolve,
+                "escalate": self.alert_commands.escalate,
+            },
             self.clock,
             self.metrics,
         )

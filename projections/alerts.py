@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     escalation_policy_id bigint,
     routing_key          text,
     escalation_level     integer     NOT NULL DEFAULT 0,
+    next_escalation_at   timestamptz,
+    next_escalation_level integer    NOT NULL DEFAULT 0,
     assigned_user_id     bigint,
     images               jsonb       NOT NULL,
     links                jsonb       NOT NULL,
@@ -107,6 +109,10 @@ def _received_args(event: RecordedEvent, data: dict[str, Any], at: datetime) -> 
     )
 
 
+def _optional_ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
 def _ts(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
@@ -122,7 +128,7 @@ def _actor_text(actor: dict[str, Any]) -> str:
 
 class AlertsProjection(Projection):
     name = "alerts"
-    version = 1
+    version = 2
     tables = ("alert_log_entries", "alert_counts", "alert_responders", "alerts")
     event_types = frozenset(
         {
@@ -138,6 +144,7 @@ class AlertsProjection(Projection):
             "alert-escalated",
             "alert-channel-attached",
             "alert-channel-detached",
+            "alert-escalation-ended",
         }
     )
 
@@ -228,9 +235,9 @@ class AlertsProjection(Projection):
             INSERT INTO alerts (id, stream_id, source_id, status, summary, details, priority,
                 severity, alert_key, alert_key_norm, generation, escalation_policy_id,
                 routing_key, assigned_user_id, images, links, labels, custom_details,
-                report_time, updated_at, version)
+                report_time, updated_at, version, next_escalation_at)
             VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, lower(trim($8)), $9, $10, $11,
-                    $12, $13, $14, $15, $16, $17, $17, $18)
+                    $12, $13, $14, $15, $16, $17, $17, $18, $19)
             """,
             event.position,
             event.stream_id,
@@ -250,6 +257,7 @@ class AlertsProjection(Projection):
             orjson.dumps(data.get("custom_details")).decode(),
             at,
             event.version,
+            _optional_ts(data.get("next_escalation_at")),
         )
         for user_id in responders:
             await self._add_responder(conn, event.position, user_id, event.position)
@@ -288,6 +296,7 @@ class AlertsProjection(Projection):
 
     async def _accepted(self, conn, row, data, at) -> None:
         await self._set_status(conn, row, "ACCEPTED", at)
+        await self._next_escalation(conn, row, None)
         if data.get("user_id") is not None:
             await conn.execute(
                 "UPDATE alert_responders SET status = 'ACCEPTED', accepted_at = $3 "
@@ -299,6 +308,20 @@ class AlertsProjection(Projection):
 
     async def _resolved(self, conn, row, data, at) -> None:
         await self._set_status(conn, row, "RESOLVED", at)
+        await self._next_escalation(conn, row, None)
+
+    async def _escalation_ended(self, conn, row, data, at) -> None:
+        await self._next_escalation(conn, row, None)
+
+    @staticmethod
+    async def _next_escalation(conn, row, due: datetime | None, level: int | None = None) -> None:
+        await conn.execute(
+            "UPDATE alerts SET next_escalation_at = $2, "
+            "next_escalation_level = coalesce($3, next_escalation_level) WHERE id = $1",
+            row["id"],
+            due,
+            level,
+        )
 
     async def _commented(self, conn, row, data, at) -> None:
         pass
@@ -315,6 +338,7 @@ class AlertsProjection(Projection):
         )
         if data.get("user_id") is not None:
             await self._add_responder(conn, row["id"], data["user_id"], row["id"])
+        await self._next_escalation(conn, row, _optional_ts(data.get("next_escalation_at")), 0)
         if row["status"] == "ACCEPTED":
             await self._set_status(conn, row, "PENDING", at)
 
@@ -347,6 +371,9 @@ class AlertsProjection(Projection):
         )
         for user_id in data.get("responders") or []:
             await self._add_responder(conn, row["id"], user_id, row["id"])
+        await self._next_escalation(
+            conn, row, _optional_ts(data.get("next_escalation_at")), data["level"] + 1
+        )
 
     async def _channel_attached(self, conn, row, data, at) -> None:
         channel = {
@@ -393,6 +420,7 @@ _LOG_TYPES = {
     "escalated": "AlertEscalatedLogEntry",
     "channel-attached": "AlertChannelAttachedLogEntry",
     "channel-detached": "AlertChannelDetachedLogEntry",
+    "escalation-ended": "AlertEscalationEndedLogEntry",
 }
 
 
@@ -414,11 +442,25 @@ def describe_event(kind: str, data: dict[str, Any]) -> tuple[str, str]:
         "responder-added": f"User {data.get('user_id')} added as responder by {by}",
         "responder-removed": f"User {data.get('user_id')} removed as responder by {by}",
         "priority-raised": f"Priority raised to HIGH by {by}",
-        "escalated": f"Alert escalated to level {data.get('level')} by {by}",
+        "escalated": f"Alert escalated to level {data.get('level')} by {by}"
+        + _paged(data.get("responders"))
+        + _skipped(data.get("skipped")),
+        "escalation-ended": f"Escalation ended: {data.get('reason', '')}"
+        + _skipped(data.get("skipped")),
         "channel-attached": f"Channel {data.get('name')} attached by {by}",
         "channel-detached": f"Channel {data.get('channel_id')} detached by {by}",
     }[kind]
     return entry_type, text
+
+
+def _paged(responders: list[int] | None) -> str:
+    return f", paging users {', '.join(map(str, responders))}" if responders else ""
+
+
+def _skipped(levels: list[int] | None) -> str:
+    if not levels:
+        return ""
+    return f" (nobody on call in level {', '.join(map(str, levels))})"
 
 
 def _target(data: dict[str, Any]) -> str:

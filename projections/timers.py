@@ -34,9 +34,19 @@ Listener = Callable[[list[TimerChange]], Awaitable[None]]
 
 class TimersProjection(Projection):
     name = "timers"
-    version = 1
+    version = 2
     tables = ("timers",)
-    event_types = frozenset({"alert-created", "alert-event-received", "alert-resolved"})
+    event_types = frozenset(
+        {
+            "alert-created",
+            "alert-event-received",
+            "alert-resolved",
+            "alert-accepted",
+            "alert-escalated",
+            "alert-escalation-ended",
+            "alert-rerouted",
+        }
+    )
 
     def __init__(self) -> None:
         self.listener: Listener | None = None
@@ -94,6 +104,26 @@ class TimersProjection(Projection):
                 TimerChange(row["name"], "auto-resolve", row["stream_id"], row["due_at"])
             )
 
+    async def _set_escalation(
+        self, conn: asyncpg.Connection, stream_id: UUID, due: str | None
+    ) -> None:
+        """The alert's next escalation step (one timer per alert), or none."""
+        name = _escalation_name(stream_id)
+        if due is None:
+            if await conn.fetchval("DELETE FROM timers WHERE name = $1 RETURNING 1", name):
+                self._changes.append(TimerChange(name, ESCALATE, stream_id, None))
+            return
+        at = datetime.fromisoformat(due)
+        await conn.execute(
+            "INSERT INTO timers VALUES ($1, $2, $3, $4, NULL) "
+            "ON CONFLICT (name) DO UPDATE SET due_at = $4",
+            name,
+            ESCALATE,
+            stream_id,
+            at,
+        )
+        self._changes.append(TimerChange(name, ESCALATE, stream_id, at))
+
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         data = event.data
         at = datetime.fromisoformat(data["timestamp"])
@@ -111,6 +141,11 @@ class TimersProjection(Projection):
                     after,
                 )
                 self._changes.append(TimerChange(name, "auto-resolve", event.stream_id, due))
+            await self._set_escalation(conn, event.stream_id, data.get("next_escalation_at"))
+        elif event.type in ("alert-escalated", "alert-rerouted"):
+            await self._set_escalation(conn, event.stream_id, data.get("next_escalation_at"))
+        elif event.type in ("alert-accepted", "alert-escalation-ended"):
+            await self._set_escalation(conn, event.stream_id, None)
         elif event.type == "alert-event-received":
             received = data.get("received_at") or data["timestamp"]
             await self._move(conn, {name: datetime.fromisoformat(received)})
@@ -120,6 +155,13 @@ class TimersProjection(Projection):
             )
             for row in deleted:
                 self._changes.append(TimerChange(row["name"], row["kind"], event.stream_id, None))
+
+
+ESCALATE = "escalate"
+
+
+def _escalation_name(stream_id: UUID) -> str:
+    return f"{ESCALATE}:{stream_id}"
 
 
 async def pending_timers(conn: asyncpg.Connection | asyncpg.Pool) -> list[TimerChange]:

@@ -75,6 +75,7 @@ class Alert(Aggregate):
         responders: list[int],
         actor: Actor,
         auto_resolve_after_s: int | None = None,
+        next_escalation_at: datetime | None = None,
         id: UUID | None = None,  # noqa: A002 - eventsourcing's hook for a chosen stream id
     ) -> None:
         self.source_id = source_id
@@ -99,6 +100,10 @@ class Alert(Aggregate):
         #: autoResolutionTimeout when the alert opened); None: never.
         self.auto_resolve_after_s = auto_resolve_after_s
         self.last_received_at: datetime | None = None  # None: only the creating event
+        #: When the engine pages the next level (None: nothing scheduled), and which.
+        self.next_escalation_at = next_escalation_at
+        self.next_level = 0
+        self.next_round = 0
 
     # -- rules -------------------------------------------------------------------------
 
@@ -176,6 +181,7 @@ class Alert(Aggregate):
     @event("Accepted")
     def _accepted(self, actor: Actor, user_id: int | None) -> None:
         self.status = AlertStatus.ACCEPTED
+        self.next_escalation_at = None
         if user_id is not None and user_id in self.responders:
             self.responders[user_id] = "ACCEPTED"
 
@@ -186,6 +192,7 @@ class Alert(Aggregate):
     @event("Resolved")
     def _resolved(self, actor: Actor, reason: str) -> None:
         self.status = AlertStatus.RESOLVED
+        self.next_escalation_at = None
 
     def comment(self, content: str, actor: Actor, creator: str | None = None) -> None:
         if not content.strip():
@@ -203,13 +210,21 @@ class Alert(Aggregate):
         user_id: int | None = None,
         policy_id: int | None = None,
         schedule_id: int | None = None,
+        next_escalation_at: datetime | None = None,
     ) -> None:
-        """Assign to a user, an escalation policy or a schedule (exactly one)."""
+        """Assign to a user, an escalation policy or a schedule (exactly one); a new policy
+        starts again at its level 0, due at ``next_escalation_at`` (set by the caller)."""
         self._require_open("re-route")
         targets = [t for t in (user_id, policy_id, schedule_id) if t is not None]
         if len(targets) != 1:
             raise DomainError("re-route to exactly one of a user, a policy or a schedule")
-        self._rerouted(actor=actor, user_id=user_id, policy_id=policy_id, schedule_id=schedule_id)
+        self._rerouted(
+            actor=actor,
+            user_id=user_id,
+            policy_id=policy_id,
+            schedule_id=schedule_id,
+            next_escalation_at=next_escalation_at if policy_id is not None else None,
+        )
 
     @event("Rerouted")
     def _rerouted(
@@ -218,8 +233,11 @@ class Alert(Aggregate):
         user_id: int | None,
         policy_id: int | None,
         schedule_id: int | None,
+        next_escalation_at: datetime | None = None,
     ) -> None:
         self.escalation_level = 0
+        self.next_level = self.next_round = 0
+        self.next_escalation_at = next_escalation_at
         if policy_id is not None:
             self.escalation_policy_id = policy_id
             self.responders = {}
@@ -262,20 +280,55 @@ class Alert(Aggregate):
     def _priority_raised(self, actor: Actor) -> None:
         self.priority = Priority.HIGH
 
-    def escalate(self, level: int, actor: Actor, responders: list[int] | None = None) -> None:
-        """Move to escalation ``level`` (the engine, or a person by hand)."""
+    def escalate(
+        self,
+        level: int,
+        actor: Actor,
+        responders: list[int] | None = None,
+        *,
+        round: int = 0,  # noqa: A002 - the policy's repeat round
+        next_escalation_at: datetime | None = None,
+        skipped: list[int] | None = None,
+    ) -> None:
+        """Page escalation ``level`` (the engine, or a person by hand)."""
         self._require_open("escalate")
         if self.status is AlertStatus.ACCEPTED:
             raise DomainError("an accepted alert does not escalate")
         if level < 0:
             raise DomainError("escalation levels start at 0")
-        self._escalated(level=level, responders=list(responders or []), actor=actor)
+        self._escalated(
+            level=level,
+            responders=list(responders or []),
+            actor=actor,
+            round=round,
+            next_escalation_at=next_escalation_at,
+            skipped=list(skipped or []),
+        )
 
     @event("Escalated")
-    def _escalated(self, level: int, responders: list[int], actor: Actor) -> None:
+    def _escalated(
+        self,
+        level: int,
+        responders: list[int],
+        actor: Actor,
+        round: int = 0,  # noqa: A002
+        next_escalation_at: datetime | None = None,
+        skipped: list[int] | None = None,
+    ) -> None:
         self.escalation_level = level
+        self.next_level, self.next_round = level + 1, round
+        self.next_escalation_at = next_escalation_at
         for user_id in responders:
             self.responders.setdefault(user_id, "PENDING")
+
+    def end_escalation(self, reason: str, actor: Actor, skipped: list[int] | None = None) -> None:
+        """Nobody left to page: said on the timeline, and no timer remains."""
+        self._require_open("end the escalation")
+        self._escalation_ended(reason=reason, actor=actor, skipped=list(skipped or []))
+
+    @event("EscalationEnded")
+    def _escalation_ended(self, reason: str, actor: Actor, skipped: list[int]) -> None:
+        self.next_escalation_at = None
 
     def attach_channel(
         self, channel_id: str, channel_type: str, name: str, url: str, actor: Actor

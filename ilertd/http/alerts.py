@@ -93,8 +93,10 @@ def alert_json(row: dict[str, Any], responders: list[dict], include: set[str]) -
         ),
         "assignedTo": responders[0]["user"] if responders else None,
         "responders": responders,
-        "nextEscalation": None,
-        "nextEscalationRuleIndex": None,
+        "nextEscalation": _iso(row.get("next_escalation_at")),
+        "nextEscalationRuleIndex": (
+            row.get("next_escalation_level") if row.get("next_escalation_at") else None
+        ),
         "escalationLevel": row["escalation_level"],
         "images": row["images"],
         "links": row["links"],
@@ -283,6 +285,8 @@ async def _answer_at(request: web.Request, alert_id: int, at: datetime) -> web.R
         "channels": list(alert.channels.values()),
         "events_received": alert.events_received,
         "custom_details": alert.custom_details,
+        "next_escalation_at": alert.next_escalation_at,
+        "next_escalation_level": alert.next_level,
     }
     body = alert_json(row, responders, _include(request))
     body["at"] = _iso(at)
@@ -468,12 +472,43 @@ async def assign_alert(request: web.Request) -> web.Response:
         )
     if user_id is not None:
         await _require_user(request, user_id, "user")
+    services = request.app[SERVICES]
+    start = None
+    if policy_id is not None:
+        policy = await services.alert_commands.policy(policy_id)
+        if policy is None:
+            raise ProblemError(
+                400, "BAD_REQUEST", "policy: no such escalation policy", field="policy"
+            )
+        start = services.clock.now()  # a new policy starts again at its level 0, now
     return await _act(
         request,
         lambda alert, actor, uid: alert.reroute(
-            actor, user_id=user_id, policy_id=policy_id, schedule_id=schedule_id
+            actor,
+            user_id=user_id,
+            policy_id=policy_id,
+            schedule_id=schedule_id,
+            next_escalation_at=start,
         ),
     )
+
+
+async def escalate_alert(request: web.Request) -> web.Response:
+    """Page the next escalation level now, as the engine would on timeout."""
+    require_role(request, Role.RESPONDER)
+    services = request.app[SERVICES]
+    services.require_database()
+    alert_id = _alert_id(request)
+    actor, _ = _actor(request)
+    try:
+        stream = await services.alert_commands.stream_of(alert_id)
+        await services.alert_commands.escalate(stream, by=actor)
+    except AlertNotFoundError:
+        raise ProblemError(404, "NOT_FOUND", f"no alert {alert_id}") from None
+    except DomainError as exc:
+        raise ProblemError(409, "CONFLICT", str(exc)) from None
+    await services.runner.wait_for(await services.store.head_position())
+    return await _answer(request, alert_id)
 
 
 async def add_responder(request: web.Request) -> web.Response:
@@ -549,5 +584,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/alerts/{id}/responders", add_responder)
     app.router.add_delete("/api/alerts/{id}/responders/{user_id}", remove_responder)
     app.router.add_put("/api/alerts/{id}/raise", raise_alert)
+    app.router.add_put("/api/alerts/{id}/escalate", escalate_alert)
     app.router.add_post("/api/alerts/{id}/channels", attach_channel)
     app.router.add_delete("/api/alerts/{id}/channels/{channel_id}", detach_channel)

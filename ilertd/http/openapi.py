@@ -709,6 +709,10 @@ def alert_paths() -> dict[str, Any]:
         "/api/alerts/{id}/accept": act("acceptAlert", "Accept"),
         "/api/alerts/{id}/resolve": act("resolveAlert", "Resolve"),
         "/api/alerts/{id}/raise": act("raiseAlert", "Raise priority LOW to HIGH (ilertd)"),
+        "/api/alerts/{id}/escalate": act(
+            "escalateAlert",
+            "Page the next escalation level now (ilertd; the engine does it on timeout)",
+        ),
         "/api/alerts/{id}/assign": act(
             "assignAlert",
             "Re-route to exactly one user, escalation policy or schedule",
