@@ -20,6 +20,7 @@ from .clock import Clock, SystemClock
 from .config import Config, mask_url
 from .domain.registry import build_registry
 from .embedded import EmbeddedPostgres, start_embedded
+from .engine.invariants import InvariantCheck
 from .engine.leader import Leadership
 from .engine.timers import TimerEngine
 from .http.problems import ProblemError
@@ -49,6 +50,7 @@ class Services:
         self.clock = clock or SystemClock()
         self.timers: TimerEngine | None = None
         self.leadership: Leadership | None = None
+        self.invariants: InvariantCheck | None = None
         self.mapper = EventMapper(build_registry())
         self.store: EventStore | None = None
         self.repository: Repository | None = None
@@ -81,6 +83,7 @@ class Services:
             self.clock,
             self.metrics,
         )
+        self.invariants = InvariantCheck(self.store.pool, self.clock)
         self.runner.projections["timers"].listener = self.timers.apply  # type: ignore[attr-defined]
         self.runner.start()
         self.leadership = Leadership(
@@ -97,13 +100,15 @@ class Services:
 
     async def _lead(self) -> None:
         """This instance runs the engine now."""
-        assert self.timers is not None
+        assert self.timers is not None and self.invariants is not None
         self.metrics.leader.set(1)
         await self.timers.start()
+        self.invariants.start()
 
     async def _follow(self) -> None:
-        assert self.timers is not None
+        assert self.timers is not None and self.invariants is not None
         self.metrics.leader.set(0)
+        await self.invariants.stop()
         await self.timers.stop()
 
     async def _connect(self) -> None:

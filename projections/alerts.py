@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     escalation_level     integer     NOT NULL DEFAULT 0,
     next_escalation_at   timestamptz,
     next_escalation_level integer    NOT NULL DEFAULT 0,
+    escalation_ended     boolean     NOT NULL DEFAULT false,
     assigned_user_id     bigint,
     images               jsonb       NOT NULL,
     links                jsonb       NOT NULL,
@@ -128,7 +129,7 @@ def _actor_text(actor: dict[str, Any]) -> str:
 
 class AlertsProjection(Projection):
     name = "alerts"
-    version = 2
+    version = 3
     tables = ("alert_log_entries", "alert_counts", "alert_responders", "alerts")
     event_types = frozenset(
         {
@@ -312,6 +313,7 @@ class AlertsProjection(Projection):
 
     async def _escalation_ended(self, conn, row, data, at) -> None:
         await self._next_escalation(conn, row, None)
+        await conn.execute("UPDATE alerts SET escalation_ended = true WHERE id = $1", row["id"])
 
     @staticmethod
     async def _next_escalation(conn, row, due: datetime | None, level: int | None = None) -> None:
@@ -339,6 +341,7 @@ class AlertsProjection(Projection):
         if data.get("user_id") is not None:
             await self._add_responder(conn, row["id"], data["user_id"], row["id"])
         await self._next_escalation(conn, row, _optional_ts(data.get("next_escalation_at")), 0)
+        await conn.execute("UPDATE alerts SET escalation_ended = false WHERE id = $1", row["id"])
         if row["status"] == "ACCEPTED":
             await self._set_status(conn, row, "PENDING", at)
 

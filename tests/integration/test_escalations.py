@@ -173,3 +173,28 @@ async def test_rerouting_to_a_policy_restarts_at_its_level_zero(api: Api) -> Non
     assert alert["escalationPolicy"]["id"] == second["id"]
     status, problem = await api.call("PUT", f"/api/alerts/{alert_id}/assign?policy=999999")
     assert status == 400 and problem["field"] == "policy"
+
+
+async def test_invariant_check_names_overdue_and_stepless_alerts(api: Api) -> None:
+    from datetime import timedelta
+
+    from ilertd.engine.invariants import InvariantCheck
+
+    ann, bob = await new_user(api, "ann"), await new_user(api, "bob")
+    policy = await make_policy(api, rule("PT60S", ann), rule("PT60S", bob))
+    source = await make_source(api, escalationPolicy={"id": policy["id"]})
+    alert_id = await raise_alert(api, source, "watched")
+    await wait_for_levels(api, alert_id, [0], timeout=2)
+    services = api.services
+
+    class Later:
+        def now(self):
+            return services.clock.now() + timedelta(minutes=2)
+
+    assert await InvariantCheck(services.store.pool, services.clock).check_once() == []
+    late = InvariantCheck(services.store.pool, Later())
+    assert await late.check_once() == [(alert_id, "overdue")]
+    await services.store.pool.execute(
+        "UPDATE alerts SET next_escalation_at = NULL WHERE id = $1", alert_id
+    )
+    assert await late.check_once() == [(alert_id, "no next step")]
