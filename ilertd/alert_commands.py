@@ -20,7 +20,7 @@ import asyncpg
 
 from eventstore import ConcurrencyError
 from eventstore.repository import Repository
-from projections.escalation_policies import policy_by_id, policy_rules
+from projections.escalation_policies import policy_by_id, policy_by_routing_key, policy_rules
 from projections.schedules import oncall_schedule, schedule_by_id
 
 from .clock import Clock, SystemClock
@@ -197,6 +197,17 @@ class AlertCommands:
         )
         return Policy(levels, row["repeating"], row["frequency"], row["delay_min"])
 
+    async def _policy_for(self, source: asyncpg.Record, new: NewAlert) -> int | None:
+        """The policy an alert starts on: given by hand, picked by the event's routingKey
+        (the live policy with that routing key), else the source's."""
+        if new.escalation_policy_id is not None:
+            return new.escalation_policy_id
+        if new.routing_key:
+            routed = await policy_by_routing_key(self.pool, new.routing_key)
+            if routed is not None:
+                return routed["id"]
+        return source["escalation_policy_id"]
+
     async def _on_call(self, policy: Policy) -> dict[int, int]:
         """Who is on call now in each schedule the policy names."""
         now = self.clock.now()
@@ -269,11 +280,7 @@ class AlertCommands:
         idempotency_key: str | None = None,
     ) -> tuple[Alert, int]:
         priority = new.priority or _default_priority(source["alert_priority_rule"])
-        policy_id = (
-            new.escalation_policy_id
-            if new.escalation_policy_id is not None
-            else source["escalation_policy_id"]
-        )
+        policy_id = await self._policy_for(source, new)
         policy = await self.policy(policy_id)
         first = first_due(policy, self.clock.now()) if policy is not None else None
         alert = Alert(

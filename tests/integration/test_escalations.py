@@ -198,3 +198,19 @@ async def test_invariant_check_names_overdue_and_stepless_alerts(api: Api) -> No
         "UPDATE alerts SET next_escalation_at = NULL WHERE id = $1", alert_id
     )
     assert await late.check_once() == [(alert_id, "no next step")]
+
+
+async def test_routing_key_picks_the_policy(api: Api) -> None:
+    ann, bob = await new_user(api, "ann"), await new_user(api, "bob")
+    default = await make_policy(api, rule("PT60S", ann))
+    routed = await make_policy(api, rule("PT60S", bob), routingKey="db-team")
+    source = await make_source(api, escalationPolicy={"id": default["id"]})
+    routed_alert = await raise_alert(api, source, "routed", routingKey="db-team")
+    plain_alert = await raise_alert(api, source, "plain", routingKey="nobody-has-this")
+    await wait_for_levels(api, routed_alert, [0], timeout=2)
+    await wait_for_levels(api, plain_alert, [0], timeout=2)
+    _, alert = await api.call("GET", f"/api/alerts/{routed_alert}")
+    assert alert["escalationPolicy"]["id"] == routed["id"]
+    assert [r["user"]["id"] for r in alert["responders"]] == [bob]
+    _, alert = await api.call("GET", f"/api/alerts/{plain_alert}")
+    assert alert["escalationPolicy"]["id"] == default["id"]
