@@ -8,6 +8,7 @@ in the store even with several ilertd instances racing.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -33,6 +34,9 @@ from .oncall import on_call_at
 MAX_ATTEMPTS = 8
 #: (source, key) pairs whose latest alert is kept in memory, least recently used out.
 RECENT_ALERTS = 20_000
+#: How long a looked-up escalation policy is trusted: edits reach new steps within this
+#: time, and a burst of alerts on one policy costs one query, not one each.
+POLICY_TTL_S = 2.0
 
 OPEN_ALLOWED = "ONE_OPEN_ALERT_ALLOWED"
 PENDING_ALLOWED = "ONE_PENDING_ALERT_ALLOWED"
@@ -102,6 +106,7 @@ class AlertCommands:
         self.pool = pool
         self.clock = clock or SystemClock()
         self._recent: OrderedDict[tuple[int, str], KnownAlert] = OrderedDict()
+        self._policies: dict[int, tuple[float, Policy | None]] = {}
         self._locks = KeyedLocks()
 
     async def stream_of(self, alert_id: int) -> UUID:
@@ -188,14 +193,22 @@ class AlertCommands:
         """The live escalation policy as the pure engine model (None: none or deleted)."""
         if policy_id is None:
             return None
+        now = time.monotonic()
+        cached = self._policies.get(policy_id)
+        if cached is not None and now - cached[0] < POLICY_TTL_S:
+            return cached[1]
         row = await policy_by_id(self.pool, policy_id)
-        if row is None:
-            return None
-        levels = tuple(
-            Level(r["escalation_timeout_s"], tuple(r["users"]), tuple(r["schedules"]))
-            for r in policy_rules(row)
-        )
-        return Policy(levels, row["repeating"], row["frequency"], row["delay_min"])
+        policy = None
+        if row is not None:
+            levels = tuple(
+                Level(r["escalation_timeout_s"], tuple(r["users"]), tuple(r["schedules"]))
+                for r in policy_rules(row)
+            )
+            policy = Policy(levels, row["repeating"], row["frequency"], row["delay_min"])
+        if len(self._policies) > 10_000:
+            self._policies.clear()
+        self._policies[policy_id] = (now, policy)
+        return policy
 
     async def _policy_for(self, source: asyncpg.Record, new: NewAlert) -> int | None:
         """The policy an alert starts on: given by hand, picked by the event's routingKey

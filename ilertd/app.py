@@ -4,6 +4,7 @@ knows every part."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from pathlib import Path
 
 import asyncpg
@@ -37,6 +38,17 @@ async def resolve_database(config: Config) -> tuple[str, EmbeddedPostgres | None
         return config["database.url"], None
     embedded = await asyncio.to_thread(start_embedded, Path(config.data_dir))
     return embedded.uri, embedded
+
+
+CLOSE_STEP_TIMEOUT_S = 20.0
+
+
+async def _bounded(step: str, closing: Awaitable[None]) -> None:
+    """A shutdown step that hangs must not hang the whole shutdown: say which, go on."""
+    try:
+        await asyncio.wait_for(closing, CLOSE_STEP_TIMEOUT_S)
+    except TimeoutError:
+        log.error("shutdown step did not finish in time; going on", step=step)
 
 
 class Services:
@@ -149,10 +161,10 @@ class Services:
         """Stop projections, finish in-flight appends, close the pool, stop embedded PG."""
         self.ready = False
         if self.leadership is not None:
-            await self.leadership.stop()
+            await _bounded("engine", self.leadership.stop())
         if self.runner is not None:
-            await self.runner.stop()
+            await _bounded("projections", self.runner.stop())
         if self.store is not None:
-            await self.store.close()
+            await _bounded("event store", self.store.close())
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)

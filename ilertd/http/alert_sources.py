@@ -7,32 +7,24 @@ happens before anything is appended: a 4xx writes nothing.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import asyncpg
 from aiohttp import web
 
-from eventstore.repository import Repository
-from projections import ProjectionRunner
 from projections.alert_sources import list_sources, source_by_id, source_by_key, source_json
 
 from ..domain.alert_source import AlertSource
 from ..domain.durations import DurationError, parse_duration
-from ..domain.errors import DomainError, InvalidValueError
+from ..domain.errors import DomainError
 from ..domain.user import Role
 from .authz import require_role
 from .body import base_url, read_json
-from .context import SERVICES
 from .paging import page
 from .problems import ProblemError, json_response
+from .writes import bad, domain_problem, load_live, parse_id, pool, save
 
-#: A path id of up to 19 digits is an API id (int64); anything else an integration key.
-_NUMERIC_ID = re.compile(r"[0-9]{1,19}")
-
-
-def _bad(field: str, message: str) -> ProblemError:
-    return ProblemError(400, "BAD_REQUEST", f"{field}: {message}", field=field)
+_NOT_FOUND = "no such alert source"
 
 
 def _duration_seconds(field: str, value: Any) -> int | None:
@@ -43,18 +35,18 @@ def _duration_seconds(field: str, value: Any) -> int | None:
         try:
             return parse_duration(value)
         except DurationError as exc:
-            raise _bad(field, str(exc)) from None
-    raise _bad(field, "must be an ISO-8601 duration such as PT5M, or whole seconds")
+            raise bad(field, str(exc)) from None
+    raise bad(field, "must be an ISO-8601 duration such as PT5M, or whole seconds")
 
 
 def _policy_id(value: Any) -> Any:
     """``{"id": n}`` as ilert, or a bare id; the domain checks the number itself."""
     if isinstance(value, dict):
         value = value.get("id")
-    if isinstance(value, str) and _NUMERIC_ID.fullmatch(value.strip()):
-        return int(value.strip())
+    if isinstance(value, str) and (ident := parse_id(value.strip())) is not None:
+        return ident
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise _bad("escalationPolicy", 'must be {"id": <integer>} or null')
+        raise bad("escalationPolicy", 'must be {"id": <integer>} or null')
     return value
 
 
@@ -89,69 +81,34 @@ def _present(request: web.Request, row: asyncpg.Record) -> dict[str, Any]:
     return body
 
 
-def _pool(request: web.Request) -> asyncpg.Pool:
-    return request.app[SERVICES].require_database()
-
-
-def _writer(request: web.Request) -> tuple[Repository, ProjectionRunner]:
-    services = request.app[SERVICES]
-    services.require_database()
-    if services.repository is None or services.runner is None:
-        raise ProblemError(503, "UNAVAILABLE", "ilertd is starting: the database is not ready")
-    return services.repository, services.runner
-
-
 async def _find(request: web.Request) -> asyncpg.Record:
     """The live source named by the path: its API id, or (as ilert allows) its key."""
-    pool = _pool(request)
     ident = request.match_info["id"]
-    row = None
-    if _NUMERIC_ID.fullmatch(ident):
-        row = await source_by_id(pool, int(ident))
+    source_id = parse_id(ident)
+    if source_id is not None:
+        row = await source_by_id(pool(request), source_id)
     else:
-        row = await source_by_key(pool, ident)
+        row = await source_by_key(pool(request), ident)
     if row is None:
-        raise ProblemError(404, "NOT_FOUND", "no such alert source")
+        raise ProblemError(404, "NOT_FOUND", _NOT_FOUND)
     return row
 
 
 async def _save(request: web.Request, caller: asyncpg.Record, source: AlertSource) -> int | None:
-    """Append the source's pending events as ``caller`` and wait until they are applied;
-    the position of the first one (a new source's id), None if there was nothing to save."""
-    repository, runner = _writer(request)
-    result = await repository.save(source, metadata={"actor": f"user:{caller['id']}"})
-    if result is None:
-        return None
-    await runner.wait_for(result.last_position)
-    return result.first_position
+    """As ``writes.save``; alert sources' events have never carried the request id."""
+    return await save(request, caller, source)
 
 
 async def _reread(request: web.Request, source_id: int) -> asyncpg.Record:
-    pool = _pool(request)
-    row = await source_by_id(pool, source_id)
+    row = await source_by_id(pool(request), source_id)
     if row is None:  # deleted by someone else in the meantime
-        raise ProblemError(404, "NOT_FOUND", "no such alert source")
+        raise ProblemError(404, "NOT_FOUND", _NOT_FOUND)
     return row
-
-
-async def _load_live(request: web.Request, row: asyncpg.Record) -> AlertSource:
-    repository, _ = _writer(request)
-    source: AlertSource = await repository.load(row["stream_id"])
-    if source.deleted:  # deleted after the projection row was read
-        raise ProblemError(404, "NOT_FOUND", "no such alert source")
-    return source
-
-
-def _domain_problem(exc: DomainError) -> ProblemError:
-    if isinstance(exc, InvalidValueError):
-        return ProblemError(400, "BAD_REQUEST", str(exc), field=exc.field)
-    return ProblemError(409, "CONFLICT", str(exc))
 
 
 async def list_alert_sources(request: web.Request) -> web.Response:
     start, limit = page(request)
-    pool = _pool(request)
-    rows = await list_sources(pool, start, limit)
+    rows = await list_sources(pool(request), start, limit)
     return json_response([_present(request, row) for row in rows])
 
 
@@ -161,7 +118,7 @@ async def create_alert_source(request: web.Request) -> web.Response:
     try:
         source = AlertSource.create(**settings)
     except DomainError as exc:
-        raise _domain_problem(exc) from None
+        raise domain_problem(exc) from None
     source_id = await _save(request, caller, source)
     assert source_id is not None  # a new aggregate always has its Created event
     row = await _reread(request, source_id)
@@ -176,22 +133,22 @@ async def replace_alert_source(request: web.Request) -> web.Response:
     caller = require_role(request, Role.ADMIN)
     row = await _find(request)
     settings = _settings(await read_json(request))
-    source = await _load_live(request, row)
+    source: AlertSource = await load_live(request, row, _NOT_FOUND)
     try:
         source.update(**settings)
     except DomainError as exc:
-        raise _domain_problem(exc) from None
+        raise domain_problem(exc) from None
     await _save(request, caller, source)  # nothing to save when nothing changed
     return json_response(_present(request, await _reread(request, row["id"])))
 
 
 async def delete_alert_source(request: web.Request) -> web.Response:
     caller = require_role(request, Role.ADMIN)
-    source = await _load_live(request, await _find(request))
+    source: AlertSource = await load_live(request, await _find(request), _NOT_FOUND)
     try:
         source.delete()
     except DomainError as exc:
-        raise _domain_problem(exc) from None
+        raise domain_problem(exc) from None
     await _save(request, caller, source)
     return web.Response(status=204)
 

@@ -14,15 +14,12 @@ keep reading minutes, and sub-minute timeouts survive a round trip.
 
 from __future__ import annotations
 
-import re
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 import asyncpg
 from aiohttp import web
 
-from eventstore.repository import Repository
-from projections import ProjectionRunner
 from projections.escalation_policies import (
     list_policies,
     policy_by_id,
@@ -33,7 +30,7 @@ from projections.escalation_policies import (
 )
 
 from ..domain.durations import DurationError, parse_duration
-from ..domain.errors import DomainError, InvalidValueError
+from ..domain.errors import DomainError
 from ..domain.escalation_policy import (
     MAX_RULES,
     MAX_TIMEOUT_S,
@@ -44,35 +41,31 @@ from ..domain.user import Role
 from ..keyed_locks import KeyedLocks
 from .authz import caller, require_role
 from .body import read_json
-from .context import REQUEST_ID, SERVICES
 from .paging import page
 from .problems import ProblemError, json_response
+from .writes import bad, domain_problem, load_live, parse_id, pool, save
 
 BASE = "/api/escalation-policies"
-_DIGITS = re.compile(r"[0-9]{1,19}")
+_NOT_FOUND = "no such escalation policy"
 #: Writes that set a routing key check and append under one in-process lock per key, so two
 #: requests to one instance cannot both take it (instances sharing a database still can).
 _ROUTING_KEYS = KeyedLocks()
-
-
-def _bad(field: str, message: str) -> ProblemError:
-    return ProblemError(400, "BAD_REQUEST", f"{field}: {message}", field=field)
 
 
 def _timeout_seconds(field: str, value: Any) -> int:
     """Integer minutes (as ilert) or an ISO-8601 duration, to seconds."""
     if isinstance(value, int) and not isinstance(value, bool):
         if not 1 <= value <= MAX_TIMEOUT_S // 60:
-            raise _bad(field, f"must be from 1 to {MAX_TIMEOUT_S // 60} minutes")
+            raise bad(field, f"must be from 1 to {MAX_TIMEOUT_S // 60} minutes")
         return value * 60
     if isinstance(value, str):
         try:
             return parse_duration(value)
         except DurationError as exc:
-            raise _bad(field, str(exc)) from None
+            raise bad(field, str(exc)) from None
     if value is None:
-        raise _bad(field, "is required: integer minutes or an ISO-8601 duration such as PT30S")
-    raise _bad(field, "must be integer minutes or an ISO-8601 duration such as PT30S")
+        raise bad(field, "is required: integer minutes or an ISO-8601 duration such as PT30S")
+    raise bad(field, "must be integer minutes or an ISO-8601 duration such as PT30S")
 
 
 def _ref_ids(field: str, value: Any) -> list[Any]:
@@ -81,12 +74,12 @@ def _ref_ids(field: str, value: Any) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise _bad(field, 'must be a list of {"id": <integer>}')
+        raise bad(field, 'must be a list of {"id": <integer>}')
     ids = []
     for index, item in enumerate(value):
         ident = item.get("id") if isinstance(item, dict) else item
         if isinstance(ident, bool) or not isinstance(ident, int):
-            raise _bad(f"{field}[{index}]", 'must be {"id": <integer>}')
+            raise bad(f"{field}[{index}]", 'must be {"id": <integer>}')
         ids.append(ident)
     return ids
 
@@ -95,7 +88,7 @@ def _rule(value: Any, prefix: str) -> dict[str, Any]:
     """One API rule to the domain's shape; ``prefix`` as ``checked_rule`` takes it."""
     if not isinstance(value, dict):
         where = prefix.rstrip(".") or "body"
-        raise _bad(where, "must be a JSON object (an escalation rule)")
+        raise bad(where, "must be a JSON object (an escalation rule)")
     return {
         "escalation_timeout_s": _timeout_seconds(
             f"{prefix}escalationTimeout", value.get("escalationTimeout")
@@ -112,9 +105,9 @@ def _settings(body: Any) -> dict[str, Any]:
         raise ProblemError(400, "BAD_REQUEST", "body: must be a JSON object", field="body")
     rules = body.get("escalationRules")
     if not isinstance(rules, list):
-        raise _bad("escalationRules", "is required: a non-empty list of escalation rules")
+        raise bad("escalationRules", "is required: a non-empty list of escalation rules")
     if len(rules) > MAX_RULES:
-        raise _bad("escalationRules", f"must hold at most {MAX_RULES} rules")
+        raise bad("escalationRules", f"must hold at most {MAX_RULES} rules")
     settings: dict[str, Any] = {
         "name": body.get("name"),
         "escalation_rules": [
@@ -132,28 +125,13 @@ def _settings(body: Any) -> dict[str, Any]:
     return settings
 
 
-def _pool(request: web.Request) -> asyncpg.Pool:
-    return request.app[SERVICES].require_database()
-
-
-def _writer(request: web.Request) -> tuple[Repository, ProjectionRunner]:
-    services = request.app[SERVICES]
-    services.require_database()
-    if services.repository is None or services.runner is None:
-        raise ProblemError(503, "UNAVAILABLE", "ilertd is starting: the database is not ready")
-    return services.repository, services.runner
-
-
 def _domain_problem(exc: DomainError) -> ProblemError:
-    if isinstance(exc, InvalidValueError):
-        return ProblemError(400, "BAD_REQUEST", str(exc), field=exc.field)
-    if isinstance(exc, NoSuchLevelError):
-        return ProblemError(404, "NOT_FOUND", str(exc))
-    return ProblemError(409, "CONFLICT", str(exc))
+    """As ``writes.domain_problem``; a level the policy lacks is 404."""
+    return domain_problem(exc, not_found=(NoSuchLevelError,))
 
 
 async def _present(request: web.Request, rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
-    users = await users_by_ids(_pool(request), referenced_users(rows))
+    users = await users_by_ids(pool(request), referenced_users(rows))
     return [policy_json(row, users) for row in rows]
 
 
@@ -162,21 +140,13 @@ async def _present_one(request: web.Request, row: asyncpg.Record) -> dict[str, A
 
 
 async def _find(request: web.Request) -> asyncpg.Record:
-    ident = request.match_info["id"]
+    policy_id = parse_id(request.match_info["id"])
     row = None
-    if _DIGITS.fullmatch(ident):
-        row = await policy_by_id(_pool(request), int(ident))
+    if policy_id is not None:
+        row = await policy_by_id(pool(request), policy_id)
     if row is None:
-        raise ProblemError(404, "NOT_FOUND", "no such escalation policy")
+        raise ProblemError(404, "NOT_FOUND", _NOT_FOUND)
     return row
-
-
-async def _load_live(request: web.Request, row: asyncpg.Record) -> EscalationPolicy:
-    repository, _ = _writer(request)
-    policy: EscalationPolicy = await repository.load(row["stream_id"])
-    if policy.deleted:  # deleted after the projection row was read
-        raise ProblemError(404, "NOT_FOUND", "no such escalation policy")
-    return policy
 
 
 async def _check_users(request: web.Request, rules: list[dict[str, Any]], prefix: str) -> None:
@@ -187,7 +157,7 @@ async def _check_users(request: web.Request, rules: list[dict[str, Any]], prefix
         return
     live = {
         row["id"]
-        for row in await _pool(request).fetch(
+        for row in await pool(request).fetch(
             "SELECT id FROM users WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL", wanted
         )
     }
@@ -195,13 +165,13 @@ async def _check_users(request: web.Request, rules: list[dict[str, Any]], prefix
         for position, user in enumerate(rule["users"]):
             if user not in live:
                 field = f"{prefix.format(index=index)}users[{position}]"
-                raise _bad(field, f"no user {user}")
+                raise bad(field, f"no user {user}")
 
 
 async def _check_routing_key(request: web.Request, key: str | None, except_id: int | None) -> None:
     if key is None:
         return
-    taken = await policy_by_routing_key(_pool(request), key)
+    taken = await policy_by_routing_key(pool(request), key)
     if taken is not None and taken["id"] != except_id:
         raise ProblemError(
             409,
@@ -215,35 +185,17 @@ def _routing_key_lock(key: str | None) -> AbstractAsyncContextManager[None]:
     return nullcontext() if key is None else _ROUTING_KEYS.hold(key)
 
 
-def _metadata(request: web.Request, actor: asyncpg.Record) -> dict[str, Any]:
-    """Who did it, and the request id the log lines carry."""
-    return {"actor": f"user:{actor['id']}", "request_id": request[REQUEST_ID]}
-
-
-async def _save(
-    request: web.Request, actor: asyncpg.Record, policy: EscalationPolicy
-) -> int | None:
-    """Append the policy's pending events as ``actor`` and wait until they are applied; the
-    position of the first one (a new policy's id), None if there was nothing to save."""
-    repository, runner = _writer(request)
-    result = await repository.save(policy, metadata=_metadata(request, actor))
-    if result is None:
-        return None
-    await runner.wait_for(result.last_position)
-    return result.first_position
-
-
 async def _reread(request: web.Request, policy_id: int) -> asyncpg.Record:
-    row = await policy_by_id(_pool(request), policy_id)
+    row = await policy_by_id(pool(request), policy_id)
     if row is None:  # deleted by someone else in the meantime
-        raise ProblemError(404, "NOT_FOUND", "no such escalation policy")
+        raise ProblemError(404, "NOT_FOUND", _NOT_FOUND)
     return row
 
 
 async def list_escalation_policies(request: web.Request) -> web.Response:
     caller(request)
     start, limit = page(request)
-    rows = await list_policies(_pool(request), start, limit)
+    rows = await list_policies(pool(request), start, limit)
     return json_response(await _present(request, rows))
 
 
@@ -257,7 +209,7 @@ async def create_escalation_policy(request: web.Request) -> web.Response:
     await _check_users(request, settings["escalation_rules"], "escalationRules[{index}].")
     async with _routing_key_lock(policy.routing_key):
         await _check_routing_key(request, policy.routing_key, None)
-        policy_id = await _save(request, actor, policy)
+        policy_id = await save(request, actor, policy)
     assert policy_id is not None  # a new aggregate always has its Created event
     row = await _reread(request, policy_id)
     return json_response(await _present_one(request, row), status=201)
@@ -267,8 +219,8 @@ async def resolve_routing_key(request: web.Request) -> web.Response:
     caller(request)
     key = request.query.get("routing-key")
     if key is None or not key.strip():
-        raise _bad("routing-key", "is required")
-    row = await policy_by_routing_key(_pool(request), key.strip())
+        raise bad("routing-key", "is required")
+    row = await policy_by_routing_key(pool(request), key.strip())
     if row is None:
         raise ProblemError(404, "NOT_FOUND", "no escalation policy has this routing key")
     return json_response(await _present_one(request, row))
@@ -283,7 +235,7 @@ async def replace_escalation_policy(request: web.Request) -> web.Response:
     actor = require_role(request, Role.ADMIN)
     row = await _find(request)
     settings = _settings(await read_json(request))
-    policy = await _load_live(request, row)
+    policy: EscalationPolicy = await load_live(request, row, _NOT_FOUND)
     try:
         policy.update(**settings)
     except DomainError as exc:
@@ -291,7 +243,7 @@ async def replace_escalation_policy(request: web.Request) -> web.Response:
     await _check_users(request, settings["escalation_rules"], "escalationRules[{index}].")
     async with _routing_key_lock(policy.routing_key):
         await _check_routing_key(request, policy.routing_key, row["id"])
-        await _save(request, actor, policy)  # nothing to save when nothing changed
+        await save(request, actor, policy)  # nothing to save when nothing changed
     return json_response(await _present_one(request, await _reread(request, row["id"])))
 
 
@@ -300,9 +252,9 @@ async def replace_escalation_level(request: web.Request) -> web.Response:
     actor = require_role(request, Role.ADMIN)
     row = await _find(request)
     raw_level = request.match_info["level"]
-    level = int(raw_level) if _DIGITS.fullmatch(raw_level) else None
+    level = parse_id(raw_level)
     body = await read_json(request)
-    policy = await _load_live(request, row)
+    policy: EscalationPolicy = await load_live(request, row, _NOT_FOUND)
     if level is None or level >= len(policy.escalation_rules):
         raise ProblemError(
             404,
@@ -316,18 +268,18 @@ async def replace_escalation_level(request: web.Request) -> web.Response:
     except DomainError as exc:
         raise _domain_problem(exc) from None
     await _check_users(request, [rule], "")
-    await _save(request, actor, policy)
+    await save(request, actor, policy)
     return json_response(await _present_one(request, await _reread(request, row["id"])))
 
 
 async def delete_escalation_policy(request: web.Request) -> web.Response:
     actor = require_role(request, Role.ADMIN)
-    policy = await _load_live(request, await _find(request))
+    policy: EscalationPolicy = await load_live(request, await _find(request), _NOT_FOUND)
     try:
         policy.delete()
     except DomainError as exc:
         raise _domain_problem(exc) from None
-    await _save(request, actor, policy)
+    await save(request, actor, policy)
     return web.Response(status=204)
 
 

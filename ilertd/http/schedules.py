@@ -19,8 +19,6 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from eventstore.repository import Repository
-from projections import ProjectionRunner
 from projections.escalation_policies import policy_by_id, policy_rules
 from projections.schedules import (
     list_schedules,
@@ -37,10 +35,11 @@ from ..domain.schedule import Schedule, iso, parse_instant, user_fields
 from ..domain.user import Role
 from .authz import caller, require_role
 from .body import read_json
-from .context import REQUEST_ID, SERVICES
+from .context import SERVICES
 from .ical import CalendarEvent, render_calendar
 from .paging import page
 from .problems import ProblemError, json_response
+from .writes import bad, domain_problem, load_live, parse_id, pool, save
 
 DEFAULT_WINDOW = timedelta(days=7)
 MAX_WINDOW = timedelta(days=400)
@@ -51,39 +50,18 @@ HORIZONS = (timedelta(days=7), timedelta(days=35), timedelta(days=400))
 MAX_ID_PARAMS = 100
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
-
-
-def _bad(field: str, message: str) -> ProblemError:
-    return ProblemError(400, "BAD_REQUEST", f"{field}: {message}", field=field)
-
-
-def _domain_problem(exc: DomainError) -> ProblemError:
-    if isinstance(exc, InvalidValueError):
-        return ProblemError(400, "BAD_REQUEST", str(exc), field=exc.field)
-    return ProblemError(409, "CONFLICT", str(exc))
-
-
-def _pool(request: web.Request) -> asyncpg.Pool:
-    return request.app[SERVICES].require_database()
+_NOT_FOUND = "no such schedule"
 
 
 def _now(request: web.Request) -> datetime:
     return request.app[SERVICES].clock.now()
 
 
-def _writer(request: web.Request) -> tuple[Repository, ProjectionRunner]:
-    services = request.app[SERVICES]
-    services.require_database()
-    if services.repository is None or services.runner is None:
-        raise ProblemError(503, "UNAVAILABLE", "ilertd is starting: the database is not ready")
-    return services.repository, services.runner
-
-
 def _settings(body: Any) -> dict[str, Any]:
     """Domain settings from a request body; ``type`` defaults to RECURRING unless only
     ``shifts`` are given. Unknown fields (``id``, ``currentShift``...) are ignored."""
     if not isinstance(body, dict):
-        raise _bad("body", "must be a JSON object")
+        raise bad("body", "must be a JSON object")
     kind = body.get("type")
     if kind is None:
         kind = "STATIC" if body.get("shifts") and not body.get("scheduleLayers") else "RECURRING"
@@ -99,20 +77,11 @@ def _settings(body: Any) -> dict[str, Any]:
 
 async def _find(request: web.Request) -> asyncpg.Record:
     ident = request.match_info["id"]
-    row = None
-    if ident.isdigit() and len(ident) <= 19:
-        row = await schedule_by_id(_pool(request), int(ident))
+    schedule_id = parse_id(ident)
+    row = await schedule_by_id(pool(request), schedule_id) if schedule_id is not None else None
     if row is None:
-        raise ProblemError(404, "NOT_FOUND", "no such schedule")
+        raise ProblemError(404, "NOT_FOUND", _NOT_FOUND)
     return row
-
-
-async def _load_live(request: web.Request, row: asyncpg.Record) -> Schedule:
-    repository, _ = _writer(request)
-    schedule: Schedule = await repository.load(row["stream_id"])
-    if schedule.deleted:  # deleted after the projection row was read
-        raise ProblemError(404, "NOT_FOUND", "no such schedule")
-    return schedule
 
 
 async def _check_users(request: web.Request, references: Iterable[tuple[str, int]]) -> None:
@@ -120,32 +89,20 @@ async def _check_users(request: web.Request, references: Iterable[tuple[str, int
     references = list(references)
     if not references:
         return
-    rows = await _pool(request).fetch(
+    rows = await pool(request).fetch(
         "SELECT id FROM users WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL",
         sorted({user for _, user in references}),
     )
     known = {row["id"] for row in rows}
     for field, user in references:
         if user not in known:
-            raise _bad(field, f"no such user {user}")
-
-
-async def _save(request: web.Request, actor: asyncpg.Record, schedule: Schedule) -> int | None:
-    """Append the pending events as ``actor`` and wait until they are applied; the position
-    of the first (a new schedule's id), None when there was nothing to save."""
-    repository, runner = _writer(request)
-    metadata = {"actor": f"user:{actor['id']}", "request_id": request[REQUEST_ID]}
-    result = await repository.save(schedule, metadata=metadata)
-    if result is None:
-        return None
-    await runner.wait_for(result.last_position)
-    return result.first_position
+            raise bad(field, f"no such user {user}")
 
 
 async def _reread(request: web.Request, schedule_id: int) -> asyncpg.Record:
-    row = await schedule_by_id(_pool(request), schedule_id)
+    row = await schedule_by_id(pool(request), schedule_id)
     if row is None:  # deleted by someone else in the meantime
-        raise ProblemError(404, "NOT_FOUND", "no such schedule")
+        raise ProblemError(404, "NOT_FOUND", _NOT_FOUND)
     return row
 
 
@@ -157,7 +114,7 @@ async def _users(request: web.Request, ids: Iterable[int]) -> dict[int, dict[str
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    rows = await _pool(request).fetch(
+    rows = await pool(request).fetch(
         "SELECT id, first_name, last_name, username FROM users WHERE id = ANY($1::bigint[])",
         wanted,
     )
@@ -246,7 +203,7 @@ def _instant_param(request: web.Request, name: str) -> datetime | None:
     try:
         return parse_instant(name, raw)
     except InvalidValueError as exc:
-        raise _bad(name, str(exc).partition(": ")[2]) from None
+        raise bad(name, str(exc).partition(": ")[2]) from None
 
 
 def _window(request: web.Request, default: timedelta = DEFAULT_WINDOW) -> tuple[datetime, datetime]:
@@ -254,9 +211,9 @@ def _window(request: web.Request, default: timedelta = DEFAULT_WINDOW) -> tuple[
     start = _instant_param(request, "from") or _now(request)
     end = _instant_param(request, "until") or start + default
     if end < start:
-        raise _bad("until", "must not be before from")
+        raise bad("until", "must not be before from")
     if end - start > MAX_WINDOW:
-        raise _bad("until", f"the window may span at most {MAX_WINDOW.days} days")
+        raise bad("until", f"the window may span at most {MAX_WINDOW.days} days")
     return start, end
 
 
@@ -266,7 +223,7 @@ def _flag(request: web.Request, name: str) -> bool:
         return raw is not None
     if raw.strip().lower() in _FALSE:
         return False
-    raise _bad(name, "must be true or false")
+    raise bad(name, "must be true or false")
 
 
 def _ids(request: web.Request, name: str) -> list[int] | None:
@@ -280,11 +237,12 @@ def _ids(request: web.Request, name: str) -> list[int] | None:
             part = part.strip()
             if not part:
                 continue
-            if not part.isdigit() or len(part) > 19:
-                raise _bad(name, f"must be integer ids, got {part[:20]!r}")
-            ids.append(int(part))
+            value = parse_id(part)
+            if value is None:
+                raise bad(name, f"must be integer ids, got {part[:20]!r}")
+            ids.append(value)
     if len(ids) > MAX_ID_PARAMS:
-        raise _bad(name, f"at most {MAX_ID_PARAMS} ids")
+        raise bad(name, f"at most {MAX_ID_PARAMS} ids")
     return ids
 
 
@@ -293,7 +251,7 @@ def _ids(request: web.Request, name: str) -> list[int] | None:
 
 async def list_schedules_handler(request: web.Request) -> web.Response:
     start, limit = page(request)
-    rows = await list_schedules(_pool(request), start, limit)
+    rows = await list_schedules(pool(request), start, limit)
     return json_response(await _present(request, rows))
 
 
@@ -303,9 +261,9 @@ async def create_schedule(request: web.Request) -> web.Response:
     try:
         schedule = Schedule.create(**settings)
     except DomainError as exc:
-        raise _domain_problem(exc) from None
+        raise domain_problem(exc) from None
     await _check_users(request, user_fields(schedule.spec, []))
-    schedule_id = await _save(request, actor, schedule)
+    schedule_id = await save(request, actor, schedule)
     assert schedule_id is not None  # a new aggregate always has its Created event
     rows = [await _reread(request, schedule_id)]
     return json_response((await _present(request, rows))[0], status=201)
@@ -319,25 +277,25 @@ async def replace_schedule(request: web.Request) -> web.Response:
     actor = require_role(request, Role.ADMIN)
     row = await _find(request)
     settings = _settings(await read_json(request))
-    schedule = await _load_live(request, row)
+    schedule: Schedule = await load_live(request, row, _NOT_FOUND)
     try:
         schedule.update(**settings)
     except DomainError as exc:
-        raise _domain_problem(exc) from None
+        raise domain_problem(exc) from None
     await _check_users(request, user_fields(schedule.spec, []))
-    await _save(request, actor, schedule)
+    await save(request, actor, schedule)
     rows = [await _reread(request, row["id"])]
     return json_response((await _present(request, rows))[0])
 
 
 async def delete_schedule(request: web.Request) -> web.Response:
     actor = require_role(request, Role.ADMIN)
-    schedule = await _load_live(request, await _find(request))
+    schedule: Schedule = await load_live(request, await _find(request), _NOT_FOUND)
     try:
         schedule.delete()
     except DomainError as exc:
-        raise _domain_problem(exc) from None
-    await _save(request, actor, schedule)
+        raise domain_problem(exc) from None
+    await save(request, actor, schedule)
     return web.Response(status=204)
 
 
@@ -362,14 +320,14 @@ async def add_override(request: web.Request) -> web.Response:
     actor = require_role(request, Role.ADMIN)
     row = await _find(request)
     body = await read_json(request)
-    schedule = await _load_live(request, row)
+    schedule: Schedule = await load_live(request, row, _NOT_FOUND)
     try:
         schedule.add_override(body)
     except DomainError as exc:
-        raise _domain_problem(exc) from None
+        raise domain_problem(exc) from None
     added = schedule.overrides[-1]
     await _check_users(request, [("override.user", added["user"])])
-    await _save(request, actor, schedule)
+    await save(request, actor, schedule)
     users = await _users(request, [added["user"]])
     return json_response(_stored_shift_json(added, users), status=201)
 
@@ -378,14 +336,14 @@ async def replace_overrides(request: web.Request) -> web.Response:
     actor = require_role(request, Role.ADMIN)
     row = await _find(request)
     body = await read_json(request)
-    schedule = await _load_live(request, row)
+    schedule: Schedule = await load_live(request, row, _NOT_FOUND)
     try:
         schedule.replace_overrides(body)
     except DomainError as exc:
-        raise _domain_problem(exc) from None
+        raise domain_problem(exc) from None
     references = [(f"overrides[{i}].user", s["user"]) for i, s in enumerate(schedule.overrides)]
     await _check_users(request, references)
-    await _save(request, actor, schedule)
+    await save(request, actor, schedule)
     users = await _users(request, (shift["user"] for shift in schedule.overrides))
     return json_response([_stored_shift_json(shift, users) for shift in schedule.overrides])
 
@@ -439,17 +397,17 @@ async def on_calls(request: web.Request) -> web.Response:
     policy_ids = _ids(request, "policies")
     schedule_ids = _ids(request, "schedules")
     user_ids = _ids(request, "users")
-    pool = _pool(request)
+    database = pool(request)
     if policy_ids is not None:
         schedule_ids = list(schedule_ids or [])
         for policy_id in policy_ids:
-            policy = await policy_by_id(pool, policy_id)
+            policy = await policy_by_id(database, policy_id)
             if policy is not None:
                 schedule_ids += [s for rule in policy_rules(policy) for s in rule["schedules"]]
     if schedule_ids is None:
-        rows = await list_schedules(pool, 0, None)
+        rows = await list_schedules(database, 0, None)
     else:
-        rows = await schedules_by_ids(pool, schedule_ids)
+        rows = await schedules_by_ids(database, schedule_ids)
     windowed = "from" in request.query or "until" in request.query
     start, end = _window(request) if windowed else (_now(request), _now(request))
     entries: list[tuple[asyncpg.Record, oncall.Shift]] = []
