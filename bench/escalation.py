@@ -1,0 +1,446 @@
+"""Escalation timer lag: many open alerts whose next escalation falls due within one minute.
+
+What is measured
+    The script starts ``python -m ilertd serve`` as a subprocess on a scratch database,
+    creates two users, an escalation policy whose level 0 pages the first user and waits
+    ``--timeout-s`` seconds (default 60, sent as ``"PT60S"``) and whose level 1 pages the
+    second, and an alert source pointing at the policy. Then ``--clients`` concurrent clients
+    (default 64) post ``--alerts`` ALERT events (default 10000), each with an alert key of its
+    own, as fast as the daemon takes them. Each opens an alert; the engine pages level 0 at
+    once (a timer due at creation) and schedules level 1 for ``timeout`` later, so the level-1
+    escalations fall due spread over the ingest window (5-20 s at 1-2k events/s), all within
+    ``--timeout-s`` plus that window after the first one. The script waits until every
+    alert's level-1 ``alert-escalated`` event is in the store (or until ``--grace-s`` after
+    the last one was due) and stops the daemon.
+
+    The lag of one escalation is computed from the event store alone (SQL on the scratch
+    database, after the run): for each alert stream, the ``alert-escalated`` event with
+    ``data.level = 1`` was recorded at its ``data.timestamp`` (the domain event time, the
+    daemon's clock when the step was taken) and was due at the ``data.next_escalation_at``
+    of the preceding level-0 ``alert-escalated`` event of that stream. Reported:
+    ``lag_p50_ms``, ``lag_p99_ms``, ``lag_max_ms`` (and a few more percentiles),
+    ``escalated`` / ``expected``, the same lag measured to the row's ``recorded_at`` (the
+    INSERT in the group-committed append, so HTTP-independent but including the commit
+    queue), and the level-0 lag (due at creation, fired while ingest is still running).
+    If posting the alerts takes longer than the timeout, early level-1 steps fall due while
+    later alerts are still being posted: ``due_during_ingest`` counts them, and
+    ``after_ingest_lag_*`` is the lag of the others alone (due after the last alert was
+    created, so timers compete only with each other).
+
+    The daemon's own ``ilertd_timer_lag_seconds{kind="escalate"}`` histogram (due time to
+    the moment the job started, i.e. APScheduler dispatch only, without loading the alert
+    and appending) is read from ``/metrics`` once all level-0 steps are in and again at the
+    end; the difference covers the level-1 firings: count, mean and the bucket holding
+    the p50/p99. CPU of the daemon, its PostgreSQL backends and the host over the due
+    window is reported as in ``bench/ingest.py``.
+
+Target
+    The issue's goal: with 10,000 escalations due within a minute, lag p99 <= 250 ms and
+    max <= 1 s. ``target_met`` says whether this run met it (and every escalation happened).
+
+The database (``--database``, default ``ilertd_bench_escalation``) is dropped and recreated
+at start; the daemon runs with the rate limit off and warning-level JSON logs in a temporary
+file, shown on failure.
+
+Usage: ``python bench/escalation.py [--alerts 10000] [--timeout-s 60] [--clients 64]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import tempfile
+import time
+from typing import Any
+
+import aiohttp
+import asyncpg
+import orjson
+from _common import (
+    machine_facts,
+    percentile_ms,
+    progress,
+    recreate_database,
+    resolve_dsn,
+    server_facts,
+)
+from ingest import (
+    ADMIN_KEY,
+    READY_TIMEOUT_S,
+    CpuSnapshot,
+    backend_pids,
+    client_session,
+    cpu_report,
+    drive,
+    refuse_if_in_use,
+    start_daemon,
+)
+
+TARGET_P99_MS = 250.0
+TARGET_MAX_MS = 1000.0
+POLL_S = 0.5
+AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+# --- Setup over HTTP ------------------------------------------------------------------
+
+
+async def api_post(session: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> Any:
+    async with session.post(url, json=body, headers=AUTH) as response:
+        text = await response.text()
+        if response.status != 201:
+            raise RuntimeError(f"POST {url}: {response.status} {text}")
+    return json.loads(text)
+
+
+async def set_up(session: aiohttp.ClientSession, base: str, timeout_s: int) -> str:
+    """Two users, a two-level policy (level 0 waits ``timeout_s``), a source; its key."""
+    users = []
+    for name in ("ann", "bob"):
+        user = await api_post(
+            session,
+            base + "/api/users",
+            {"email": f"{name}@example.test", "firstName": name, "lastName": "B"},
+        )
+        users.append(user["id"])
+    policy = await api_post(
+        session,
+        base + "/api/escalation-policies",
+        {
+            "name": "bench",
+            "escalationRules": [
+                {"escalationTimeout": f"PT{timeout_s}S", "users": [{"id": users[0]}]},
+                {"escalationTimeout": f"PT{timeout_s}S", "users": [{"id": users[1]}]},
+            ],
+        },
+    )
+    source = await api_post(
+        session,
+        base + "/api/alert-sources",
+        {"name": "bench", "integrationType": "API", "escalationPolicy": {"id": policy["id"]}},
+    )
+    return source["integrationKey"]
+
+
+def alert_bodies(integration_key: str, count: int) -> list[bytes]:
+    return [
+        orjson.dumps(
+            {
+                "integrationKey": integration_key,
+                "eventType": "ALERT",
+                "summary": f"Disk usage above 90% on host db-{k}",
+                "details": "Filesystem /var/lib/postgresql is filling up.",
+                "alertKey": f"esc-{k}",
+            }
+        )
+        for k in range(count)
+    ]
+
+
+# --- Watching the store and /metrics --------------------------------------------------
+
+
+async def escalated_counts(conn: asyncpg.Connection) -> dict[int, int]:
+    rows = await conn.fetch(
+        "SELECT (data->>'level')::int AS level, count(*) AS n FROM events "
+        "WHERE type = 'alert-escalated' GROUP BY 1"
+    )
+    return {row["level"]: row["n"] for row in rows}
+
+
+async def last_level1_due(conn: asyncpg.Connection) -> float | None:
+    """Epoch seconds of the latest level-1 due time recorded by a level-0 step."""
+    value = await conn.fetchval(
+        "SELECT extract(epoch FROM max((data->>'next_escalation_at')::timestamptz)) "
+        "FROM events WHERE type = 'alert-escalated' AND (data->>'level')::int = 0"
+    )
+    return None if value is None else float(value)
+
+
+async def wait_for_level(
+    conn: asyncpg.Connection, level: int, expected: int, deadline: float
+) -> int:
+    """Poll until ``expected`` steps of ``level`` are stored or the wall-clock deadline."""
+    last_report = 0.0
+    while True:
+        found = (await escalated_counts(conn)).get(level, 0)
+        if found >= expected or time.time() >= deadline:
+            return found
+        if time.monotonic() - last_report >= 5:
+            progress(f"level {level}: {found}/{expected} escalated")
+            last_report = time.monotonic()
+        await asyncio.sleep(POLL_S)
+
+
+async def timer_histogram(session: aiohttp.ClientSession, base: str) -> dict[str, Any]:
+    """The ``escalate`` series of ``ilertd_timer_lag_seconds``: buckets, sum, count."""
+    async with session.get(base + "/metrics") as response:
+        text = await response.text()
+    buckets: dict[float, float] = {}
+    found: dict[str, Any] = {"sum": 0.0, "count": 0.0}
+    for line in text.splitlines():
+        if not line.startswith("ilertd_timer_lag_seconds") or 'kind="escalate"' not in line:
+            continue
+        name_labels, _, value = line.rpartition(" ")
+        name = name_labels.partition("{")[0]
+        if name.endswith("_bucket"):
+            le = name_labels.split('le="', 1)[1].split('"', 1)[0]
+            buckets[math.inf if le == "+Inf" else float(le)] = float(value)
+        elif name.endswith("_sum"):
+            found["sum"] = float(value)
+        elif name.endswith("_count"):
+            found["count"] = float(value)
+    found["buckets"] = buckets
+    return found
+
+
+def histogram_summary(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The firings between two scrapes: count, mean, and the bucket bounds of p50/p99/max."""
+    count = after["count"] - before["count"]
+    total = after["sum"] - before["sum"]
+    cumulative = sorted(
+        (le, n - before["buckets"].get(le, 0.0)) for le, n in after["buckets"].items()
+    )
+
+    def bucket_of(share: float) -> str | None:
+        for le, n in cumulative:
+            if count and n >= share * count:
+                return "+Inf" if le == math.inf else f"<= {le * 1000:g} ms"
+        return None
+
+    return {
+        "daemon_timer_lag_count": int(count),
+        "daemon_timer_lag_mean_ms": round(1000 * total / count, 3) if count else None,
+        "daemon_timer_lag_p50_bucket": bucket_of(0.5),
+        "daemon_timer_lag_p99_bucket": bucket_of(0.99),
+        "daemon_timer_lag_max_bucket": bucket_of(1.0),
+    }
+
+
+# --- Lag from the event store ---------------------------------------------------------
+
+LAG_SQL = """
+WITH steps AS (
+    SELECT stream_id, position, recorded_at,
+           (data->>'level')::int AS level,
+           (data->>'timestamp')::timestamptz AS at,
+           (data->>'next_escalation_at')::timestamptz AS next_at,
+           lag(type) OVER w AS prev_type,
+           lag((data->>'level')::int) OVER w AS prev_level,
+           lag((data->>'next_escalation_at')::timestamptz) OVER w AS prev_next_at
+    FROM events
+    WHERE type IN ('alert-created', 'alert-escalated')
+    WINDOW w AS (PARTITION BY stream_id ORDER BY position)
+)
+SELECT level,
+       extract(epoch FROM at - prev_next_at) AS lag_s,
+       extract(epoch FROM recorded_at - prev_next_at) AS recorded_lag_s,
+       extract(epoch FROM prev_next_at) AS due_s
+FROM steps
+WHERE (level = 1 AND prev_type = 'alert-escalated' AND prev_level = 0)
+   OR (level = 0 AND prev_type = 'alert-created')
+"""
+
+
+def lag_summary(samples: list[float], prefix: str) -> dict[str, Any]:
+    def ms(pct: float) -> float | None:
+        value = percentile_ms(samples, pct)
+        return None if math.isnan(value) else round(value, 3)
+
+    return {
+        f"{prefix}p50_ms": ms(50),
+        f"{prefix}p90_ms": ms(90),
+        f"{prefix}p99_ms": ms(99),
+        f"{prefix}max_ms": round(max(samples) * 1000, 3) if samples else None,
+        f"{prefix}min_ms": round(min(samples) * 1000, 3) if samples else None,
+    }
+
+
+async def store_lags(dsn: str) -> dict[str, Any]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(LAG_SQL)
+        created = await conn.fetchval("SELECT count(*) FROM events WHERE type = 'alert-created'")
+        ended = await conn.fetchval(
+            "SELECT count(*) FROM events WHERE type = 'alert-escalation-ended'"
+        )
+        ingest_end = await conn.fetchval(
+            "SELECT extract(epoch FROM max((data->>'timestamp')::timestamptz)) "
+            "FROM events WHERE type = 'alert-created'"
+        )
+        per_stream = await conn.fetchval(
+            "SELECT max(n) FROM (SELECT count(*) AS n FROM events "
+            "WHERE type = 'alert-escalated' AND (data->>'level')::int = 1 GROUP BY stream_id) s"
+        )
+    finally:
+        await conn.close()
+    level1 = [r for r in rows if r["level"] == 1]
+    level0 = [r for r in rows if r["level"] == 0]
+    lags = [float(r["lag_s"]) for r in level1]
+    dues = [float(r["due_s"]) for r in level1]
+    # Escalations due while alerts were still being posted compete with ingest for the
+    # daemon's one event loop; those due after the last alert was created do not.
+    quiet_from = float(ingest_end) if ingest_end is not None else math.inf
+    quiet = [float(r["lag_s"]) for r in level1 if float(r["due_s"]) > quiet_from]
+    return {
+        "alerts_created": created,
+        "escalated": len(level1),
+        "max_level1_steps_per_alert": per_stream,
+        "escalation_ended_events": ended,
+        "due_window_s": round(max(dues) - min(dues), 3) if dues else None,
+        **lag_summary(lags, "lag_"),
+        "late_over_250ms": sum(1 for x in lags if x > 0.25),
+        "late_over_1s": sum(1 for x in lags if x > 1.0),
+        "early": sum(1 for x in lags if x < 0),
+        **lag_summary([float(r["recorded_lag_s"]) for r in level1], "recorded_lag_"),
+        "due_during_ingest": len(lags) - len(quiet),
+        "due_after_ingest": len(quiet),
+        **lag_summary(quiet, "after_ingest_lag_"),
+        "level0_escalated": len(level0),
+        **lag_summary([float(r["lag_s"]) for r in level0], "level0_lag_"),
+    }
+
+
+# --- The run --------------------------------------------------------------------------
+
+
+async def bench(args: argparse.Namespace, dsn: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-escalation-") as data_dir:
+        daemon = start_daemon(dsn, data_dir)
+        conn = await asyncpg.connect(dsn)
+        try:
+            async with client_session(args.clients) as session:
+                await daemon.wait_ready(session, READY_TIMEOUT_S)
+                progress(f"ilertd ready on {daemon.url} (pid {daemon.proc.pid})")
+                key = await set_up(session, daemon.url, args.timeout_s)
+                bodies = alert_bodies(key, args.alerts)
+
+                progress(f"posting {args.alerts} alerts from {args.clients} clients")
+                ingest_cpu_before = CpuSnapshot.take(daemon.proc.pid)
+                load = await drive(session, daemon.url + "/api/events", bodies, args.clients)
+                ingest_cpu_after = CpuSnapshot.take(daemon.proc.pid)
+                progress(
+                    f"ingest: {load.per_s:.0f} alerts/s in {load.elapsed_s:.1f} s, "
+                    f"{load.errors} errors {load.error_samples}"
+                )
+                opened = load.codes["NEW_ALERT_CREATED"]
+
+                level0 = await wait_for_level(conn, 0, opened, time.time() + args.timeout_s)
+                hist_before = await timer_histogram(session, daemon.url)
+                early = (await escalated_counts(conn)).get(1, 0)
+                if level0 < opened:
+                    progress(f"only {level0}/{opened} level-0 steps before level 1 fell due")
+                last_due = await last_level1_due(conn) or time.time()
+                progress(
+                    f"level 0: {level0}/{opened}; last level-1 step due in "
+                    f"{last_due - time.time():.1f} s"
+                )
+                backends = await backend_pids(dsn, args.database)
+                window_cpu_before = CpuSnapshot.take(daemon.proc.pid)
+                level1 = await wait_for_level(conn, 1, opened, last_due + args.grace_s)
+                window_cpu_after = CpuSnapshot.take(daemon.proc.pid)
+                progress(f"level 1: {level1}/{opened} escalated; stopping the daemon")
+                hist_after = await timer_histogram(session, daemon.url)
+            exit_code = await daemon.stop()
+            if exit_code != 0:
+                progress(f"ilertd exited {exit_code}:\n{daemon.log_tail()}")
+        except BaseException:
+            progress(f"ilertd log (tail):\n{daemon.log_tail()}")
+            raise
+        finally:
+            await conn.close()
+            daemon.close()
+
+    lags = await store_lags(dsn)
+    met = (
+        lags["escalated"] == args.alerts
+        and lags["lag_p99_ms"] is not None
+        and lags["lag_p99_ms"] <= TARGET_P99_MS
+        and lags["lag_max_ms"] <= TARGET_MAX_MS
+    )
+    return {
+        "expected": args.alerts,
+        **lags,
+        "target_p99_ms": TARGET_P99_MS,
+        "target_max_ms": TARGET_MAX_MS,
+        "target_met": met,
+        **histogram_summary(hist_before, hist_after),
+        "level1_before_window_scrape": early,
+        "ingest_alerts_per_s": round(load.per_s, 1),
+        "ingest_elapsed_s": round(load.elapsed_s, 3),
+        "ingest_p99_ms": round(percentile_ms(load.latencies, 99), 3),
+        "ingest_errors": load.errors,
+        "new_alerts": opened,
+        **{
+            f"ingest_{k}": v
+            for k, v in cpu_report(
+                ingest_cpu_before,
+                ingest_cpu_after,
+                events=len(load.latencies),
+                server="daemon",
+            ).items()
+            if k.startswith("daemon_")
+        },
+        **{
+            f"window_{k}": v
+            for k, v in cpu_report(
+                window_cpu_before,
+                window_cpu_after,
+                events=max(level1 - early, 1),
+                server="daemon",
+                backend_pids=backends,
+            ).items()
+        },
+        "daemon_exit_code": exit_code,
+    }
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    admin_dsn = resolve_dsn(args.dsn)
+    await refuse_if_in_use(admin_dsn, args.database)
+    dsn = await recreate_database(admin_dsn, args.database)
+    progress(f"database {args.database} recreated")
+    result = await bench(args, dsn)
+    return {
+        "benchmark": "escalation",
+        "alerts": args.alerts,
+        "timeout_s": args.timeout_s,
+        "clients": args.clients,
+        **result,
+        **machine_facts(),
+        **(await server_facts(dsn)),
+        "database": args.database,
+    }
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--alerts", type=int, default=10000, help="open alerts to escalate")
+    parser.add_argument(
+        "--timeout-s", type=int, default=60, help="level 0's escalation timeout, seconds"
+    )
+    parser.add_argument("--clients", type=int, default=64, help="concurrent HTTP clients")
+    parser.add_argument(
+        "--grace-s",
+        type=float,
+        default=30.0,
+        help="give up this long after the last level-1 step was due",
+    )
+    parser.add_argument(
+        "--dsn",
+        default=None,
+        help="server to use (its database only administers); default $ILERTD_BENCH_DSN or "
+        "postgresql://postgres@127.0.0.1:5432/postgres",
+    )
+    parser.add_argument(
+        "--database", default="ilertd_bench_escalation", help="scratch database, recreated"
+    )
+    args = parser.parse_args()
+    if args.alerts < 1 or args.timeout_s < 1 or args.clients < 1 or args.grace_s < 0:
+        parser.error("--alerts, --timeout-s and --clients must be positive")
+    return args
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(main(parse_args())), indent=2))
