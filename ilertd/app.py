@@ -113,14 +113,21 @@ class Services:
     async def _lead(self) -> None:
         """This instance runs the engine now."""
         assert self.timers is not None and self.invariants is not None
+        assert self.runner is not None
         self.metrics.leader.set(1)
+        # the timers read model is the leader's own: bring it up to date, load it into the
+        # scheduler, then follow it live so every change reaches this scheduler
+        await self.runner.catch_up_one("timers")
         await self.timers.start()
+        self.runner.follow_one("timers")
         self.invariants.start()
 
     async def _follow(self) -> None:
         assert self.timers is not None and self.invariants is not None
+        assert self.runner is not None
         self.metrics.leader.set(0)
         await self.invariants.stop()
+        await self.runner.stop_one("timers")
         await self.timers.stop()
 
     async def _connect(self) -> None:

@@ -19,6 +19,9 @@ class Projection(ABC):
     tables: tuple[str, ...] = ()
     #: Event types it reacts to; None means all. Others only advance its position.
     event_types: frozenset[str] | None = None
+    #: Followed live only by the instance that leads the engine (it is the engine's own
+    #: read model, and its change notifications must reach the leader).
+    leader_only: bool = False
 
     @abstractmethod
     async def setup(self, conn: asyncpg.Connection) -> None:

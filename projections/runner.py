@@ -40,7 +40,7 @@ class ProjectionRunner:
         #: What the tracking rows hold, as far as this runner knows.
         self._persisted: dict[str, int] = {}
         self.caught_up = False
-        self._tasks: list[asyncio.Task[None]] = []
+        self._following: dict[str, asyncio.Task[None]] = {}
         self._advanced = asyncio.Condition()
 
     async def prepare(self) -> None:
@@ -126,12 +126,30 @@ class ProjectionRunner:
             self._advanced.notify_all()
 
     def start(self) -> None:
-        """Follow live commits; call after catch_up."""
-        loop = asyncio.get_running_loop()
+        """Follow live commits; call after catch_up. Leader-only projections wait for
+        ``follow_one`` (the engine's leader starts them)."""
         for projection in self.projections.values():
-            self._tasks.append(
-                loop.create_task(self._follow(projection), name=f"projection-{projection.name}")
-            )
+            if not projection.leader_only:
+                self.follow_one(projection.name)
+
+    def follow_one(self, name: str) -> None:
+        """Follow one projection live (idempotent)."""
+        if name in self._following:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._follow(self.projections[name]), name=f"projection-{name}"
+        )
+        self._following[name] = task
+
+    async def stop_one(self, name: str) -> None:
+        task = self._following.pop(name, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def catch_up_one(self, name: str) -> None:
+        await self._catch_up_one(self.projections[name], await self.store.head_position(), None)
 
     async def _follow(self, projection: Projection) -> None:
         name = projection.name
@@ -151,19 +169,19 @@ class ProjectionRunner:
                 await asyncio.sleep(5)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        for name in list(self._following):
+            await self.stop_one(name)
 
     async def wait_for(self, position: int, timeout: float = 10.0) -> None:
         """Wait until every projection has applied ``position`` (read-your-writes)."""
         async with self._advanced:
             await asyncio.wait_for(
                 self._advanced.wait_for(
-                    lambda: all(p >= position for p in self.positions.values())
+                    lambda: all(
+                        self.positions[name] >= position
+                        for name, projection in self.projections.items()
+                        if not projection.leader_only or name in self._following
+                    )
                 ),
                 timeout,
             )

@@ -35,6 +35,7 @@ Listener = Callable[[list[TimerChange]], Awaitable[None]]
 class TimersProjection(Projection):
     name = "timers"
     version = 2
+    leader_only = True
     tables = ("timers",)
     event_types = frozenset(
         {
