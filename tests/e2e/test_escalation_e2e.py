@@ -158,6 +158,21 @@ async def test_two_level_policy_escalates_on_time(tmp_path: Path, dsn: str) -> N
         daemon.close()
 
 
+async def test_accepted_in_time_never_escalates(tmp_path: Path, dsn: str) -> None:
+    daemon = Daemon(tmp_path, **_env(dsn)).start()
+    try:
+        await asyncio.to_thread(daemon.wait_ready)
+        source = await asyncio.to_thread(_setup_policy, daemon)
+        alert_id = await asyncio.to_thread(_raise, daemon, source, "accepted")
+        await asyncio.to_thread(_wait_levels, daemon, [alert_id], [0], 2)
+        await asyncio.to_thread(_call, daemon, "PUT", f"/api/alerts/{alert_id}/accept")
+        await asyncio.sleep(TIMEOUT_S + 1.5)  # past the moment level 1 would have been due
+        assert await asyncio.to_thread(_levels, daemon, alert_id) == [0]
+        assert await asyncio.to_thread(daemon.terminate) == 0
+    finally:
+        daemon.close()
+
+
 @pytest.mark.parametrize("down_s", [0.0, TIMEOUT_S + 1.0], ids=["due-after-restart", "overdue"])
 async def test_kill_9_while_waiting_escalates_exactly_once(
     tmp_path: Path, dsn: str, down_s: float
