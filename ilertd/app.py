@@ -26,6 +26,7 @@ from .engine.leader import Leadership
 from .engine.timers import TimerEngine
 from .http.problems import ProblemError
 from .metrics import Metrics
+from .secrets_store import installation_secret
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +64,7 @@ class Services:
         self.timers: TimerEngine | None = None
         self.leadership: Leadership | None = None
         self.invariants: InvariantCheck | None = None
+        self.feed_secret = b""
         self.mapper = EventMapper(build_registry())
         self.store: EventStore | None = None
         self.repository: Repository | None = None
@@ -81,6 +83,7 @@ class Services:
         """Connect (retrying while unreachable), migrate, catch up, bootstrap; then ready."""
         await self._connect()
         assert self.store is not None
+        self.feed_secret = await installation_secret(self.store.pool, "calendar-feeds")
         self.repository = Repository(self.store, self.mapper)
         self.alert_commands = AlertCommands(self.repository, self.store.pool, self.clock)
         self.runner = ProjectionRunner(self.store, all_projections())

@@ -7,6 +7,7 @@ brute-force, and authentication runs on every request.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 
 KEY_PREFIX = "ilk_"
@@ -18,3 +19,13 @@ def generate_api_key() -> str:
 
 def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def feed_token(secret: bytes, schedule_id: int) -> str:
+    """A read-only token for one schedule's calendar feed: calendar apps cannot send a
+    Bearer header, so the feed URL carries this instead of an API key."""
+    return hmac.new(secret, f"ical:{schedule_id}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def feed_token_valid(secret: bytes, schedule_id: int, token: str) -> bool:
+    return hmac.compare_digest(feed_token(secret, schedule_id), token)

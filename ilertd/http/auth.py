@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from projections.users import user_by_key_hash
 
-from ..security import hash_api_key
+from ..security import feed_token_valid, hash_api_key
 from .context import SERVICES, USER
 from .middleware import Handler
 from .problems import ProblemError
@@ -21,13 +23,27 @@ PUBLIC_PREFIXES = (
 )
 
 
+_FEED = re.compile(r"/api/schedules/([0-9]{1,18})/ical")
+
+
 def _needs_api_key(path: str) -> bool:
     return path.startswith("/api/") and not path.startswith(PUBLIC_PREFIXES)
 
 
+def _feed_token_ok(request: web.Request) -> bool:
+    """A calendar feed fetched with its schedule's feed token (calendar apps cannot send a
+    Bearer header); only that one read-only route, only that schedule."""
+    match = _FEED.fullmatch(request.path)
+    token = request.query.get("token")
+    if match is None or not token or request.method not in ("GET", "HEAD"):
+        return False
+    secret = request.app[SERVICES].feed_secret
+    return bool(secret) and feed_token_valid(secret, int(match[1]), token)
+
+
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if _needs_api_key(request.path):
+    if _needs_api_key(request.path) and not _feed_token_ok(request):
         header = request.headers.get("Authorization", "")
         scheme, _, key = header.partition(" ")
         if not header or scheme.lower() != "bearer" or not key.strip():

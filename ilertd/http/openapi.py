@@ -1211,9 +1211,13 @@ def schedule_paths() -> dict[str, Any]:
             "get": operation(
                 "getScheduleIcal",
                 tag,
-                "The schedule's shifts as an iCalendar feed",
+                "The schedule's shifts as an iCalendar feed (Bearer key, or the feed token "
+                "from the schedule's icalUrl, for calendar apps)",
                 {"200": calendar, **problems(404)},
-                parameters=[schedule_id],
+                parameters=[
+                    schedule_id,
+                    query("token", {"type": "string"}, "read-only feed token from icalUrl"),
+                ],
             )
         },
         "/api/on-calls": {

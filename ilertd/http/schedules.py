@@ -33,9 +33,10 @@ from .. import oncall
 from ..domain.errors import DomainError, InvalidValueError
 from ..domain.schedule import Schedule, iso, parse_instant, user_fields
 from ..domain.user import Role
+from ..security import feed_token
 from .authz import caller, require_role
-from .body import read_json
-from .context import SERVICES
+from .body import base_url, read_json
+from .context import SERVICES, USER
 from .ical import CalendarEvent, render_calendar
 from .paging import page
 from .problems import ProblemError, json_response
@@ -190,7 +191,14 @@ async def _present(request: web.Request, rows: list[asyncpg.Record]) -> list[dic
     for row in rows:
         ids |= _row_users(row)
     users = await _users(request, ids)
-    return [_schedule_json(row, users, now) for row in rows]
+    secret = request.app[SERVICES].feed_secret
+    bodies = []
+    for row in rows:
+        body = _schedule_json(row, users, now)
+        token = feed_token(secret, row["id"])
+        body["icalUrl"] = f"{base_url(request)}/api/schedules/{row['id']}/ical?token={token}"
+        bodies.append(body)
+    return bodies
 
 
 # --- query parameters -----------------------------------------------------------------------
@@ -358,7 +366,9 @@ async def user_on_call(request: web.Request) -> web.Response:
 
 
 async def get_ical(request: web.Request) -> web.Response:
-    caller(request)
+    """The feed for calendar apps: with a Bearer key, or ``?token=`` (see ``icalUrl``)."""
+    if USER in request:
+        caller(request)
     row = await _find(request)
     now = _now(request)
     found = oncall.shifts(oncall_schedule(row), now - ICAL_PAST, now + ICAL_FUTURE)
