@@ -64,6 +64,9 @@ import contextlib
 import json
 import os
 import random
+import re
+import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -71,7 +74,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -625,6 +628,323 @@ async def bench_noop(args: argparse.Namespace, bodies: list[bytes]) -> dict[str,
     }
 
 
+# --- The wrk client -------------------------------------------------------------------
+#
+# wrk (a C load generator) instead of the Python client: the client then costs a fraction
+# of a core, so the daemon and PostgreSQL get most of this machine. wrk runs for a
+# duration, not a count; its Lua script picks a random alert key per request, counts the
+# requests it sent, the 2xx and other answers, and the response codes in the bodies, and
+# prints them from ``done``. Per-response alertIds are not collected, so the durability
+# check is count-based only (``"durability_check": "count"``). wrk stops with requests in
+# flight; the daemon may still commit those, so the store must hold at least the
+# acknowledged events and at most the acknowledged plus the unanswered ones
+# (``unanswered_at_stop``: sent minus answered, including any socket errors).
+
+WRK_WARMUP_S = 2.0
+WRK_TIMEOUT_S = int(REQUEST_TIMEOUT_S)
+WRK_COUNTS = ("sent", "ok", "other", "created", "deduped")
+WRK_SOCKET_ERRORS = ("connect", "read", "write", "timeout")
+
+WRK_LUA = """
+local threads = {{}}
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+local requests = {{}}
+function init(args)
+  sent, ok, other, created, deduped = 0, 0, 0, 0, 0
+  first_error = ""
+  math.randomseed({seed})
+  local headers = {{["Content-Type"] = "application/json"}}
+  for k = 0, {keys} - 1 do
+    local body = [==[{prefix}]==] .. k .. [==[{suffix}]==]
+    requests[k] = wrk.format("POST", "/api/events", headers, body)
+  end
+end
+
+function request()
+  sent = sent + 1
+  return requests[math.random(0, {keys} - 1)]
+end
+
+function response(status, headers, body)
+  if status >= 200 and status < 300 then
+    ok = ok + 1
+    if body:find("NEW_ALERT_CREATED", 1, true) then
+      created = created + 1
+    elseif body:find("ALERT_ALREADY_EXISTS", 1, true) then
+      deduped = deduped + 1
+    end
+  else
+    other = other + 1
+    if first_error == "" then
+      first_error = status .. ": " .. string.sub(body or "", 1, 200)
+    end
+  end
+end
+
+function done(summary, latency, requests)
+  local totals = {{sent = 0, ok = 0, other = 0, created = 0, deduped = 0}}
+  local sample = ""
+  for _, thread in ipairs(threads) do
+    for name, _ in pairs(totals) do
+      totals[name] = totals[name] + (thread:get(name) or 0)
+    end
+    if sample == "" then sample = thread:get("first_error") or "" end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH_COUNTS sent=%d ok=%d other=%d created=%d deduped=%d "
+      .. "connect=%d read=%d write=%d timeout=%d\\n",
+    totals.sent, totals.ok, totals.other, totals.created, totals.deduped,
+    e.connect, e.read, e.write, e.timeout))
+  io.write("BENCH_ERROR_SAMPLE " .. string.gsub(sample, "\\n", " ") .. "\\n")
+end
+"""
+
+WRK_UNITS_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+WRK_LATENCY_RE = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.M)
+WRK_RPS_RE = re.compile(r"^Requests/sec:\s+([\d.]+)\s*$", re.M)
+WRK_TOTAL_RE = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)", re.M)
+WRK_COUNTS_RE = re.compile(r"^BENCH_COUNTS (.*)$", re.M)
+WRK_SAMPLE_RE = re.compile(r"^BENCH_ERROR_SAMPLE ?(.*)$", re.M)
+
+
+def wrk_script(integration_key: str, keys: int) -> str:
+    """The Lua script: ALERT events for a uniformly random one of ``keys`` alert keys."""
+    prefix = (
+        '{"integrationKey": ' + json.dumps(integration_key) + ', "eventType": "ALERT", '
+        '"summary": "load", "alertKey": "key-'
+    )
+    return WRK_LUA.format(seed=SEED, keys=keys, prefix=prefix, suffix='"}')
+
+
+@dataclass
+class WrkRun:
+    """What wrk saw in one run (counts from the Lua hooks, rates from its report)."""
+
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    elapsed_s: float
+    counts: dict[str, int]
+    socket_errors: dict[str, int]
+    error_sample: str
+    output: str
+
+    @property
+    def acknowledged(self) -> int:
+        return self.counts["ok"]
+
+    @property
+    def answered(self) -> int:
+        return self.counts["ok"] + self.counts["other"]
+
+    @property
+    def unanswered(self) -> int:
+        return self.counts["sent"] - self.answered
+
+    @property
+    def errors(self) -> int:
+        return self.counts["other"] + sum(self.socket_errors.values())
+
+
+def wrk_seconds(value: str, unit: str) -> float:
+    return float(value) * WRK_UNITS_S[unit]
+
+
+def parse_wrk(output: str) -> WrkRun:
+    latency = {m[1]: wrk_seconds(m[2], m[3]) * 1000 for m in WRK_LATENCY_RE.finditer(output)}
+    rps = WRK_RPS_RE.search(output)
+    total = WRK_TOTAL_RE.search(output)
+    counts_line = WRK_COUNTS_RE.search(output)
+    if not (rps and total and counts_line and "50" in latency and "99" in latency):
+        raise RuntimeError(f"cannot parse wrk's output:\n{output}")
+    fields = dict(pair.split("=", 1) for pair in counts_line[1].split())
+    sample = WRK_SAMPLE_RE.search(output)
+    return WrkRun(
+        requests_per_s=float(rps[1]),
+        p50_ms=latency["50"],
+        p99_ms=latency["99"],
+        elapsed_s=wrk_seconds(total[2], total[3]),
+        counts={name: int(fields[name]) for name in WRK_COUNTS},
+        socket_errors={name: int(fields[name]) for name in WRK_SOCKET_ERRORS},
+        error_sample=sample[1].strip() if sample else "",
+        output=output,
+    )
+
+
+async def run_wrk(wrk: str, script: str, url: str, clients: int, duration_s: float) -> WrkRun:
+    argv = [
+        wrk,
+        "-t1",
+        f"-c{clients}",
+        f"-d{max(1, round(duration_s))}s",
+        f"--timeout={WRK_TIMEOUT_S}s",
+        "--latency",
+        "-s",
+        script,
+        url,
+    ]
+    done = await asyncio.to_thread(
+        subprocess.run, argv, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return parse_wrk(done.stdout)
+
+
+def children_cpu_s() -> float:
+    """CPU seconds of this process's reaped children (wrk, once it has exited)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wrk_snapshot(server_pid: int) -> CpuSnapshot:
+    """A CPU snapshot whose client time is this process's plus wrk's (a reaped child)."""
+    snapshot = CpuSnapshot.take(server_pid)
+    return replace(snapshot, client_s=snapshot.client_s + children_cpu_s())
+
+
+def wrk_summary(run: WrkRun, prefix: str = "") -> dict[str, Any]:
+    return {
+        f"{prefix}p50_ms": round(run.p50_ms, 3),
+        f"{prefix}p99_ms": round(run.p99_ms, 3),
+        f"{prefix}elapsed_s": round(run.elapsed_s, 3),
+        f"{prefix}errors": run.errors,
+    }
+
+
+def wrk_report_errors(name: str, *runs: WrkRun) -> None:
+    for run in runs:
+        if run.errors:
+            progress(
+                f"{name}: {run.errors} errors (non-2xx {run.counts['other']}, socket "
+                f"{run.socket_errors}); sample: {run.error_sample!r}"
+            )
+
+
+async def check_durability_count(dsn: str, acknowledged: int, unanswered: int) -> dict[str, Any]:
+    """Count-based: acknowledged <= stored <= acknowledged + unanswered-at-stop."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        counts = {
+            row["type"]: row["n"]
+            for row in await conn.fetch(
+                "SELECT type, count(*) AS n FROM events WHERE type = ANY($1::text[]) GROUP BY type",
+                list(ALERT_EVENT_TYPES),
+            )
+        }
+    finally:
+        await conn.close()
+    stored = sum(counts.values())
+    return {
+        "durable": acknowledged <= stored <= acknowledged + unanswered,
+        "durability_check": "count",
+        "acknowledged_incl_warmup": acknowledged,
+        "unanswered_at_stop_incl_warmup": unanswered,
+        "stored_alert_events": stored,
+        "stored_minus_acknowledged": stored - acknowledged,
+        "stored_alert_created": counts.get("alert-created", 0),
+        "stored_alert_event_received": counts.get("alert-event-received", 0),
+    }
+
+
+async def bench_daemon_wrk(args: argparse.Namespace, dsn: str, wrk: str) -> dict[str, Any]:
+    with contextlib.ExitStack() as stack:
+        data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-ingest-"))
+        script = os.path.join(data_dir, "events.lua")
+        daemon = start_daemon(dsn, data_dir)
+        try:
+            async with client_session(4) as session:
+                await daemon.wait_ready(session, READY_TIMEOUT_S)
+                progress(f"ilertd ready on {daemon.url} (pid {daemon.proc.pid})")
+                key = await create_source(session, daemon.url)
+                Path(script).write_text(wrk_script(key, args.keys))
+                url = daemon.url + "/api/events"
+
+                progress(f"wrk warm-up: {WRK_WARMUP_S:.0f} s, {args.clients} connections")
+                warm = await run_wrk(wrk, script, url, args.clients, WRK_WARMUP_S)
+                progress(f"warm-up: {warm.acknowledged} acknowledged, {warm.errors} errors")
+                commits_before = await group_commit_counters(session, daemon.url)
+                cpu_before = wrk_snapshot(daemon.proc.pid)
+                progress(f"ilertd: wrk for {args.duration_s:.0f} s, {args.clients} connections")
+                load = await run_wrk(wrk, script, url, args.clients, args.duration_s)
+                cpu_after = wrk_snapshot(daemon.proc.pid)
+                backends = await backend_pids(dsn, args.database)
+                commits_after = await group_commit_counters(session, daemon.url)
+            progress(f"ilertd: {load.requests_per_s:.1f} events/s, {load.errors} errors; stopping")
+            exit_code = await daemon.stop()
+            if exit_code != 0:
+                progress(f"ilertd exited {exit_code}:\n{daemon.log_tail()}")
+            wrk_report_errors("ilertd", warm, load)
+        except BaseException:
+            progress(f"ilertd log (tail):\n{daemon.log_tail()}")
+            raise
+        finally:
+            daemon.close()
+
+    durability = await check_durability_count(
+        dsn, warm.acknowledged + load.acknowledged, warm.unanswered + load.unanswered
+    )
+    commits = commits_after.get("count", 0) - commits_before.get("count", 0)
+    appends = commits_after.get("sum", 0) - commits_before.get("sum", 0)
+    other_codes = load.acknowledged - load.counts["created"] - load.counts["deduped"]
+    return {
+        "events_per_s": round(load.requests_per_s, 1),
+        **wrk_summary(load),
+        "acknowledged": load.acknowledged,
+        "warmup_acknowledged": warm.acknowledged,
+        "new_alerts": load.counts["created"],
+        "dedup_hits": load.counts["deduped"],
+        **({"other_response_codes": other_codes} if other_codes else {}),
+        **({"non_2xx_answers": load.counts["other"]} if load.counts["other"] else {}),
+        **({"socket_errors": load.socket_errors} if any(load.socket_errors.values()) else {}),
+        **durability,
+        "commits": int(commits),
+        "mean_appends_per_commit": round(appends / commits, 1) if commits else 0.0,
+        **cpu_report(
+            cpu_before,
+            cpu_after,
+            events=load.answered,
+            server="daemon",
+            backend_pids=backends,
+        ),
+        "daemon_exit_code": exit_code,
+        "daemon_stop_s": round(daemon.stop_s or 0.0, 3),
+    }
+
+
+async def bench_noop_wrk(args: argparse.Namespace, wrk: str) -> dict[str, Any]:
+    server = start_noop_server()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-ingest-") as scratch:
+            script = os.path.join(scratch, "events.lua")
+            Path(script).write_text(wrk_script("ilk_noop", args.keys))
+            async with client_session(4) as session:
+                await server.wait_ready(session, READY_TIMEOUT_S)
+            url = server.url + "/api/events"
+            warm = await run_wrk(wrk, script, url, args.clients, WRK_WARMUP_S)
+            cpu_before = wrk_snapshot(server.proc.pid)
+            load = await run_wrk(wrk, script, url, args.clients, args.duration_s)
+            cpu_after = wrk_snapshot(server.proc.pid)
+        await server.stop()
+    except BaseException:
+        progress(f"noop server log (tail):\n{server.log_tail()}")
+        raise
+    finally:
+        server.close()
+    wrk_report_errors("noop", warm, load)
+    return {
+        "noop_handler_events_per_s": round(load.requests_per_s, 1),
+        **wrk_summary(load, "noop_"),
+        **cpu_report(
+            cpu_before, cpu_after, events=load.answered, server="noop_server", prefix="noop_"
+        ),
+    }
+
+
 async def refuse_if_in_use(admin_dsn: str, database: str) -> None:
     """Recreating drops with FORCE: a second run on the same database would cut the first's
     daemon off mid-load (and that daemon would then write into the new database)."""
@@ -650,19 +970,33 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     dsn = await recreate_database(admin_dsn, args.database)
     progress(f"database {args.database} recreated")
 
-    daemon, bodies = await bench_daemon(args, dsn)
-
-    progress(f"raw ceiling: {args.events} events to a do-nothing aiohttp handler")
-    noop = await bench_noop(args, bodies)
+    if args.client == "wrk":
+        wrk = shutil.which("wrk")
+        if wrk is None:
+            raise SystemExit("--client wrk: wrk not found on PATH")
+        daemon = await bench_daemon_wrk(args, dsn, wrk)
+        progress(f"raw ceiling: wrk for {args.duration_s:.0f} s to a do-nothing aiohttp handler")
+        noop = await bench_noop_wrk(args, wrk)
+        load_shape: dict[str, Any] = {
+            "duration_s": args.duration_s,
+            "warmup_s": WRK_WARMUP_S,
+            "events": daemon["acknowledged"],
+        }
+    else:
+        daemon, bodies = await bench_daemon(args, dsn)
+        daemon["durability_check"] = "count+alert_ids"
+        progress(f"raw ceiling: {args.events} events to a do-nothing aiohttp handler")
+        noop = await bench_noop(args, bodies)
+        load_shape = {"events": args.events, "warmup": args.warmup}
     progress(f"raw ceiling: {noop['noop_handler_events_per_s']} events/s")
 
     ratio = daemon["events_per_s"] / noop["noop_handler_events_per_s"]
     return {
         "benchmark": "ingest",
+        "client": args.client,
         "clients": args.clients,
-        "events": args.events,
+        **load_shape,
         "keys": args.keys,
-        "warmup": args.warmup,
         **daemon,
         **noop,
         "ratio": round(ratio, 3),
@@ -679,6 +1013,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keys", type=int, default=2000, help="distinct alert keys")
     parser.add_argument("--warmup", type=int, default=500, help="untimed events first")
     parser.add_argument(
+        "--client",
+        choices=("python", "wrk"),
+        default="wrk" if shutil.which("wrk") else "python",
+        help="load generator: wrk (C, default when installed) or the Python aiohttp client",
+    )
+    parser.add_argument(
+        "--duration-s",
+        type=float,
+        default=10.0,
+        help="wrk client: timed seconds (after a 2 s warm-up); --events/--warmup are for python",
+    )
+    parser.add_argument(
         "--dsn",
         default=None,
         help="server to use (its database only administers); default $ILERTD_BENCH_DSN or "
@@ -693,6 +1039,8 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.noop_server:
         return args
+    if args.duration_s < 1:
+        parser.error("--duration-s must be at least 1")
     if args.clients < 1 or args.events < 1 or args.keys < 1 or args.warmup < 0:
         parser.error("--clients, --events and --keys must be positive, --warmup not negative")
     return args
