@@ -25,6 +25,18 @@ Db = asyncpg.Connection | asyncpg.Pool
 INT64_MAX = 2**63 - 1
 
 
+def _spec_args(data: dict[str, Any]) -> tuple[Any, ...]:
+    """The replaceable columns, in table order, from a created or updated event."""
+    return (
+        data["name"],
+        data["timezone"],
+        data["schedule_type"],
+        _json(data["layers"]),
+        _json(data["shifts"]),
+        _json(data["teams"]),
+    )
+
+
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -74,12 +86,7 @@ class SchedulesProjection(Projection):
                 """,
                 event.position,
                 event.stream_id,
-                data["name"],
-                data["timezone"],
-                data["schedule_type"],
-                _json(data["layers"]),
-                _json(data["shifts"]),
-                _json(data["teams"]),
+                *_spec_args(data),
                 event.recorded_at,
             )
         elif event.type == "schedule-updated":
@@ -90,12 +97,7 @@ class SchedulesProjection(Projection):
                 WHERE stream_id = $1
                 """,
                 event.stream_id,
-                data["name"],
-                data["timezone"],
-                data["schedule_type"],
-                _json(data["layers"]),
-                _json(data["shifts"]),
-                _json(data["teams"]),
+                *_spec_args(data),
                 event.recorded_at,
             )
         elif event.type == "schedule-override-added":
