@@ -137,17 +137,28 @@ class AlertCommands:
 
     async def snapshot(self, alert_id: int, at: datetime | None = None) -> AlertSnapshot:
         """The alert as it was at ``at`` (None: now), straight from its events."""
-        stream = await self.stream_of(alert_id)
+        return await self.snapshot_of(await self.stream_of(alert_id), alert_id, at=at)
+
+    async def snapshot_of(
+        self,
+        stream: UUID,
+        alert_id: int,
+        *,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> AlertSnapshot:
+        """The alert as it was at ``at`` or right after its event ``version``."""
         mapper = self.repository.mapper
         alert: Alert | None = None
         times: dict[str, datetime] = {}
-        version = 0
-        for row in await self.repository.store.read_stream(stream):
+        version_seen = 0
+        rows = await self.repository.store.read_stream(stream, to_version=version)
+        for row in rows:
             event = mapper.to_domain_event(row)
             if at is not None and event.timestamp > at:
                 break
             alert = event.mutate(alert)
-            version = row.version
+            version_seen = row.version
             times[type(event).__name__] = event.timestamp
             times["updated"] = event.timestamp
         if alert is None:
@@ -156,7 +167,7 @@ class AlertCommands:
         return AlertSnapshot(
             alert=alert,
             alert_id=alert_id,
-            version=version,
+            version=version_seen,
             report_time=alert.created_on,
             accepted_at=times.get("Accepted") if status is not AlertStatus.PENDING else None,
             resolved_on=times.get("Resolved") if status is AlertStatus.RESOLVED else None,

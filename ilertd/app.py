@@ -26,6 +26,8 @@ from .engine.leader import Leadership
 from .engine.timers import TimerEngine
 from .http.problems import ProblemError
 from .metrics import Metrics
+from .outbound.dispatcher import Dispatcher
+from .outbound.settings import dispatch_settings
 from .secrets_store import installation_secret
 
 log = structlog.get_logger(__name__)
@@ -64,6 +66,7 @@ class Services:
         self.timers: TimerEngine | None = None
         self.leadership: Leadership | None = None
         self.invariants: InvariantCheck | None = None
+        self.dispatcher: Dispatcher | None = None
         self.feed_secret = b""
         self.mapper = EventMapper(build_registry())
         self.store: EventStore | None = None
@@ -100,6 +103,16 @@ class Services:
         )
         self.invariants = InvariantCheck(self.store.pool, self.clock)
         self.runner.projections["timers"].listener = self.timers.apply  # type: ignore[attr-defined]
+        self.dispatcher = Dispatcher(
+            self.store.pool,
+            self.repository,
+            self.alert_commands,
+            self.runner,
+            self.clock,
+            dispatch_settings(self.config),
+            self.metrics,
+        )
+        self.runner.projections["outbox"].listener = self.dispatcher.wake  # type: ignore[attr-defined]
         self.runner.start()
         self.leadership = Leadership(
             self.store.dsn, self._lead, self._follow, retry_s=self.config["engine.leader_retry_s"]
@@ -124,11 +137,18 @@ class Services:
         await self.timers.start()
         self.runner.follow_one("timers")
         self.invariants.start()
+        assert self.dispatcher is not None
+        await self.runner.catch_up_one("outbox")
+        self.runner.follow_one("outbox")
+        await self.dispatcher.start()
 
     async def _follow(self) -> None:
         assert self.timers is not None and self.invariants is not None
         assert self.runner is not None
         self.metrics.leader.set(0)
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+        await self.runner.stop_one("outbox")
         await self.invariants.stop()
         await self.runner.stop_one("timers")
         await self.timers.stop()

@@ -6,6 +6,7 @@ Every option has one dotted key (``http.listen``), one environment variable
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -97,6 +98,89 @@ OPTIONS: tuple[Option, ...] = (
         "seconds between a standby's attempts to take over the engine",
     ),
     Option(
+        "http.public_url",
+        "ILERTD_HTTP_PUBLIC_URL",
+        "",
+        str,
+        "URL people reach ilertd at, for links in webhooks and mails; empty: http://<listen>",
+    ),
+    Option(
+        "outbound.timeout_s",
+        "ILERTD_OUTBOUND_TIMEOUT_S",
+        10.0,
+        float,
+        "seconds one outbound request (webhook, chat, Jira, SMTP) may take",
+    ),
+    Option(
+        "outbound.max_attempts",
+        "ILERTD_OUTBOUND_MAX_ATTEMPTS",
+        8,
+        int,
+        "attempts per delivery before it is dead-lettered",
+    ),
+    Option(
+        "outbound.retry_base_s",
+        "ILERTD_OUTBOUND_RETRY_BASE_S",
+        2.0,
+        float,
+        "wait before the 2nd attempt; doubles per attempt, with jitter",
+    ),
+    Option(
+        "outbound.retry_max_s",
+        "ILERTD_OUTBOUND_RETRY_MAX_S",
+        600.0,
+        float,
+        "longest wait between two attempts",
+    ),
+    Option(
+        "outbound.concurrency",
+        "ILERTD_OUTBOUND_CONCURRENCY",
+        64,
+        int,
+        "deliveries in flight at once",
+    ),
+    Option(
+        "outbound.allow_networks",
+        "ILERTD_OUTBOUND_ALLOW_NETWORKS",
+        "",
+        str,
+        "comma-separated CIDRs always allowed as destinations (exceptions to the denials)",
+    ),
+    Option(
+        "outbound.deny_networks",
+        "ILERTD_OUTBOUND_DENY_NETWORKS",
+        "",
+        str,
+        "comma-separated CIDRs never sent to",
+    ),
+    Option(
+        "outbound.deny_private_networks",
+        "ILERTD_OUTBOUND_DENY_PRIVATE_NETWORKS",
+        False,
+        bool,
+        "true: never send to loopback, private, link-local (cloud metadata) addresses",
+    ),
+    Option("smtp.host", "ILERTD_SMTP_HOST", "", str, "SMTP server for e-mail; empty: no e-mail"),
+    Option("smtp.port", "ILERTD_SMTP_PORT", 25, int, "SMTP port"),
+    Option(
+        "smtp.security",
+        "ILERTD_SMTP_SECURITY",
+        "starttls",
+        str,
+        "none, starttls (required) or tls (implicit, usually port 465)",
+        choices=("none", "starttls", "tls"),
+    ),
+    Option("smtp.username", "ILERTD_SMTP_USERNAME", "", str, "SMTP login; empty: no login"),
+    Option("smtp.password", "ILERTD_SMTP_PASSWORD", "", str, "SMTP password", secret=True),
+    Option("smtp.from", "ILERTD_SMTP_FROM", "ilertd@localhost", str, "sender address"),
+    Option(
+        "smtp.validate_certs",
+        "ILERTD_SMTP_VALIDATE_CERTS",
+        True,
+        bool,
+        "false accepts self-signed SMTP server certificates",
+    ),
+    Option(
         "log.format",
         "ILERTD_LOG_FORMAT",
         "auto",
@@ -173,8 +257,17 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def _coerce(option: Option, value: Any, origin: str) -> Any:
     where = f"{option.key} ({origin})"
+    if option.kind is bool:
+        if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+            return _BOOLEANS[value.strip().lower()]
+        if not isinstance(value, bool):
+            raise ConfigError(where, f"must be true or false, got {value!r}")
+        return value
     if option.kind is int:
         if isinstance(value, bool):
             raise ConfigError(where, "must be an integer")
@@ -205,6 +298,20 @@ def _validate(values: dict[str, Any]) -> None:
     url = values["database.url"]
     if url and urlsplit(url).scheme not in ("postgres", "postgresql"):
         raise ConfigError("database.url", "must be a postgresql:// URL")
+    public = values["http.public_url"]
+    if public and urlsplit(public).scheme not in ("http", "https"):
+        raise ConfigError("http.public_url", "must be an http:// or https:// URL")
+    for key in ("outbound.allow_networks", "outbound.deny_networks"):
+        for entry in networks(values[key]):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(key, f"{entry!r} is not an address or CIDR") from None
+
+
+def networks(value: str) -> list[str]:
+    """A comma-separated list of CIDRs as a list."""
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
 def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> Config:

@@ -71,6 +71,19 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.deliveries = Counter(
+            "ilertd_outbound_deliveries",
+            "Delivery attempts by target type and outcome",
+            ["target", "outcome"],
+            registry=self.registry,
+        )
+        self.delivery_lag = Histogram(
+            "ilertd_outbound_delivery_lag_seconds",
+            "From a delivery's due time (its event, or its delay) to its successful send",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+
     def observe_batch(self, appends: int, events: int, latencies: list[float]) -> None:
         """Group-commit observer: called once per committed transaction."""
         self.appends.inc(appends)

@@ -4,6 +4,8 @@ from .alert_sources import AlertSourcesProjection
 from .alerts import AlertsProjection
 from .base import Projection
 from .escalation_policies import EscalationPoliciesProjection
+from .outbound_config import OutboundConfigProjection
+from .outbox import OutboxProjection
 from .runner import ProjectionRunner
 from .schedules import SchedulesProjection
 from .timers import TimersProjection
@@ -18,6 +20,8 @@ def all_projections() -> list[Projection]:
         TimersProjection(),
         EscalationPoliciesProjection(),
         SchedulesProjection(),
+        OutboundConfigProjection(),
+        OutboxProjection(),
     ]
 
 

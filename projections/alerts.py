@@ -127,9 +127,54 @@ def _actor_text(actor: dict[str, Any]) -> str:
     return "ilertd"
 
 
+#: What an alert action's delivery did, on the alert's timeline (the delivery streams are
+#: separate from the alert's own, so sending never contends with responders).
+DELIVERY_OUTCOMES = frozenset(
+    {
+        "action-delivery-succeeded",
+        "action-delivery-attempt-failed",
+        "action-delivery-dead-lettered",
+    }
+)
+
+
+def describe_delivery(event_type: str, data: dict[str, Any]) -> tuple[str, str]:
+    """(logEntryType, text) of a delivery outcome."""
+    what = f"Alert action {data.get('action')} ({data.get('event_type')})"
+    answer = f"HTTP {data['status_code']}" if data.get("status_code") else ""
+    if event_type == "action-delivery-succeeded":
+        return "AlertActionSuccessLogEntry", f"{what} succeeded" + (f": {answer}" if answer else "")
+    if event_type == "action-delivery-attempt-failed":
+        return (
+            "AlertActionFailLogEntry",
+            f"{what} failed (attempt {data.get('attempt')}): {data.get('error')}; "
+            f"retrying at {data.get('next_attempt_at')}",
+        )
+    return (
+        "AlertActionFailLogEntry",
+        f"{what} failed for good after {data.get('attempts')} attempts: {data.get('error')}",
+    )
+
+
+async def _delivery_outcome(
+    conn: asyncpg.Connection, event: RecordedEvent, data: dict[str, Any], at: datetime
+) -> None:
+    entry_type, text = describe_delivery(event.type, data)
+    await conn.execute(
+        "INSERT INTO alert_log_entries VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        event.position,
+        data["alert_id"],
+        at,
+        entry_type,
+        text,
+        '{"type": "system", "reason": "alert-action"}',
+        orjson.dumps(log_vars("delivery", data)).decode(),
+    )
+
+
 class AlertsProjection(Projection):
     name = "alerts"
-    version = 3
+    version = 4
     tables = ("alert_log_entries", "alert_counts", "alert_responders", "alerts")
     event_types = frozenset(
         {
@@ -146,6 +191,7 @@ class AlertsProjection(Projection):
             "alert-channel-attached",
             "alert-channel-detached",
             "alert-escalation-ended",
+            *DELIVERY_OUTCOMES,
         }
     )
 
@@ -195,6 +241,9 @@ class AlertsProjection(Projection):
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         data = event.data
         at = _ts(data["timestamp"])
+        if event.type in DELIVERY_OUTCOMES:
+            await _delivery_outcome(conn, event, data, at)
+            return
         kind = event.type.removeprefix("alert-")
         if kind == "created":
             alert_id = await self._created(conn, event, data, at)

@@ -172,16 +172,21 @@ class ProjectionRunner:
         for name in list(self._following):
             await self.stop_one(name)
 
-    async def wait_for(self, position: int, timeout: float = 10.0) -> None:
-        """Wait until every projection has applied ``position`` (read-your-writes)."""
+    async def wait_for(
+        self, position: int, timeout: float = 10.0, *, only: str | None = None
+    ) -> None:
+        """Wait until every projection (or ``only`` that one) has applied ``position``
+        (read-your-writes)."""
+        names = [
+            name
+            for name, projection in self.projections.items()
+            if (only is None or name == only)
+            and (not projection.leader_only or name in self._following)
+        ]
         async with self._advanced:
             await asyncio.wait_for(
                 self._advanced.wait_for(
-                    lambda: all(
-                        self.positions[name] >= position
-                        for name, projection in self.projections.items()
-                        if not projection.leader_only or name in self._following
-                    )
+                    lambda: all(self.positions[name] >= position for name in names)
                 ),
                 timeout,
             )

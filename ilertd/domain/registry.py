@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from eventstore.mapping import EventRegistry
 
+from .action_delivery import ActionDelivery
 from .alert import Alert
+from .alert_action import AlertAction
 from .alert_source import AlertSource
+from .connector import Connector
 from .escalation_policy import EscalationPolicy
 from .schedule import Schedule
 from .user import User
@@ -18,4 +21,7 @@ def build_registry() -> EventRegistry:
     registry.register(AlertSource)
     registry.register(EscalationPolicy)
     registry.register(Schedule)
+    registry.register(Connector)
+    registry.register(AlertAction)
+    registry.register(ActionDelivery)
     return registry

@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import orjson
 from aiohttp import web
 
 from ..alert_commands import AlertNotFoundError, NewAlert
+from ..alert_views import alert_json, decoded_row, iso, responders_of, snapshot_view
 from ..domain.alert import Alert
 from ..domain.errors import DomainError
 from ..domain.user import Role
@@ -26,88 +26,6 @@ _SELECT = """
 SELECT a.*, s.name AS source_name
 FROM alerts a LEFT JOIN alert_sources s ON s.id = a.source_id
 """
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def _user_ref(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "id": row["user_id"],
-        "username": row["username"],
-        "firstName": row["first_name"],
-        "lastName": row["last_name"],
-        "email": row["email"],
-    }
-
-
-async def _responders(pool: asyncpg.Pool, alert_ids: list[int]) -> dict[int, list[dict]]:
-    rows = await pool.fetch(
-        """
-        SELECT r.alert_id, r.user_id, r.status, r.accepted_at,
-               u.username, u.first_name, u.last_name, u.email
-        FROM alert_responders r LEFT JOIN users u ON u.id = r.user_id
-        WHERE r.alert_id = ANY($1::bigint[]) ORDER BY r.added_at, r.user_id
-        """,
-        alert_ids,
-    )
-    out: dict[int, list[dict]] = {}
-    for row in rows:
-        out.setdefault(row["alert_id"], []).append(
-            {
-                "user": _user_ref(row),
-                "status": row["status"],
-                "acceptedAt": _iso(row["accepted_at"]),
-            }
-        )
-    return out
-
-
-JSON_COLUMNS = ("images", "links", "labels", "channels", "custom_details")
-
-
-def _decoded(row: asyncpg.Record) -> dict[str, Any]:
-    """A projection row with its jsonb columns (text on the wire) decoded."""
-    values = dict(row)
-    for column in JSON_COLUMNS:
-        values[column] = orjson.loads(values[column] or "null")
-    return values
-
-
-def alert_json(row: dict[str, Any], responders: list[dict], include: set[str]) -> dict[str, Any]:
-    """The ilert Alert object from a projection row (decoded) or a snapshot."""
-    body: dict[str, Any] = {
-        "id": row["id"],
-        "summary": row["summary"],
-        "details": row["details"],
-        "reportTime": _iso(row["report_time"]),
-        "resolvedOn": _iso(row["resolved_on"]),
-        "status": row["status"],
-        "priority": row["priority"],
-        "severity": row["severity"],
-        "alertKey": row["alert_key"],
-        "alertSource": {"id": row["source_id"], "name": row["source_name"]},
-        "escalationPolicy": (
-            {"id": row["escalation_policy_id"]} if row["escalation_policy_id"] else None
-        ),
-        "assignedTo": responders[0]["user"] if responders else None,
-        "responders": responders,
-        "nextEscalation": _iso(row.get("next_escalation_at")),
-        "nextEscalationRuleIndex": (
-            row.get("next_escalation_level") if row.get("next_escalation_at") else None
-        ),
-        "escalationLevel": row["escalation_level"],
-        "images": row["images"],
-        "links": row["links"],
-        "labels": row["labels"],
-        "channels": row["channels"],
-        "eventsReceived": row["events_received"],
-        "linkedIncidentId": None,
-    }
-    if "customDetails" in include:
-        body["customDetails"] = row["custom_details"]
-    return body
 
 
 def _include(request: web.Request) -> set[str]:
@@ -199,10 +117,10 @@ async def list_alerts(request: web.Request) -> web.Response:
         start,
         size,
     )
-    responders = await _responders(pool, [r["id"] for r in rows])
+    responders = await responders_of(pool, [r["id"] for r in rows])
     include = _include(request)
     return json_response(
-        [alert_json(_decoded(r), responders.get(r["id"], []), include) for r in rows]
+        [alert_json(decoded_row(r), responders.get(r["id"], []), include) for r in rows]
     )
 
 
@@ -225,8 +143,8 @@ async def _answer(request: web.Request, alert_id: int, status: int = 200) -> web
     row = await pool.fetchrow(f"{_SELECT} WHERE a.id = $1", alert_id)
     if row is None:
         raise ProblemError(404, "NOT_FOUND", f"no alert {alert_id}")
-    responders = await _responders(pool, [alert_id])
-    body = alert_json(_decoded(row), responders.get(alert_id, []), _include(request))
+    responders = await responders_of(pool, [alert_id])
+    body = alert_json(decoded_row(row), responders.get(alert_id, []), _include(request))
     return json_response(body, status)
 
 
@@ -246,50 +164,8 @@ async def _answer_at(request: web.Request, alert_id: int, at: datetime) -> web.R
         snap = await services.alert_commands.snapshot(alert_id, at)
     except AlertNotFoundError as exc:
         raise ProblemError(404, "NOT_FOUND", str(exc)) from None
-    alert = snap.alert
-    users = {
-        r["id"]: r
-        for r in await pool.fetch(
-            "SELECT id AS user_id, id, username, first_name, last_name, email FROM users "
-            "WHERE id = ANY($1::bigint[])",
-            list(alert.responders),
-        )
-    }
-    responders = [
-        {
-            "user": _user_ref(users[uid]) if uid in users else {"id": uid},
-            "status": state,
-            "acceptedAt": None,
-        }
-        for uid, state in alert.responders.items()
-    ]
-    row = {
-        "id": alert_id,
-        "summary": alert.summary,
-        "details": alert.details,
-        "report_time": snap.report_time,
-        "resolved_on": snap.resolved_on,
-        "status": alert.status.value,
-        "priority": alert.priority.value,
-        "severity": alert.severity,
-        "alert_key": alert.alert_key,
-        "source_id": alert.source_id,
-        "source_name": await pool.fetchval(
-            "SELECT name FROM alert_sources WHERE id = $1", alert.source_id
-        ),
-        "escalation_policy_id": alert.escalation_policy_id,
-        "escalation_level": alert.escalation_level,
-        "images": alert.images,
-        "links": alert.links,
-        "labels": alert.labels,
-        "channels": list(alert.channels.values()),
-        "events_received": alert.events_received,
-        "custom_details": alert.custom_details,
-        "next_escalation_at": alert.next_escalation_at,
-        "next_escalation_level": alert.next_level,
-    }
-    body = alert_json(row, responders, _include(request))
-    body["at"] = _iso(at)
+    body = await snapshot_view(pool, snap, _include(request))
+    body["at"] = iso(at)
     body["version"] = snap.version
     return json_response(body)
 
@@ -358,7 +234,7 @@ async def log_entries(request: web.Request) -> web.Response:
         [
             {
                 "id": r["id"],
-                "timestamp": _iso(r["timestamp"]),
+                "timestamp": iso(r["timestamp"]),
                 "logEntryType": r["log_entry_type"],
                 "text": r["text"],
                 "alertId": r["alert_id"],

@@ -1238,6 +1238,9 @@ def schedule_paths() -> dict[str, Any]:
 
 
 def build_document() -> dict[str, Any]:
+    # imported here: the outbound part builds on this module's helpers
+    from .openapi_outbound import outbound_paths, outbound_schemas
+
     return {
         "openapi": "3.1.0",
         "info": {
@@ -1256,6 +1259,7 @@ def build_document() -> dict[str, Any]:
                 "Escalation policies",
                 "Schedules",
                 "Users",
+                "Outbound",
                 "Operations",
             )
         ],
@@ -1267,6 +1271,7 @@ def build_document() -> dict[str, Any]:
             **schedule_paths(),
             **escalation_policy_paths(),
             **user_paths(),
+            **outbound_paths(),
             **operations_paths(),
         },
         "components": {
@@ -1277,7 +1282,7 @@ def build_document() -> dict[str, Any]:
                     "description": "An ilertd API key: Authorization: Bearer <api key>",
                 }
             },
-            "schemas": schemas(),
+            "schemas": {**schemas(), **outbound_schemas()},
         },
     }
 

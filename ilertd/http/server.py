@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from . import (
+    alert_actions,
     alert_sources,
     alerts,
+    connectors,
+    deliveries,
     escalation_policies,
     events,
     health,
@@ -37,6 +40,9 @@ def build_app(services: Services) -> web.Application:
     alert_sources.add_routes(app)
     escalation_policies.add_routes(app)
     schedules.add_routes(app)
+    connectors.add_routes(app)
+    alert_actions.add_routes(app)
+    deliveries.add_routes(app)
     events.add_routes(app, services.config["events.rate_limit_per_minute"])
     openapi.add_routes(app)
     return app

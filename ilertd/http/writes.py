@@ -47,6 +47,14 @@ def parse_id(text: str) -> int | None:
     return value if value <= INT64_MAX else None
 
 
+def path_id(request: web.Request, not_found: str) -> int:
+    """The ``{id}`` of the path as an API id; 404 (``not_found``) when it cannot be one."""
+    value = parse_id(request.match_info["id"])
+    if value is None:
+        raise ProblemError(404, "NOT_FOUND", not_found)
+    return value
+
+
 def pool(request: web.Request) -> asyncpg.Pool:
     """The database pool, or 503 while ilertd has not connected yet."""
     return request.app[SERVICES].require_database()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -56,14 +57,16 @@ class Api:
         await self.services.runner.wait_for(await self.services.store.head_position())
 
 
-@pytest.fixture
-async def api(dsn: str) -> AsyncIterator[Api]:
+@contextlib.asynccontextmanager
+async def running_api(dsn: str, **env: str) -> AsyncIterator[Api]:
+    """An in-process daemon on ``dsn``; ``env`` adds ``ILERTD_*`` settings."""
     config = load_config(
         None,
         env={
             "ILERTD_DATABASE_URL": dsn,
             "ILERTD_ADMIN_API_KEY": ADMIN_KEY,
             "ILERTD_DATABASE_POOL_SIZE": "5",
+            **env,
         },
     )
     services = Services(config)
@@ -77,3 +80,9 @@ async def api(dsn: str) -> AsyncIterator[Api]:
         await session.close()
         await server.close()
         await services.close()
+
+
+@pytest.fixture
+async def api(dsn: str) -> AsyncIterator[Api]:
+    async with running_api(dsn) as running:
+        yield running

@@ -1,0 +1,228 @@
+"""Deliveries of alert actions: their history, running a manual action, retrying dead
+letters.
+
+``GET|POST /api/alerts/{id}/actions`` (ilert's shape: one entry per action with its
+``history``), ``GET /api/deliveries`` and ``/api/deliveries/{id}``, and ``POST
+/api/deliveries/{id}/retry``. The outbox is the engine leader's read model, so a run or a
+retry is answered 202 once its request is committed; the dispatcher picks it up from there.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from aiohttp import web
+
+from eventstore import ConcurrencyError
+from eventstore.repository import AggregateNotFoundError
+from projections.outbound_config import action_by_id, actions_for_source
+
+from ..alert_views import iso
+from ..domain.action_delivery import ActionDelivery, chain_id, delivery_id
+from ..domain.errors import DomainError
+from ..domain.user import Role
+from ..outbound.payload import MANUAL_EVENT_TYPE
+from .authz import require_role
+from .body import int64, read_json
+from .paging import page
+from .problems import ProblemError, json_response
+from .writes import bad, metadata, parse_id, pool, writer
+
+STATUSES = ("PENDING", "SUCCEEDED", "DEAD", "SKIPPED")
+_DELIVERY_ID = re.compile(r"[0-9]{1,19}-[0-9]{1,19}(-[a-z]{1,16})?")
+SAVE_ATTEMPTS = 5
+
+
+def delivery_json(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "alertId": row["alert_id"],
+        "alertActionId": row["action_id"],
+        "eventType": row["event_type"],
+        "manual": row["manual"],
+        "status": row["status"],
+        "success": row["status"] == "SUCCEEDED",
+        "attempts": row["attempts"],
+        "nextAttemptAt": iso(row["next_attempt_at"]),
+        "lastError": row["last_error"],
+        "lastStatusCode": row["last_status"],
+        "externalRef": row["external_ref"],
+        "createdAt": iso(row["created_at"]),
+        "updatedAt": iso(row["updated_at"]),
+    }
+
+
+async def _alert(request: web.Request) -> asyncpg.Record:
+    alert_id = int64(request.match_info["id"])
+    row = None
+    if alert_id is not None:
+        row = await pool(request).fetchrow(
+            "SELECT id, stream_id, source_id, version FROM alerts WHERE id = $1", alert_id
+        )
+    if row is None:
+        raise ProblemError(404, "NOT_FOUND", "no such alert")
+    return row
+
+
+async def alert_actions(request: web.Request) -> web.Response:
+    """Every action that ran for the alert or can be run on it by hand, with its history."""
+    alert = await _alert(request)
+    db = pool(request)
+    history = await db.fetch(
+        "SELECT * FROM deliveries WHERE alert_id = $1 ORDER BY seq, id", alert["id"]
+    )
+    actions = {a["id"]: a for a in await actions_for_source(db, alert["source_id"], "MANUAL")}
+    for action_id in {row["action_id"] for row in history} - set(actions):
+        found = await action_by_id(db, action_id)
+        if found is not None:
+            actions[action_id] = found
+    by_action: dict[int, list[dict[str, Any]]] = {}
+    for row in history:
+        by_action.setdefault(row["action_id"], []).append(delivery_json(row))
+    return json_response(
+        [
+            {
+                "alertActionId": action_id,
+                "connectorId": action["settings"]["connector_id"],
+                "type": action["settings"]["connector_type"],
+                "name": action["settings"]["name"],
+                "triggerMode": action["settings"]["trigger_mode"],
+                "history": by_action.get(action_id, []),
+            }
+            for action_id, action in sorted(actions.items())
+        ]
+    )
+
+
+def _action_reference(body: Any) -> int:
+    if isinstance(body, dict):
+        value = body.get("alertActionId", body.get("id"))
+        if isinstance(body.get("alertAction"), dict):
+            value = body["alertAction"].get("id")
+        if isinstance(value, str):
+            value = parse_id(value.strip())
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    raise bad(
+        "alertActionId", 'is required: the id of the action to run, or {"alertAction": {"id": n}}'
+    )
+
+
+async def run_action(request: web.Request) -> web.Response:
+    """Run an action on the alert now (a manual action, or an automatic one again)."""
+    user = require_role(request, Role.RESPONDER)
+    alert = await _alert(request)
+    action_id = _action_reference(await read_json(request))
+    action = await action_by_id(pool(request), action_id)
+    if action is None:
+        raise bad("alertActionId", f"no alert action {action_id}")
+    sources = action["settings"]["alert_source_ids"]
+    if sources and alert["source_id"] not in sources:
+        raise ProblemError(
+            409, "CONFLICT", f"alert action {action_id} does not apply to this alert's source"
+        )
+    repository, _ = writer(request)
+    alert_stream = UUID(str(alert["stream_id"]))  # asyncpg's own UUID type is not stored
+    stream = chain_id(alert_stream, action_id)
+    actor = {"type": "user", "id": user["id"]}
+    for _ in range(SAVE_ATTEMPTS):
+        try:
+            chain = await repository.load(stream)
+        except AggregateNotFoundError:
+            chain = ActionDelivery(
+                alert_id=alert["id"],
+                alert_stream=alert_stream,
+                action_id=action_id,
+                id=stream,
+            )
+        chain.request_run(alert["version"], MANUAL_EVENT_TYPE, actor)
+        try:
+            result = await repository.save(chain, metadata=metadata(request, user))
+        except ConcurrencyError:
+            continue
+        assert result is not None
+        body = {
+            "id": delivery_id(result.last_position, action_id),
+            "alertId": alert["id"],
+            "alertActionId": action_id,
+            "eventType": MANUAL_EVENT_TYPE,
+            "status": "PENDING",
+        }
+        return json_response(body, status=202)
+    raise ProblemError(409, "CONFLICT", "the action's deliveries are changing too fast; retry")
+
+
+def _filters(request: web.Request) -> tuple[str, list[Any]]:
+    clauses, args = [], []
+    status = request.query.get("status")
+    if status is not None:
+        if status.upper() not in STATUSES:
+            raise bad("status", f"must be one of {', '.join(STATUSES)}")
+        args.append(status.upper())
+        clauses.append(f"status = ${len(args)}")
+    for name, column in (("alert-id", "alert_id"), ("alert-action-id", "action_id")):
+        value = request.query.get(name)
+        if value is not None:
+            number = parse_id(value)
+            if number is None:
+                raise bad(name, "must be an integer id")
+            args.append(number)
+            clauses.append(f"{column} = ${len(args)}")
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+async def list_deliveries(request: web.Request) -> web.Response:
+    start, limit = page(request)
+    where, args = _filters(request)
+    rows = await pool(request).fetch(
+        f"SELECT * FROM deliveries{where} ORDER BY updated_at DESC, id "
+        f"OFFSET ${len(args) + 1} LIMIT ${len(args) + 2}",
+        *args,
+        start,
+        limit,
+    )
+    return json_response([delivery_json(row) for row in rows])
+
+
+async def _delivery(request: web.Request) -> asyncpg.Record:
+    ident = request.match_info["id"]
+    row = None
+    if _DELIVERY_ID.fullmatch(ident):
+        row = await pool(request).fetchrow("SELECT * FROM deliveries WHERE id = $1", ident)
+    if row is None:
+        raise ProblemError(404, "NOT_FOUND", "no such delivery")
+    return row
+
+
+async def get_delivery(request: web.Request) -> web.Response:
+    return json_response(delivery_json(await _delivery(request)))
+
+
+async def retry_delivery(request: web.Request) -> web.Response:
+    """Send a dead letter again, from attempt 1 (409 for any other status)."""
+    user = require_role(request, Role.RESPONDER)
+    row = await _delivery(request)
+    repository, _ = writer(request)
+    for _ in range(SAVE_ATTEMPTS):
+        chain: ActionDelivery = await repository.load(row["chain"])
+        try:
+            chain.request_retry(row["id"], {"type": "user", "id": user["id"]})
+        except DomainError as exc:
+            raise ProblemError(409, "CONFLICT", str(exc)) from None
+        try:
+            await repository.save(chain, metadata=metadata(request, user))
+        except ConcurrencyError:
+            continue
+        return json_response({**delivery_json(row), "status": "RETRY_REQUESTED"}, status=202)
+    raise ProblemError(409, "CONFLICT", "the delivery is changing too fast; retry")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/alerts/{id}/actions", alert_actions)
+    app.router.add_post("/api/alerts/{id}/actions", run_action)
+    app.router.add_get("/api/deliveries", list_deliveries)
+    app.router.add_get("/api/deliveries/{id}", get_delivery)
+    app.router.add_post("/api/deliveries/{id}/retry", retry_delivery)

@@ -1,0 +1,1 @@
+"""Outbound: alert actions, their targets, and delivery."""

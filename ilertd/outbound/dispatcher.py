@@ -1,0 +1,359 @@
+"""The dispatcher: sends what the outbox owes, and records every outcome as an event.
+
+It runs on the engine's leader only. Each round takes the due chain heads from the outbox
+(``next_attempt_at`` passed; at most ``concurrency`` in flight), sends each, and appends the
+outcome to the delivery's chain stream: succeeded, attempt failed (with the next attempt's
+time: exponential backoff with jitter), dead-lettered (out of attempts, or a failure no
+retry can fix) or skipped (conditions false, the alert moved on, the action deleted). A
+delivery stays "in flight" here until the outbox has applied its outcome, so it is never
+picked twice; a crash between sending and recording means it is sent again after the
+restart with the same ``X-Ilertd-Delivery`` id (at least once, deduplicable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import aiohttp
+import asyncpg
+import structlog
+
+from eventstore import ConcurrencyError
+from eventstore.repository import AggregateNotFoundError, Repository
+from projections import ProjectionRunner
+from projections.outbound_config import action_by_id, connector_by_id
+
+from ..alert_commands import AlertCommands, AlertNotFoundError
+from ..alert_views import snapshot_view
+from ..clock import Clock
+from ..domain.action_delivery import ActionDelivery
+from ..domain.alert import AlertStatus
+from ..domain.alert_action import ESCALATION_ENDED, NOT_RESOLVED
+from ..metrics import Metrics
+from .conditions import Condition, ConditionError, parse_condition
+from .guard import NetworkPolicy, make_connector
+from .smtp import SmtpSettings
+from .targets import Delivery, Sender, SendResult
+
+log = structlog.get_logger(__name__)
+
+#: Chains whose aggregate is kept in memory (the dispatcher is their main writer).
+CACHED_CHAINS = 10_000
+#: A delivery whose handling raised (a bug, the database gone) waits this long.
+COOL_DOWN_S = 5.0
+IDLE_POLL_S = 1.0
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    concurrency: int = 64
+    max_attempts: int = 8
+    retry_base_s: float = 2.0
+    retry_max_s: float = 600.0
+    timeout_s: float = 10.0
+    public_url: str = "http://127.0.0.1:8080"
+    policy: NetworkPolicy = field(default_factory=NetworkPolicy)
+    smtp: SmtpSettings | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to: a send result, or a reason not to send at all."""
+
+    result: SendResult | None = None
+    skipped: str | None = None
+    action_label: str = ""
+
+
+def backoff(attempt: int, base_s: float, max_s: float, rng: random.Random) -> float:
+    """Seconds before attempt ``attempt + 1``: doubling from ``base_s``, capped, with
+    "equal jitter" (between half and all of it) so retries of a burst spread out."""
+    delay = min(max_s, base_s * 2 ** (attempt - 1))
+    return delay * (0.5 + rng.random() / 2)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        repository: Repository,
+        alerts: AlertCommands,
+        runner: ProjectionRunner,
+        clock: Clock,
+        settings: DispatchSettings,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.pool = pool
+        self.repository = repository
+        self.alerts = alerts
+        self.runner = runner
+        self.clock = clock
+        self.settings = settings
+        self.metrics = metrics
+        self.sent = 0
+        self._rng = random.Random()
+        self._wakeup = asyncio.Event()
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._cooling: dict[str, float] = {}
+        self._chains: OrderedDict[Any, ActionDelivery] = OrderedDict()
+        self._conditions: dict[str, Condition | None] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._sender: Sender | None = None
+
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        self._session = aiohttp.ClientSession(
+            connector=make_connector(self.settings.policy, limit=self.settings.concurrency)
+        )
+        self._sender = Sender(
+            self._session, self.settings.policy, self.settings.smtp, self.settings.timeout_s
+        )
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="dispatcher")
+        log.info("dispatcher started")
+
+    async def stop(self) -> None:
+        """Stop sending; deliveries in flight are abandoned and go out again later."""
+        tasks = [t for t in (self._task, *self._inflight.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._task = None
+        self._inflight.clear()
+        self._chains.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def wake(self) -> None:
+        """New or moved deliveries (the outbox committed): look again now."""
+        self._wakeup.set()
+
+    # -- the loop ----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            try:
+                wait = await self._round()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("dispatcher cannot read the outbox; retrying", error=str(exc))
+                wait = COOL_DOWN_S
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), wait)
+
+    async def _round(self) -> float:
+        """Start what is due; return how long to sleep unless woken."""
+        now = self.clock.now()
+        loop_now = asyncio.get_running_loop().time()
+        self._cooling = {k: v for k, v in self._cooling.items() if v > loop_now}
+        busy = [*self._inflight, *self._cooling]
+        free = self.settings.concurrency - len(self._inflight)
+        if free > 0:
+            rows = await self.pool.fetch(
+                "SELECT * FROM deliveries WHERE status = 'PENDING' AND next_attempt_at <= $1 "
+                "AND NOT (id = ANY($2::text[])) ORDER BY next_attempt_at LIMIT $3",
+                now,
+                busy,
+                free,
+            )
+            for row in rows:
+                self._inflight[row["id"]] = asyncio.get_running_loop().create_task(
+                    self._deliver(row), name=f"delivery-{row['id']}"
+                )
+        upcoming = await self.pool.fetchval(
+            "SELECT min(next_attempt_at) FROM deliveries "
+            "WHERE status = 'PENDING' AND next_attempt_at > $1",
+            now,
+        )
+        if upcoming is None:
+            return IDLE_POLL_S
+        return max(0.0, min(IDLE_POLL_S, (upcoming - now).total_seconds()))
+
+    async def _deliver(self, row: asyncpg.Record) -> None:
+        delivery = row["id"]
+        try:
+            outcome = await self._attempt(row)
+            position = await self._record(row, outcome)
+            # stay "in flight" until the outbox shows the outcome: never picked twice
+            await self.runner.wait_for(position, only="outbox")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivery failed unexpectedly; cooling down", delivery=delivery)
+            self._cooling[delivery] = asyncio.get_running_loop().time() + COOL_DOWN_S
+        finally:
+            self._inflight.pop(delivery, None)
+            self._wakeup.set()
+
+    # -- one attempt -------------------------------------------------------------------
+
+    async def _attempt(self, row: asyncpg.Record) -> Outcome:
+        action = await action_by_id(self.pool, row["action_id"])
+        if action is None:
+            return Outcome(skipped="the alert action was deleted")
+        settings = action["settings"]
+        label = f"{settings['name']} ({settings['connector_type']})"
+        event_type = row["event_type"]
+        delayed = event_type == NOT_RESOLVED or (
+            event_type == ESCALATION_ENDED and row["due_at"] > row["created_at"]
+        )
+        try:
+            snap = await self.alerts.snapshot_of(
+                row["alert_stream"],
+                row["alert_id"],
+                version=None if delayed else row["alert_version"],
+            )
+        except AlertNotFoundError:
+            return Outcome(skipped="the alert does not exist", action_label=label)
+        status = snap.alert.status
+        if event_type == NOT_RESOLVED and status is AlertStatus.RESOLVED:
+            return Outcome(skipped="the alert was resolved in time", action_label=label)
+        if delayed and event_type == ESCALATION_ENDED and status is not AlertStatus.PENDING:
+            return Outcome(skipped="the alert was accepted or resolved", action_label=label)
+        alert = await snapshot_view(self.pool, snap)
+        condition = self._condition(settings.get("conditions"))
+        subject = {**alert, "eventType": event_type}
+        if condition is not None and not row["manual"] and not condition.evaluate(subject):
+            return Outcome(skipped="its conditions are not met", action_label=label)
+        connector = None
+        if settings.get("connector_id"):
+            found = await connector_by_id(self.pool, settings["connector_id"])
+            if found is None:
+                failure = SendResult(False, error="its connector was deleted", permanent=True)
+                return Outcome(result=failure, action_label=label)
+            connector = {
+                "connector_type": found["settings"]["connector_type"],
+                "params": found["settings"]["params"],
+            }
+        chain = await self._chain(row)
+        assert self._sender is not None
+        result = await self._sender.send(
+            Delivery(
+                delivery_id=row["id"],
+                event_type=event_type,
+                action=settings,
+                signing_secret=action["signing_secret"],
+                connector=connector,
+                alert=alert,
+                alert_url=f"{self.settings.public_url}/api/alerts/{row['alert_id']}",
+                external_ref=chain.external_ref,
+            )
+        )
+        if self.metrics is not None:
+            outcome = "success" if result.ok else "failure"
+            self.metrics.deliveries.labels(settings["connector_type"], outcome).inc()
+            if result.ok:
+                lag = (self.clock.now() - row["next_attempt_at"]).total_seconds()
+                self.metrics.delivery_lag.observe(max(lag, 0.0))
+        log.info(
+            "delivery attempted",
+            delivery=row["id"],
+            action=row["action_id"],
+            alert=row["alert_id"],
+            event_type=event_type,
+            ok=result.ok,
+            status=result.status_code,
+            error=result.error or None,
+            ms=result.duration_ms,
+        )
+        return Outcome(result=result, action_label=label)
+
+    def _condition(self, text: str | None) -> Condition | None:
+        if not text:
+            return None
+        if text not in self._conditions:
+            if len(self._conditions) > 1000:
+                self._conditions.clear()
+            try:
+                self._conditions[text] = parse_condition(text)
+            except ConditionError:  # stored conditions were checked; a newer rule refuses
+                log.error("stored alert action condition no longer parses", condition=text)
+                self._conditions[text] = None
+        return self._conditions[text]
+
+    # -- recording ---------------------------------------------------------------------
+
+    async def _chain(self, row: asyncpg.Record) -> ActionDelivery:
+        chain_id = row["chain"]
+        cached = self._chains.get(chain_id)
+        if cached is not None:
+            self._chains.move_to_end(chain_id)
+            return cached
+        try:
+            chain = await self.repository.load(chain_id)
+        except AggregateNotFoundError:
+            chain = ActionDelivery(
+                alert_id=row["alert_id"],
+                alert_stream=UUID(str(row["alert_stream"])),  # asyncpg's UUID is not stored
+                action_id=row["action_id"],
+                id=UUID(str(chain_id)),
+            )
+        self._remember(chain_id, chain)
+        return chain
+
+    def _remember(self, chain_id: Any, chain: ActionDelivery) -> None:
+        self._chains[chain_id] = chain
+        self._chains.move_to_end(chain_id)
+        while len(self._chains) > CACHED_CHAINS:
+            self._chains.popitem(last=False)
+
+    def _apply(self, chain: ActionDelivery, row: asyncpg.Record, outcome: Outcome) -> None:
+        delivery, event_type = row["id"], row["event_type"]
+        if outcome.skipped is not None:
+            chain.skip(delivery, event_type, outcome.skipped)
+            return
+        result = outcome.result
+        assert result is not None
+        attempt = row["attempts"] + 1
+        if result.ok:
+            chain.succeed(
+                delivery,
+                outcome.action_label,
+                event_type,
+                attempt,
+                result.status_code,
+                result.response,
+                result.external_ref,
+            )
+            return
+        next_at: datetime | None = None
+        if not result.permanent and attempt < self.settings.max_attempts:
+            wait = backoff(
+                attempt, self.settings.retry_base_s, self.settings.retry_max_s, self._rng
+            )
+            next_at = self.clock.now() + timedelta(seconds=wait)
+        chain.fail(
+            delivery,
+            outcome.action_label,
+            event_type,
+            attempt,
+            result.error or "failed",
+            result.status_code,
+            next_at,
+        )
+
+    async def _record(self, row: asyncpg.Record, outcome: Outcome) -> int:
+        """Append the outcome to the chain; reload and re-apply if someone else (a manual
+        run, a retry request) appended meanwhile."""
+        for _ in range(5):
+            chain = await self._chain(row)
+            self._apply(chain, row, outcome)
+            try:
+                result = await self.repository.save(chain, metadata={"actor": "system:outbound"})
+            except ConcurrencyError:
+                self._chains.pop(row["chain"], None)
+                continue
+            assert result is not None
+            return result.last_position
+        raise RuntimeError(f"could not record the outcome of delivery {row['id']}")

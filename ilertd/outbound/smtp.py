@@ -1,0 +1,205 @@
+"""Sending e-mail over SMTP (aiosmtplib), for the e-mail alert action and pager notifications.
+
+One connection per message: alert mail is rare enough that pooling would only add state
+that can go stale. Failures become ``SmtpDeliveryError`` with ``permanent`` telling the
+caller whether a retry can help:
+
+- permanent: the server answered 5xx (recipient, sender, message or login refused), or it
+  lacks something the settings require (STARTTLS, AUTH, SMTPUTF8): the same attempt would
+  get the same answer.
+- retryable: 4xx answers, refused or dropped connections, timeouts and TLS handshake or
+  certificate failures, which the server or its operator may fix before the next attempt.
+
+If the server takes the message for some recipients and refuses others, the message counts
+as sent (a retry would duplicate it for the rest); the refusals are logged.
+
+``security``: ``"none"`` never encrypts; ``"starttls"`` requires the upgrade and refuses to
+send in clear text when the server does not offer it; ``"tls"`` is implicit TLS (port 465).
+``timeout_s`` bounds each step (connect, each command), not the whole exchange.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+
+import aiosmtplib
+import structlog
+
+log = structlog.get_logger(__name__)
+
+SECURITY_MODES = ("none", "starttls", "tls")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to hand mail over. The password never appears in ``repr``."""
+
+    host: str
+    port: int = 25
+    security: str = "starttls"  # "none" | "starttls" | "tls"
+    username: str | None = None
+    password: str | None = None
+    sender: str = "ilertd@localhost"
+    timeout_s: float = 10.0
+    validate_certs: bool = True
+
+    def __post_init__(self) -> None:
+        if self.security not in SECURITY_MODES:
+            raise ValueError(f"security must be one of {SECURITY_MODES}, not {self.security!r}")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port must be 1..65535, not {self.port}")
+        if self.timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, not {self.timeout_s}")
+
+    def __repr__(self) -> str:
+        password = None if self.password is None else "***"
+        return (
+            f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r}, "
+            f"username={self.username!r}, password={password!r}, sender={self.sender!r}, "
+            f"timeout_s={self.timeout_s}, validate_certs={self.validate_certs})"
+        )
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class SmtpDeliveryError(Exception):
+    """The message was not sent; ``permanent`` says a retry cannot help, ``code`` the answer."""
+
+    def __init__(self, message: str, permanent: bool, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
+
+
+async def send_email(settings: SmtpSettings, message: EmailMessage) -> str:
+    """Send ``message`` to its To/Cc/Bcc recipients; return the server's final answer text.
+
+    ``From`` (and ``Date``, ``Message-ID``) are filled in on a copy when missing; the
+    envelope sender is always ``settings.sender``, the address the relay knows us by.
+    Raises SmtpDeliveryError, or ValueError for a message without recipients.
+    """
+    prepared = _prepared(message, settings.sender)
+    try:
+        response = await _deliver(settings, prepared)
+    except SmtpDeliveryError as exc:
+        log.warning(
+            "email not sent",
+            smtp=settings.address,
+            permanent=exc.permanent,
+            code=exc.code,
+            error=str(exc),
+        )
+        raise
+    log.info("email sent", smtp=settings.address, response=response)
+    return response
+
+
+def _prepared(message: EmailMessage, sender: str) -> EmailMessage:
+    """The message with the headers RFC 5322 requires, without touching the caller's copy."""
+    if all(header in message for header in ("From", "Date", "Message-ID")):
+        return message
+    prepared = copy.deepcopy(message)
+    if "From" not in prepared:
+        prepared["From"] = sender
+    if "Date" not in prepared:
+        prepared["Date"] = formatdate(usegmt=True)
+    if "Message-ID" not in prepared:
+        # An explicit domain: the default calls getfqdn(), which can block on DNS.
+        domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+        prepared["Message-ID"] = make_msgid(domain=domain)
+    return prepared
+
+
+async def _deliver(settings: SmtpSettings, message: EmailMessage) -> str:
+    client = aiosmtplib.SMTP(
+        hostname=settings.host,
+        port=settings.port,
+        use_tls=settings.security == "tls",
+        start_tls=False,  # upgraded below, so a server without STARTTLS is an error
+        validate_certs=settings.validate_certs,
+        timeout=settings.timeout_s,
+    )
+    with _failures(settings, "connect"):
+        async with client:
+            if settings.security == "starttls":
+                with _failures(settings, "STARTTLS"):
+                    await _start_tls(client, settings)
+            if settings.username is not None:
+                with _failures(settings, "login"):
+                    await _login(client, settings)
+            with _failures(settings, "send"):
+                refused, response = await client.send_message(message, sender=settings.sender)
+    if refused:
+        log.warning(
+            "email refused for some recipients",
+            smtp=settings.address,
+            refused={address: answer.code for address, answer in refused.items()},
+        )
+    return response
+
+
+async def _start_tls(client: aiosmtplib.SMTP, settings: SmtpSettings) -> None:
+    await client.ehlo()
+    if not client.supports_extension("starttls"):
+        raise SmtpDeliveryError(
+            f"SMTP server {settings.address} does not offer STARTTLS, and security='starttls'"
+            " forbids sending in clear text",
+            permanent=True,
+        )
+    await client.starttls()
+
+
+async def _login(client: aiosmtplib.SMTP, settings: SmtpSettings) -> None:
+    assert settings.username is not None
+    if settings.security == "none":
+        log.warning("smtp credentials sent without TLS", smtp=settings.address)
+    await client.login(settings.username, settings.password or "")
+
+
+@contextmanager
+def _failures(settings: SmtpSettings, step: str) -> Iterator[None]:
+    """Turn aiosmtplib and socket errors during ``step`` into SmtpDeliveryError."""
+    try:
+        yield
+    except aiosmtplib.SMTPException as exc:
+        raise _classified(exc, settings, step) from exc
+    except (OSError, TimeoutError) as exc:  # TLS handshake and certificate errors among them
+        raise SmtpDeliveryError(
+            f"SMTP {step} with {settings.address} failed: {exc}", permanent=False
+        ) from exc
+
+
+def _classified(
+    exc: aiosmtplib.SMTPException, settings: SmtpSettings, step: str
+) -> SmtpDeliveryError:
+    where = f"SMTP {step} with {settings.address} failed"
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        answers = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        codes = [refusal.code for refusal in exc.recipients]
+        return SmtpDeliveryError(
+            f"{where}: every recipient refused ({answers})",
+            permanent=all(_is_permanent(code) for code in codes),
+            code=codes[0] if codes else None,
+        )
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return SmtpDeliveryError(
+            f"{where}: {exc.code} {exc.message}", permanent=_is_permanent(exc.code), code=exc.code
+        )
+    transient = (
+        aiosmtplib.SMTPTimeoutError,
+        aiosmtplib.SMTPConnectError,
+        aiosmtplib.SMTPServerDisconnected,
+    )
+    # Any other SMTPException is the server lacking something required (AUTH, SMTPUTF8).
+    return SmtpDeliveryError(f"{where}: {exc.message}", permanent=not isinstance(exc, transient))
+
+
+def _is_permanent(code: int) -> bool:
+    return 500 <= code < 600

@@ -1,0 +1,154 @@
+"""Connectors and alert actions, for their API and for the dispatcher that sends with them.
+
+Settings are kept as one jsonb document per row (the aggregate's own settings, as recorded):
+these are small tables read by id, so columns per field would only add mapping code. Ids
+are the positions of the creating events; deleted rows stay, flagged, so ids never recur.
+Connector credentials are stored here too (the dispatcher needs them); only the HTTP layer's
+presenters decide what is shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import orjson
+
+from eventstore import RecordedEvent
+
+from .base import Projection
+
+INT64_MAX = 2**63 - 1
+
+DDL = """
+CREATE TABLE IF NOT EXISTS connectors (
+    id         bigint      PRIMARY KEY,
+    stream_id  uuid        NOT NULL UNIQUE,
+    settings   jsonb       NOT NULL,
+    deleted    boolean     NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alert_actions (
+    id             bigint      PRIMARY KEY,
+    stream_id      uuid        NOT NULL UNIQUE,
+    settings       jsonb       NOT NULL,
+    signing_secret text        NOT NULL,
+    deleted        boolean     NOT NULL DEFAULT false,
+    created_at     timestamptz NOT NULL,
+    updated_at     timestamptz NOT NULL
+);
+"""
+
+#: event type -> (table, what it does)
+_EVENTS = {
+    "connector-created": ("connectors", "created"),
+    "connector-updated": ("connectors", "updated"),
+    "connector-deleted": ("connectors", "deleted"),
+    "alert-action-created": ("alert_actions", "created"),
+    "alert-action-updated": ("alert_actions", "updated"),
+    "alert-action-deleted": ("alert_actions", "deleted"),
+}
+_NOT_SETTINGS = {"timestamp", "originator_topic", "signing_secret"}
+
+
+def _settings(data: dict[str, Any]) -> str:
+    return orjson.dumps({k: v for k, v in data.items() if k not in _NOT_SETTINGS}).decode()
+
+
+class OutboundConfigProjection(Projection):
+    name = "outbound_config"
+    version = 1
+    tables = ("connectors", "alert_actions")
+    event_types = frozenset(_EVENTS)
+
+    async def setup(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(DDL)
+
+    async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        table, change = _EVENTS[event.type]
+        data = event.data
+        if change == "created" and table == "connectors":
+            await conn.execute(
+                "INSERT INTO connectors VALUES ($1, $2, $3, false, $4, $4)",
+                event.position,
+                event.stream_id,
+                _settings(data),
+                event.recorded_at,
+            )
+        elif change == "created":
+            await conn.execute(
+                "INSERT INTO alert_actions VALUES ($1, $2, $3, $4, false, $5, $5)",
+                event.position,
+                event.stream_id,
+                _settings(data),
+                data["signing_secret"],
+                event.recorded_at,
+            )
+        elif change == "updated":
+            await conn.execute(
+                f"UPDATE {table} SET settings = $2, updated_at = $3 WHERE stream_id = $1",
+                event.stream_id,
+                _settings(data),
+                event.recorded_at,
+            )
+        else:
+            await conn.execute(
+                f"UPDATE {table} SET deleted = true, updated_at = $2 WHERE stream_id = $1",
+                event.stream_id,
+                event.recorded_at,
+            )
+
+
+def decoded(row: asyncpg.Record | None) -> dict[str, Any] | None:
+    """A row with its settings document decoded (asyncpg hands jsonb over as text)."""
+    if row is None:
+        return None
+    values = dict(row)
+    values["settings"] = orjson.loads(values["settings"])
+    return values
+
+
+async def connector_by_id(
+    conn: asyncpg.Connection | asyncpg.Pool, connector_id: int
+) -> dict[str, Any] | None:
+    if not 0 < connector_id <= INT64_MAX:
+        return None
+    return decoded(
+        await conn.fetchrow("SELECT * FROM connectors WHERE id = $1 AND NOT deleted", connector_id)
+    )
+
+
+async def action_by_id(
+    conn: asyncpg.Connection | asyncpg.Pool, action_id: int
+) -> dict[str, Any] | None:
+    if not 0 < action_id <= INT64_MAX:
+        return None
+    return decoded(
+        await conn.fetchrow("SELECT * FROM alert_actions WHERE id = $1 AND NOT deleted", action_id)
+    )
+
+
+async def list_rows(
+    conn: asyncpg.Connection | asyncpg.Pool, table: str, start: int, limit: int
+) -> list[dict[str, Any]]:
+    """One page of live rows of ``connectors`` or ``alert_actions``, oldest first."""
+    assert table in ("connectors", "alert_actions")
+    rows = await conn.fetch(
+        f"SELECT * FROM {table} WHERE NOT deleted ORDER BY id OFFSET $1 LIMIT $2", start, limit
+    )
+    return [decoded(row) for row in rows]  # type: ignore[misc]
+
+
+async def actions_for_source(
+    conn: asyncpg.Connection | asyncpg.Pool, source_id: int, trigger_mode: str
+) -> list[dict[str, Any]]:
+    """Live actions of a mode that apply to a source (an empty source list means all)."""
+    rows = await conn.fetch(
+        "SELECT * FROM alert_actions WHERE NOT deleted AND settings->>'trigger_mode' = $2 "
+        "AND (jsonb_array_length(settings->'alert_source_ids') = 0 "
+        "     OR settings->'alert_source_ids' @> to_jsonb($1::bigint)) ORDER BY id",
+        source_id,
+        trigger_mode,
+    )
+    return [decoded(row) for row in rows]  # type: ignore[misc]
