@@ -11,6 +11,7 @@ import pytest
 from ilertd.outbound.payload import (
     EVENT_TEXT,
     EVENT_TYPES,
+    MANUAL_EVENT_TYPE,
     build_webhook,
     template_variables,
     webhook_body,
@@ -45,7 +46,8 @@ def test_event_types_follow_api_md() -> None:
         "alert-channel-detached",
         "v-alert-not-resolved",
     )
-    assert set(EVENT_TEXT) == set(EVENT_TYPES)
+    # plus ilertd's own type for a manual run of an action
+    assert set(EVENT_TEXT) == {*EVENT_TYPES, MANUAL_EVENT_TYPE}
     assert EVENT_TEXT["alert-created"] == "Alert created"
     assert EVENT_TEXT["alert-acknowledged"] == "Alert accepted"
 
