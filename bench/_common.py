@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmark scripts: DSN resolution, a scratch database, machine facts.
+"""Helpers shared by the benchmark scripts: DSN resolution, a scratch database, machine facts,
+latency summaries, the command line's database options and the printed result.
 
 Each benchmark runs in a database of its own, dropped and recreated at start, so a run never
 reads or writes anyone else's data and always starts from the same (empty) state.
@@ -6,10 +7,15 @@ reads or writes anyone else's data and always starts from the same (empty) state
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
+import math
 import os
 import platform
 import statistics
 import sys
+from collections.abc import Coroutine, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,6 +23,16 @@ import asyncpg
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DSN_ENV = "ILERTD_BENCH_DSN"
+
+
+def add_database_args(parser: argparse.ArgumentParser, database: str) -> None:
+    """``--dsn`` and ``--database`` (default ``database``), as every benchmark takes them."""
+    parser.add_argument(
+        "--dsn",
+        default=None,
+        help=f"server to use (its database only administers); default ${DSN_ENV} or {DEFAULT_DSN}",
+    )
+    parser.add_argument("--database", default=database, help="scratch database, recreated")
 
 
 def resolve_dsn(flag: str | None) -> str:
@@ -65,6 +81,11 @@ async def server_facts(dsn: str) -> dict[str, Any]:
         await conn.close()
 
 
+async def run_facts(dsn: str, database: str) -> dict[str, Any]:
+    """What every result ends with: machine and server facts, and the scratch database."""
+    return {**machine_facts(), **(await server_facts(dsn)), "database": database}
+
+
 def machine_facts() -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),
@@ -84,5 +105,35 @@ def percentile_ms(samples_s: list[float], pct: float) -> float:
     return cuts[round(pct) - 1] * 1000
 
 
+def ms_summary(
+    samples_s: list[float],
+    prefix: str,
+    percentiles: Sequence[int] = (50, 95, 99),
+    *,
+    with_min: bool = False,
+) -> dict[str, float | None]:
+    """``<prefix>_p<N>_ms`` for each percentile, ``<prefix>_max_ms`` (and ``_min_ms``) of
+    latencies given in seconds, in milliseconds rounded to the microsecond; None if empty."""
+
+    def ms(pct: float) -> float | None:
+        value = percentile_ms(samples_s, pct)
+        return None if math.isnan(value) else round(value, 3)
+
+    summary = {f"{prefix}_p{pct}_ms": ms(pct) for pct in percentiles}
+    summary[f"{prefix}_max_ms"] = round(max(samples_s) * 1000, 3) if samples_s else None
+    if with_min:
+        summary[f"{prefix}_min_ms"] = round(min(samples_s) * 1000, 3) if samples_s else None
+    return summary
+
+
+def per_s(count: int, seconds: float) -> float | None:
+    return round(count / seconds, 1) if seconds > 0 else None
+
+
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def print_result(main: Coroutine[Any, Any, dict[str, Any]]) -> None:
+    """Run a benchmark's ``main`` and print its result, the one JSON object on stdout."""
+    print(json.dumps(asyncio.run(main), indent=2))

@@ -42,12 +42,13 @@ from typing import Any
 
 import asyncpg
 from _common import (
-    machine_facts,
+    add_database_args,
     percentile_ms,
+    print_result,
     progress,
     recreate_database,
     resolve_dsn,
-    server_facts,
+    run_facts,
 )
 
 from eventstore import EventStore, NewEvent
@@ -227,9 +228,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         **store,
         **raw,
         "ratio": round(ratio, 3),
-        **machine_facts(),
-        **(await server_facts(dsn)),
-        "database": args.database,
+        **(await run_facts(dsn, args.database)),
     }
 
 
@@ -238,15 +237,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=64, help="concurrent appenders")
     parser.add_argument("--events", type=int, default=20000, help="timed appends in total")
     parser.add_argument("--warmup", type=int, default=1000, help="untimed appends first")
-    parser.add_argument(
-        "--dsn",
-        default=None,
-        help="server to use (its database only administers); default $ILERTD_BENCH_DSN or "
-        "postgresql://postgres@127.0.0.1:5432/postgres",
-    )
-    parser.add_argument(
-        "--database", default="ilertd_bench_append", help="scratch database, recreated"
-    )
+    add_database_args(parser, "ilertd_bench_append")
     args = parser.parse_args()
     if args.concurrency < 1 or args.events < 1 or args.warmup < 0:
         parser.error("--concurrency and --events must be positive, --warmup not negative")
@@ -254,4 +245,4 @@ def parse_args() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(parse_args())), indent=2))
+    print_result(main(parse_args()))

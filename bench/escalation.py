@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import tempfile
 import time
@@ -57,41 +56,32 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-import orjson
 from _common import (
-    machine_facts,
+    add_database_args,
+    ms_summary,
     percentile_ms,
+    print_result,
     progress,
-    recreate_database,
-    resolve_dsn,
-    server_facts,
+    run_facts,
 )
-from ingest import (
-    ADMIN_KEY,
-    READY_TIMEOUT_S,
+from _daemon import (
     CpuSnapshot,
+    alert_events,
+    api_post,
     backend_pids,
     client_session,
     cpu_report,
-    drive,
-    refuse_if_in_use,
+    fresh_database,
+    log_on_failure,
     start_daemon,
 )
+from ingest import drive
 
 TARGET_P99_MS = 250.0
 TARGET_MAX_MS = 1000.0
 POLL_S = 0.5
-AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 # --- Setup over HTTP ------------------------------------------------------------------
-
-
-async def api_post(session: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> Any:
-    async with session.post(url, json=body, headers=AUTH) as response:
-        text = await response.text()
-        if response.status != 201:
-            raise RuntimeError(f"POST {url}: {response.status} {text}")
-    return json.loads(text)
 
 
 async def set_up(session: aiohttp.ClientSession, base: str, timeout_s: int) -> str:
@@ -121,21 +111,6 @@ async def set_up(session: aiohttp.ClientSession, base: str, timeout_s: int) -> s
         {"name": "bench", "integrationType": "API", "escalationPolicy": {"id": policy["id"]}},
     )
     return source["integrationKey"]
-
-
-def alert_bodies(integration_key: str, count: int) -> list[bytes]:
-    return [
-        orjson.dumps(
-            {
-                "integrationKey": integration_key,
-                "eventType": "ALERT",
-                "summary": f"Disk usage above 90% on host db-{k}",
-                "details": "Filesystem /var/lib/postgresql is filling up.",
-                "alertKey": f"esc-{k}",
-            }
-        )
-        for k in range(count)
-    ]
 
 
 # --- Watching the store and /metrics --------------------------------------------------
@@ -244,17 +219,7 @@ WHERE (level = 1 AND prev_type = 'alert-escalated' AND prev_level = 0)
 
 
 def lag_summary(samples: list[float], prefix: str) -> dict[str, Any]:
-    def ms(pct: float) -> float | None:
-        value = percentile_ms(samples, pct)
-        return None if math.isnan(value) else round(value, 3)
-
-    return {
-        f"{prefix}p50_ms": ms(50),
-        f"{prefix}p90_ms": ms(90),
-        f"{prefix}p99_ms": ms(99),
-        f"{prefix}max_ms": round(max(samples) * 1000, 3) if samples else None,
-        f"{prefix}min_ms": round(min(samples) * 1000, 3) if samples else None,
-    }
+    return ms_summary(samples, prefix, (50, 90, 99), with_min=True)
 
 
 async def store_lags(dsn: str) -> dict[str, Any]:
@@ -289,16 +254,16 @@ async def store_lags(dsn: str) -> dict[str, Any]:
         "max_level1_steps_per_alert": per_stream,
         "escalation_ended_events": ended,
         "due_window_s": round(max(dues) - min(dues), 3) if dues else None,
-        **lag_summary(lags, "lag_"),
+        **lag_summary(lags, "lag"),
         "late_over_250ms": sum(1 for x in lags if x > 0.25),
         "late_over_1s": sum(1 for x in lags if x > 1.0),
         "early": sum(1 for x in lags if x < 0),
-        **lag_summary([float(r["recorded_lag_s"]) for r in level1], "recorded_lag_"),
+        **lag_summary([float(r["recorded_lag_s"]) for r in level1], "recorded_lag"),
         "due_during_ingest": len(lags) - len(quiet),
         "due_after_ingest": len(quiet),
-        **lag_summary(quiet, "after_ingest_lag_"),
+        **lag_summary(quiet, "after_ingest_lag"),
         "level0_escalated": len(level0),
-        **lag_summary([float(r["lag_s"]) for r in level0], "level0_lag_"),
+        **lag_summary([float(r["lag_s"]) for r in level0], "level0_lag"),
     }
 
 
@@ -306,15 +271,17 @@ async def store_lags(dsn: str) -> dict[str, Any]:
 
 
 async def bench(args: argparse.Namespace, dsn: str) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-escalation-") as data_dir:
-        daemon = start_daemon(dsn, data_dir)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-escalation-") as data_dir,
+        log_on_failure(start_daemon(dsn, data_dir), "ilertd") as daemon,
+    ):
         conn = await asyncpg.connect(dsn)
         try:
             async with client_session(args.clients) as session:
-                await daemon.wait_ready(session, READY_TIMEOUT_S)
+                await daemon.wait_ready(session)
                 progress(f"ilertd ready on {daemon.url} (pid {daemon.proc.pid})")
                 key = await set_up(session, daemon.url, args.timeout_s)
-                bodies = alert_bodies(key, args.alerts)
+                bodies = alert_events(key, "esc", args.alerts)
 
                 progress(f"posting {args.alerts} alerts from {args.clients} clients")
                 ingest_cpu_before = CpuSnapshot.take(daemon.proc.pid)
@@ -345,12 +312,8 @@ async def bench(args: argparse.Namespace, dsn: str) -> dict[str, Any]:
             exit_code = await daemon.stop()
             if exit_code != 0:
                 progress(f"ilertd exited {exit_code}:\n{daemon.log_tail()}")
-        except BaseException:
-            progress(f"ilertd log (tail):\n{daemon.log_tail()}")
-            raise
         finally:
             await conn.close()
-            daemon.close()
 
     lags = await store_lags(dsn)
     met = (
@@ -397,10 +360,7 @@ async def bench(args: argparse.Namespace, dsn: str) -> dict[str, Any]:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    admin_dsn = resolve_dsn(args.dsn)
-    await refuse_if_in_use(admin_dsn, args.database)
-    dsn = await recreate_database(admin_dsn, args.database)
-    progress(f"database {args.database} recreated")
+    dsn = await fresh_database(args.dsn, args.database)
     result = await bench(args, dsn)
     return {
         "benchmark": "escalation",
@@ -408,9 +368,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "timeout_s": args.timeout_s,
         "clients": args.clients,
         **result,
-        **machine_facts(),
-        **(await server_facts(dsn)),
-        "database": args.database,
+        **(await run_facts(dsn, args.database)),
     }
 
 
@@ -427,15 +385,7 @@ def parse_args() -> argparse.Namespace:
         default=30.0,
         help="give up this long after the last level-1 step was due",
     )
-    parser.add_argument(
-        "--dsn",
-        default=None,
-        help="server to use (its database only administers); default $ILERTD_BENCH_DSN or "
-        "postgresql://postgres@127.0.0.1:5432/postgres",
-    )
-    parser.add_argument(
-        "--database", default="ilertd_bench_escalation", help="scratch database, recreated"
-    )
+    add_database_args(parser, "ilertd_bench_escalation")
     args = parser.parse_args()
     if args.alerts < 1 or args.timeout_s < 1 or args.clients < 1 or args.grace_s < 0:
         parser.error("--alerts, --timeout-s and --clients must be positive")
@@ -443,4 +393,4 @@ def parse_args() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(parse_args())), indent=2))
+    print_result(main(parse_args()))

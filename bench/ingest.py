@@ -60,17 +60,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import contextlib
 import json
 import os
 import random
 import re
 import resource
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -81,123 +77,32 @@ from typing import Any
 import aiohttp
 import asyncpg
 import orjson
-from _common import (
-    machine_facts,
-    percentile_ms,
-    progress,
-    recreate_database,
-    resolve_dsn,
-    server_facts,
+from _common import add_database_args, percentile_ms, print_result, progress, run_facts
+from _daemon import (
+    JSON_HEADERS,
+    REQUEST_TIMEOUT_S,
+    CpuSnapshot,
+    Server,
+    api_post,
+    backend_pids,
+    client_session,
+    cpu_report,
+    event_answer,
+    fresh_database,
+    log_on_failure,
+    start_daemon,
+    start_helper,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-ADMIN_KEY = "ilk_bench_ingest_0123456789abcdefghijklmnopqrstuv"
-JSON_HEADERS = {"Content-Type": "application/json"}
 ALERT_EVENT_TYPES = ("alert-created", "alert-event-received")
-READY_TIMEOUT_S = 90.0
-STOP_TIMEOUT_S = 30.0
-REQUEST_TIMEOUT_S = 60.0
 SEED = 20240601
 
 
-# --- Subprocesses ---------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """A server subprocess with its output in a temporary file (nothing blocks on a pipe)."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int) -> None:
-        self.name = name
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in close()
-            prefix=f"bench-{name}-", suffix=".log", delete=False
-        )
-        self.proc = subprocess.Popen(
-            argv, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
-        )
-        self.exit_code: int | None = None
-        self.stop_s: float | None = None
-
-    def log_tail(self, chars: int = 4000) -> str:
-        self._log.flush()
-        return Path(self._log.name).read_text(errors="replace")[-chars:]
-
-    async def wait_ready(self, session: aiohttp.ClientSession, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"{self.name} exited {self.proc.returncode} before it was ready:\n"
-                    + self.log_tail()
-                )
-            with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
-                async with session.get(self.url + "/readyz") as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-        raise RuntimeError(
-            f"{self.name}: /readyz not 200 after {timeout:.0f} s:\n{self.log_tail()}"
-        )
-
-    async def stop(self) -> int:
-        """SIGTERM and wait for the exit; kill if it does not come in time."""
-        started = time.perf_counter()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.to_thread(self.proc.wait, STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                progress(f"{self.name} ignored SIGTERM for {STOP_TIMEOUT_S:.0f} s; killing it")
-                self.kill()
-        self.stop_s = time.perf_counter() - started
-        self.exit_code = self.proc.returncode
-        return self.exit_code
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def close(self) -> None:
-        self.kill()
-        self._log.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self._log.name)
-
-
-def daemon_env(dsn: str, port: int, data_dir: str) -> dict[str, str]:
-    """Our environment without anyone's ILERTD_/systemd settings, plus the bench's own."""
-    ours = ("ILERTD_", "NOTIFY_SOCKET", "WATCHDOG_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
-    env.update(
-        ILERTD_DATABASE_URL=dsn,
-        ILERTD_HTTP_LISTEN=f"127.0.0.1:{port}",
-        ILERTD_ADMIN_API_KEY=ADMIN_KEY,
-        ILERTD_EVENTS_RATE_LIMIT_PER_MINUTE="0",
-        ILERTD_LOG_LEVEL="warning",
-        ILERTD_LOG_FORMAT="json",
-        ILERTD_DATA_DIR=data_dir,  # never the user's ~/.local/share/ilertd
-    )
-    return env
-
-
-def start_daemon(dsn: str, data_dir: str) -> Server:
-    port = free_port()
-    argv = [sys.executable, "-m", "ilertd", "serve"]
-    return Server("ilertd", argv, daemon_env(dsn, port, data_dir), port)
+# --- The raw ceiling's server ------------------------------------------------------
 
 
 def start_noop_server() -> Server:
-    port = free_port()
-    argv = [sys.executable, str(Path(__file__).resolve()), "--noop-server", "--port", str(port)]
-    return Server("noop", argv, dict(os.environ), port)
+    return start_helper("noop", __file__, "--noop-server")
 
 
 def run_noop_server(port: int) -> None:
@@ -217,145 +122,6 @@ def run_noop_server(port: int) -> None:
     app.router.add_post("/api/events", post_event)
     app.router.add_get("/readyz", ready)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
-
-
-# --- CPU accounting (Linux /proc) -----------------------------------------------------
-
-CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def process_cpu_s(pid: int) -> float | None:
-    """User + system CPU seconds of one process, or None if it is gone (or not Linux)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    fields = stat.rpartition(")")[2].split()  # fields[0] is the state, field 3 of stat(5)
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def process_wait_s(pid: int) -> float | None:
-    """Seconds the process's threads were runnable but waiting for a CPU (schedstat)."""
-    total = 0.0
-    try:
-        for task in os.scandir(f"/proc/{pid}/task"):
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                with open(f"{task.path}/schedstat") as f:
-                    total += int(f.read().split()[1]) / 1e9
-    except OSError:
-        return None
-    return total
-
-
-def postgres_pids() -> list[int]:
-    pids = []
-    with contextlib.suppress(OSError):
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            with contextlib.suppress(OSError), open(f"/proc/{entry.name}/comm") as f:
-                if f.read().strip() == "postgres":
-                    pids.append(int(entry.name))
-    return pids
-
-
-def host_cpu_jiffies() -> tuple[int, int] | None:
-    """(busy, total) jiffies over all cores since boot."""
-    try:
-        with open("/proc/stat") as f:
-            values = [int(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    return sum(values) - idle, sum(values)
-
-
-@dataclass
-class CpuSnapshot:
-    at: float
-    client_s: float
-    server_s: float | None
-    server_wait_s: float | None
-    postgres_s: dict[int, float]
-    host: tuple[int, int] | None
-
-    @classmethod
-    def take(cls, server_pid: int) -> CpuSnapshot:
-        postgres = {pid: s for pid in postgres_pids() if (s := process_cpu_s(pid)) is not None}
-        return cls(
-            at=time.perf_counter(),
-            client_s=time.process_time(),
-            server_s=process_cpu_s(server_pid),
-            server_wait_s=process_wait_s(server_pid),
-            postgres_s=postgres,
-            host=host_cpu_jiffies(),
-        )
-
-
-def cpu_report(
-    before: CpuSnapshot,
-    after: CpuSnapshot,
-    *,
-    events: int,
-    server: str,
-    prefix: str = "",
-    backend_pids: set[int] | None = None,
-) -> dict[str, float | None]:
-    """Percent of one core over the interval (100 = one core busy all the time).
-
-    ``server`` names the server process's entries: ``<server>_cpu_pct``, its CPU time per
-    event, and ``<server>_runqueue_wait_pct``, the time it was ready to run but had no CPU
-    (high means the machine, not the server, is the limit). With ``backend_pids``,
-    PostgreSQL's CPU is split into those backends and everything else. ``other_cpu_pct`` is
-    the host's busy time minus all of the above: other processes (a concurrent test run,
-    say) and kernel time not charged to any process (loopback softirq).
-    """
-    wall = after.at - before.at
-
-    def pct(seconds: float | None) -> float | None:
-        return round(100 * seconds / wall, 1) if seconds is not None and wall > 0 else None
-
-    def per_event_ms(seconds: float | None) -> float | None:
-        return round(1000 * seconds / events, 3) if seconds is not None and events else None
-
-    def delta(a: float | None, b: float | None) -> float | None:
-        return b - a if a is not None and b is not None else None
-
-    server_s = delta(before.server_s, after.server_s)
-    client_s = after.client_s - before.client_s
-    report = {
-        f"{server}_cpu_pct": pct(server_s),
-        f"{server}_cpu_ms_per_event": per_event_ms(server_s),
-        f"{server}_runqueue_wait_pct": pct(delta(before.server_wait_s, after.server_wait_s)),
-        f"{prefix}client_cpu_pct": pct(client_s),
-    }
-    accounted = (server_s or 0.0) + client_s
-    if backend_pids is not None and after.postgres_s:
-        ours = other = 0.0
-        for pid, seconds in after.postgres_s.items():
-            spent = seconds - before.postgres_s.get(pid, 0.0)
-            if pid in backend_pids:
-                ours += spent
-            else:
-                other += spent
-        report[f"{prefix}postgres_backends_cpu_pct"] = pct(ours)
-        report[f"{prefix}postgres_backends_cpu_ms_per_event"] = per_event_ms(ours)
-        report[f"{prefix}postgres_other_cpu_pct"] = pct(other)
-        accounted += ours + other
-    elif backend_pids is not None:
-        report[f"{prefix}postgres_backends_cpu_pct"] = None
-        report[f"{prefix}postgres_backends_cpu_ms_per_event"] = None
-        report[f"{prefix}postgres_other_cpu_pct"] = None
-    if before.host and after.host and after.host[1] > before.host[1]:
-        busy = (after.host[0] - before.host[0]) / (after.host[1] - before.host[1])
-        busy_pct = 100 * busy * (os.cpu_count() or 1)
-        report[f"{prefix}host_cpu_busy_pct"] = round(busy_pct, 1)
-        report[f"{prefix}other_cpu_pct"] = round(max(busy_pct - 100 * accounted / wall, 0.0), 1)
-    else:
-        report[f"{prefix}host_cpu_busy_pct"] = None
-        report[f"{prefix}other_cpu_pct"] = None
-    return report
 
 
 # --- Load -----------------------------------------------------------------------------
@@ -428,11 +194,7 @@ async def drive(
             if not 200 <= status < 300:
                 load.error(f"{status}: {raw.decode(errors='replace')}")
                 continue
-            try:
-                answer = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                answer = {}
-            load.codes[str(answer.get("responseCode"))] += 1
+            answer = event_answer(raw, load.codes)
             if isinstance(answer.get("alertId"), int):
                 load.alert_ids.append(answer["alertId"])
 
@@ -442,26 +204,14 @@ async def drive(
     return load
 
 
-def client_session(clients: int) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=clients),
-        timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
-    )
-
-
 # --- The daemon phase -----------------------------------------------------------------
 
 
 async def create_source(session: aiohttp.ClientSession, base: str) -> str:
-    async with session.post(
-        base + "/api/alert-sources",
-        json={"name": "bench", "integrationType": "API"},
-        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
-    ) as response:
-        text = await response.text()
-        if response.status != 201:
-            raise RuntimeError(f"POST /api/alert-sources: {response.status} {text}")
-    return json.loads(text)["integrationKey"]
+    source = await api_post(
+        session, base + "/api/alert-sources", {"name": "bench", "integrationType": "API"}
+    )
+    return source["integrationKey"]
 
 
 async def group_commit_counters(session: aiohttp.ClientSession, base: str) -> dict[str, float]:
@@ -474,18 +224,6 @@ async def group_commit_counters(session: aiohttp.ClientSession, base: str) -> di
         if name in ("ilertd_append_batch_appends_sum", "ilertd_append_batch_appends_count"):
             found[name.rpartition("_")[2]] = float(value)
     return found
-
-
-async def backend_pids(dsn: str, database: str) -> set[int]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            database,
-        )
-    finally:
-        await conn.close()
-    return {row["pid"] for row in rows}
 
 
 async def check_durability(dsn: str, acknowledged: int, alert_ids: set[int]) -> dict[str, Any]:
@@ -528,37 +266,33 @@ def load_summary(load: Load, prefix: str = "") -> dict[str, Any]:
 
 async def bench_daemon(args: argparse.Namespace, dsn: str) -> tuple[dict[str, Any], list[bytes]]:
     rng = random.Random(SEED)
-    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as data_dir:
-        daemon = start_daemon(dsn, data_dir)
-        try:
-            async with client_session(args.clients) as session:
-                await daemon.wait_ready(session, READY_TIMEOUT_S)
-                progress(f"ilertd ready on {daemon.url} (pid {daemon.proc.pid})")
-                key = await create_source(session, daemon.url)
-                url = daemon.url + "/api/events"
-                warm_bodies = event_bodies(key, args.warmup, args.keys, rng)
-                bodies = event_bodies(key, args.events, args.keys, rng)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-ingest-") as data_dir,
+        log_on_failure(start_daemon(dsn, data_dir), "ilertd") as daemon,
+    ):
+        async with client_session(args.clients) as session:
+            await daemon.wait_ready(session)
+            progress(f"ilertd ready on {daemon.url} (pid {daemon.proc.pid})")
+            key = await create_source(session, daemon.url)
+            url = daemon.url + "/api/events"
+            warm_bodies = event_bodies(key, args.warmup, args.keys, rng)
+            bodies = event_bodies(key, args.events, args.keys, rng)
 
-                warm = await drive(session, url, warm_bodies, args.clients)
-                progress(f"warm-up: {args.warmup} events, {warm.errors} errors")
-                commits_before = await group_commit_counters(session, daemon.url)
-                cpu_before = CpuSnapshot.take(daemon.proc.pid)
-                progress(f"ilertd: {args.events} events, {args.clients} clients")
-                load = await drive(session, url, bodies, args.clients)
-                cpu_after = CpuSnapshot.take(daemon.proc.pid)
-                backends = await backend_pids(dsn, args.database)
-                commits_after = await group_commit_counters(session, daemon.url)
-            progress(f"ilertd: {load.per_s:.1f} events/s, {load.errors} errors; stopping it")
-            exit_code = await daemon.stop()
-            if exit_code != 0:
-                progress(f"ilertd exited {exit_code}:\n{daemon.log_tail()}")
-            if load.errors or warm.errors:
-                progress(f"error samples: {warm.error_samples + load.error_samples}")
-        except BaseException:
-            progress(f"ilertd log (tail):\n{daemon.log_tail()}")
-            raise
-        finally:
-            daemon.close()
+            warm = await drive(session, url, warm_bodies, args.clients)
+            progress(f"warm-up: {args.warmup} events, {warm.errors} errors")
+            commits_before = await group_commit_counters(session, daemon.url)
+            cpu_before = CpuSnapshot.take(daemon.proc.pid)
+            progress(f"ilertd: {args.events} events, {args.clients} clients")
+            load = await drive(session, url, bodies, args.clients)
+            cpu_after = CpuSnapshot.take(daemon.proc.pid)
+            backends = await backend_pids(dsn, args.database)
+            commits_after = await group_commit_counters(session, daemon.url)
+        progress(f"ilertd: {load.per_s:.1f} events/s, {load.errors} errors; stopping it")
+        exit_code = await daemon.stop()
+        if exit_code != 0:
+            progress(f"ilertd exited {exit_code}:\n{daemon.log_tail()}")
+        if load.errors or warm.errors:
+            progress(f"error samples: {warm.error_samples + load.error_samples}")
 
     durability = await check_durability(
         dsn,
@@ -602,21 +336,15 @@ async def bench_daemon(args: argparse.Namespace, dsn: str) -> tuple[dict[str, An
 
 async def bench_noop(args: argparse.Namespace, bodies: list[bytes]) -> dict[str, Any]:
     warm_bodies, timed_bodies = bodies[: args.warmup], bodies[args.warmup :]
-    server = start_noop_server()
-    try:
+    with log_on_failure(start_noop_server(), "noop server") as server:
         async with client_session(args.clients) as session:
-            await server.wait_ready(session, READY_TIMEOUT_S)
+            await server.wait_ready(session)
             url = server.url + "/api/events"
             await drive(session, url, warm_bodies, args.clients)
             cpu_before = CpuSnapshot.take(server.proc.pid)
             load = await drive(session, url, timed_bodies, args.clients)
             cpu_after = CpuSnapshot.take(server.proc.pid)
         await server.stop()
-    except BaseException:
-        progress(f"noop server log (tail):\n{server.log_tail()}")
-        raise
-    finally:
-        server.close()
     if load.errors:
         progress(f"noop error samples: {load.error_samples}")
     return {
@@ -852,38 +580,33 @@ async def check_durability_count(dsn: str, acknowledged: int, unanswered: int) -
 
 
 async def bench_daemon_wrk(args: argparse.Namespace, dsn: str, wrk: str) -> dict[str, Any]:
-    with contextlib.ExitStack() as stack:
-        data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-ingest-"))
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-ingest-") as data_dir,
+        log_on_failure(start_daemon(dsn, data_dir), "ilertd") as daemon,
+    ):
         script = os.path.join(data_dir, "events.lua")
-        daemon = start_daemon(dsn, data_dir)
-        try:
-            async with client_session(4) as session:
-                await daemon.wait_ready(session, READY_TIMEOUT_S)
-                progress(f"ilertd ready on {daemon.url} (pid {daemon.proc.pid})")
-                key = await create_source(session, daemon.url)
-                Path(script).write_text(wrk_script(key, args.keys))
-                url = daemon.url + "/api/events"
+        async with client_session(4) as session:
+            await daemon.wait_ready(session)
+            progress(f"ilertd ready on {daemon.url} (pid {daemon.proc.pid})")
+            key = await create_source(session, daemon.url)
+            Path(script).write_text(wrk_script(key, args.keys))
+            url = daemon.url + "/api/events"
 
-                progress(f"wrk warm-up: {WRK_WARMUP_S:.0f} s, {args.clients} connections")
-                warm = await run_wrk(wrk, script, url, args.clients, WRK_WARMUP_S)
-                progress(f"warm-up: {warm.acknowledged} acknowledged, {warm.errors} errors")
-                commits_before = await group_commit_counters(session, daemon.url)
-                cpu_before = wrk_snapshot(daemon.proc.pid)
-                progress(f"ilertd: wrk for {args.duration_s:.0f} s, {args.clients} connections")
-                load = await run_wrk(wrk, script, url, args.clients, args.duration_s)
-                cpu_after = wrk_snapshot(daemon.proc.pid)
-                backends = await backend_pids(dsn, args.database)
-                commits_after = await group_commit_counters(session, daemon.url)
-            progress(f"ilertd: {load.requests_per_s:.1f} events/s, {load.errors} errors; stopping")
-            exit_code = await daemon.stop()
-            if exit_code != 0:
-                progress(f"ilertd exited {exit_code}:\n{daemon.log_tail()}")
-            wrk_report_errors("ilertd", warm, load)
-        except BaseException:
-            progress(f"ilertd log (tail):\n{daemon.log_tail()}")
-            raise
-        finally:
-            daemon.close()
+            progress(f"wrk warm-up: {WRK_WARMUP_S:.0f} s, {args.clients} connections")
+            warm = await run_wrk(wrk, script, url, args.clients, WRK_WARMUP_S)
+            progress(f"warm-up: {warm.acknowledged} acknowledged, {warm.errors} errors")
+            commits_before = await group_commit_counters(session, daemon.url)
+            cpu_before = wrk_snapshot(daemon.proc.pid)
+            progress(f"ilertd: wrk for {args.duration_s:.0f} s, {args.clients} connections")
+            load = await run_wrk(wrk, script, url, args.clients, args.duration_s)
+            cpu_after = wrk_snapshot(daemon.proc.pid)
+            backends = await backend_pids(dsn, args.database)
+            commits_after = await group_commit_counters(session, daemon.url)
+        progress(f"ilertd: {load.requests_per_s:.1f} events/s, {load.errors} errors; stopping")
+        exit_code = await daemon.stop()
+        if exit_code != 0:
+            progress(f"ilertd exited {exit_code}:\n{daemon.log_tail()}")
+        wrk_report_errors("ilertd", warm, load)
 
     durability = await check_durability_count(
         dsn, warm.acknowledged + load.acknowledged, warm.unanswered + load.unanswered
@@ -917,24 +640,18 @@ async def bench_daemon_wrk(args: argparse.Namespace, dsn: str, wrk: str) -> dict
 
 
 async def bench_noop_wrk(args: argparse.Namespace, wrk: str) -> dict[str, Any]:
-    server = start_noop_server()
-    try:
+    with log_on_failure(start_noop_server(), "noop server") as server:
         with tempfile.TemporaryDirectory(prefix="bench-ingest-") as scratch:
             script = os.path.join(scratch, "events.lua")
             Path(script).write_text(wrk_script("ilk_noop", args.keys))
             async with client_session(4) as session:
-                await server.wait_ready(session, READY_TIMEOUT_S)
+                await server.wait_ready(session)
             url = server.url + "/api/events"
             warm = await run_wrk(wrk, script, url, args.clients, WRK_WARMUP_S)
             cpu_before = wrk_snapshot(server.proc.pid)
             load = await run_wrk(wrk, script, url, args.clients, args.duration_s)
             cpu_after = wrk_snapshot(server.proc.pid)
         await server.stop()
-    except BaseException:
-        progress(f"noop server log (tail):\n{server.log_tail()}")
-        raise
-    finally:
-        server.close()
     wrk_report_errors("noop", warm, load)
     return {
         "noop_handler_events_per_s": round(load.requests_per_s, 1),
@@ -945,30 +662,8 @@ async def bench_noop_wrk(args: argparse.Namespace, wrk: str) -> dict[str, Any]:
     }
 
 
-async def refuse_if_in_use(admin_dsn: str, database: str) -> None:
-    """Recreating drops with FORCE: a second run on the same database would cut the first's
-    daemon off mid-load (and that daemon would then write into the new database)."""
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        pids = await conn.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            database,
-        )
-    finally:
-        await conn.close()
-    if pids:
-        raise SystemExit(
-            f"database {database} has {len(pids)} open connection(s) (backend pids "
-            f"{', '.join(str(r['pid']) for r in pids[:8])}): another run is using it; "
-            "wait for it, stop it, or pass --database"
-        )
-
-
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    admin_dsn = resolve_dsn(args.dsn)
-    await refuse_if_in_use(admin_dsn, args.database)
-    dsn = await recreate_database(admin_dsn, args.database)
-    progress(f"database {args.database} recreated")
+    dsn = await fresh_database(args.dsn, args.database)
 
     if args.client == "wrk":
         wrk = shutil.which("wrk")
@@ -1000,9 +695,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         **daemon,
         **noop,
         "ratio": round(ratio, 3),
-        **machine_facts(),
-        **(await server_facts(dsn)),
-        "database": args.database,
+        **(await run_facts(dsn, args.database)),
     }
 
 
@@ -1024,15 +717,7 @@ def parse_args() -> argparse.Namespace:
         default=10.0,
         help="wrk client: timed seconds (after a 2 s warm-up); --events/--warmup are for python",
     )
-    parser.add_argument(
-        "--dsn",
-        default=None,
-        help="server to use (its database only administers); default $ILERTD_BENCH_DSN or "
-        "postgresql://postgres@127.0.0.1:5432/postgres",
-    )
-    parser.add_argument(
-        "--database", default="ilertd_bench_ingest", help="scratch database, recreated"
-    )
+    add_database_args(parser, "ilertd_bench_ingest")
     # Internal: the raw ceiling's server process runs this same file.
     parser.add_argument("--noop-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -1051,4 +736,4 @@ if __name__ == "__main__":
     if arguments.noop_server:
         run_noop_server(arguments.port)
     else:
-        print(json.dumps(asyncio.run(main(arguments)), indent=2))
+        print_result(main(arguments))

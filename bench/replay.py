@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -46,11 +45,12 @@ from typing import Any
 import asyncpg
 import orjson
 from _common import (
-    machine_facts,
+    add_database_args,
+    print_result,
     progress,
     recreate_database,
     resolve_dsn,
-    server_facts,
+    run_facts,
 )
 
 from eventstore import EventStore, NewEvent
@@ -186,9 +186,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "raw_rows_per_s_rounds": [round(r, 1) for r in rates["raw"]],
         "fill_appended": appended,
         "fill_events_per_s": round(appended / fill_s, 1) if appended else None,
-        **machine_facts(),
-        **(await server_facts(dsn)),
-        "database": args.database,
+        **(await run_facts(dsn, args.database)),
     }
 
 
@@ -198,15 +196,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds of each reader")
     parser.add_argument("--stream-size", type=int, default=50, help="events per filling append")
     parser.add_argument("--fill-concurrency", type=int, default=32, help="concurrent fillers")
-    parser.add_argument(
-        "--dsn",
-        default=None,
-        help="server to use (its database only administers); default $ILERTD_BENCH_DSN or "
-        "postgresql://postgres@127.0.0.1:5432/postgres",
-    )
-    parser.add_argument(
-        "--database", default="ilertd_bench_replay", help="scratch database, recreated"
-    )
+    add_database_args(parser, "ilertd_bench_replay")
     parser.add_argument(
         "--reuse-db", action="store_true", help="keep the database, append only the shortfall"
     )
@@ -217,4 +207,4 @@ def parse_args() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(parse_args())), indent=2))
+    print_result(main(parse_args()))

@@ -198,6 +198,28 @@ class AlertCommands:
             return alert, result.last_position if result else None
         raise DomainError("the alert is changing too fast; try again")
 
+    async def respond(self, alert_id: int, user_id: int, channel: str, answer: str) -> Alert:
+        """A responder answered a page (``answer`` accept, resolve or escalate by
+        ``channel``): the answer and what it asks for are appended together."""
+        actor: dict[str, Any] = {"type": "user", "id": user_id, "via": channel}
+        metadata = {"actor": f"user:{user_id}", "via": channel}
+
+        def command(alert: Alert) -> None:
+            if answer == "accept" and alert.status is AlertStatus.ACCEPTED:
+                raise DomainError("the alert is already accepted")
+            alert.record_response(user_id, channel, answer, actor)
+            if answer == "accept":
+                alert.accept(actor, user_id)
+            elif answer == "resolve":
+                alert.resolve(actor)
+            elif not alert.is_open:
+                raise DomainError("cannot escalate: the alert is resolved")
+
+        alert, _ = await self.act(alert_id, command, metadata)
+        if answer == "escalate":
+            await self.escalate(await self.stream_of(alert_id), by=actor)
+        return alert
+
     # -- escalation --------------------------------------------------------------------
 
     async def policy(self, policy_id: int | None) -> Policy | None:

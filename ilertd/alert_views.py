@@ -98,18 +98,25 @@ def alert_json(row: dict[str, Any], responders: list[dict], include: set[str]) -
 
 
 async def snapshot_view(
-    pool: asyncpg.Pool, snap: AlertSnapshot, include: set[str] | frozenset[str] = frozenset()
+    pool: asyncpg.Pool,
+    snap: AlertSnapshot,
+    include: set[str] | frozenset[str] = frozenset(),
+    *,
+    source_name: str | None = None,
 ) -> dict[str, Any]:
-    """The Alert object as the snapshot's events left it (users and source names as now)."""
+    """The Alert object as the snapshot's events left it (users and source names as now;
+    ``source_name`` when the caller knows it already)."""
     alert = snap.alert
-    users = {
-        r["id"]: r
-        for r in await pool.fetch(
-            "SELECT id AS user_id, id, username, first_name, last_name, email FROM users "
-            "WHERE id = ANY($1::bigint[])",
-            list(alert.responders),
-        )
-    }
+    users = {}
+    if alert.responders:
+        users = {
+            r["id"]: r
+            for r in await pool.fetch(
+                "SELECT id AS user_id, id, username, first_name, last_name, email FROM users "
+                "WHERE id = ANY($1::bigint[])",
+                list(alert.responders),
+            )
+        }
     responders = [
         {
             "user": user_ref(users[uid]) if uid in users else {"id": uid},
@@ -129,9 +136,9 @@ async def snapshot_view(
         "severity": alert.severity,
         "alert_key": alert.alert_key,
         "source_id": alert.source_id,
-        "source_name": await pool.fetchval(
-            "SELECT name FROM alert_sources WHERE id = $1", alert.source_id
-        ),
+        "source_name": source_name
+        if source_name is not None
+        else await pool.fetchval("SELECT name FROM alert_sources WHERE id = $1", alert.source_id),
         "escalation_policy_id": alert.escalation_policy_id,
         "escalation_level": alert.escalation_level,
         "images": alert.images,

@@ -26,6 +26,8 @@ from .engine.leader import Leadership
 from .engine.timers import TimerEngine
 from .http.problems import ProblemError
 from .metrics import Metrics
+from .notify.notifier import Notifier
+from .notify.settings import notify_settings
 from .outbound.dispatcher import Dispatcher
 from .outbound.settings import dispatch_settings
 from .secrets_store import installation_secret
@@ -67,6 +69,8 @@ class Services:
         self.leadership: Leadership | None = None
         self.invariants: InvariantCheck | None = None
         self.dispatcher: Dispatcher | None = None
+        self.notifier: Notifier | None = None
+        self.link_secret = b""
         self.feed_secret = b""
         self.mapper = EventMapper(build_registry())
         self.store: EventStore | None = None
@@ -113,6 +117,15 @@ class Services:
             self.metrics,
         )
         self.runner.projections["outbox"].listener = self.dispatcher.wake  # type: ignore[attr-defined]
+        self.link_secret = await installation_secret(self.store.pool, "action-links")
+        self.notifier = Notifier(
+            self.store.pool,
+            self.repository,
+            self.runner,
+            self.clock,
+            notify_settings(self.config, self.link_secret),
+        )
+        self.runner.projections["pager"].listener = self.notifier.wake  # type: ignore[attr-defined]
         self.runner.start()
         self.leadership = Leadership(
             self.store.dsn, self._lead, self._follow, retry_s=self.config["engine.leader_retry_s"]
@@ -141,6 +154,10 @@ class Services:
         await self.runner.catch_up_one("outbox")
         self.runner.follow_one("outbox")
         await self.dispatcher.start()
+        assert self.notifier is not None
+        await self.runner.catch_up_one("pager")
+        self.runner.follow_one("pager")
+        await self.notifier.start()
 
     async def _follow(self) -> None:
         assert self.timers is not None and self.invariants is not None
@@ -149,6 +166,9 @@ class Services:
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         await self.runner.stop_one("outbox")
+        if self.notifier is not None:
+            await self.notifier.stop()
+        await self.runner.stop_one("pager")
         await self.invariants.stop()
         await self.runner.stop_one("timers")
         await self.timers.stop()

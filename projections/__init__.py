@@ -6,6 +6,7 @@ from .base import Projection
 from .escalation_policies import EscalationPoliciesProjection
 from .outbound_config import OutboundConfigProjection
 from .outbox import OutboxProjection
+from .pager import PagerProjection
 from .runner import ProjectionRunner
 from .schedules import SchedulesProjection
 from .timers import TimersProjection
@@ -22,6 +23,7 @@ def all_projections() -> list[Projection]:
         SchedulesProjection(),
         OutboundConfigProjection(),
         OutboxProjection(),
+        PagerProjection(),
     ]
 
 

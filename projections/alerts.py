@@ -156,10 +156,16 @@ def describe_delivery(event_type: str, data: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-async def _delivery_outcome(
-    conn: asyncpg.Connection, event: RecordedEvent, data: dict[str, Any], at: datetime
+async def _system_entry(
+    conn: asyncpg.Connection,
+    event: RecordedEvent,
+    data: dict[str, Any],
+    at: datetime,
+    entry_type: str,
+    text: str,
+    reason: str,
 ) -> None:
-    entry_type, text = describe_delivery(event.type, data)
+    """A timeline entry the engine wrote (a page, a webhook) for ``data["alert_id"]``."""
     await conn.execute(
         "INSERT INTO alert_log_entries VALUES ($1, $2, $3, $4, $5, $6, $7)",
         event.position,
@@ -167,14 +173,61 @@ async def _delivery_outcome(
         at,
         entry_type,
         text,
-        '{"type": "system", "reason": "alert-action"}',
-        orjson.dumps(log_vars("delivery", data)).decode(),
+        orjson.dumps({"type": "system", "reason": reason}).decode(),
+        orjson.dumps(log_vars(reason, data)).decode(),
     )
+
+
+#: Pages to responders, on the alert's timeline.
+NOTIFICATION_EVENTS = frozenset(
+    {
+        "alert-notifications-scheduled",
+        "alert-notifications-skipped",
+        "alert-notifications-sent",
+        "alert-notifications-failed",
+    }
+)
+
+
+def describe_notification(event_type: str, data: dict[str, Any]) -> tuple[str, str]:
+    """(logEntryType, text) of a page's step; phone numbers show their last digits only."""
+    target = data.get("target") or ""
+    if data.get("method") in ("SMS", "VOICE") and len(target) > 4:
+        target = "…" + target[-4:]
+    how = f"{data.get('method')} to {target}" if target else str(data.get("method"))
+    user = f"user {data.get('user_id')}"
+    kind = event_type.removeprefix("alert-notifications-")
+    if kind == "scheduled":
+        return "NotificationScheduledLogEntry", f"Notifying {user} by {how} at {data.get('due_at')}"
+    if kind == "skipped":
+        return "NotificationSkippedLogEntry", f"Not notifying {user}: {data.get('reason')}"
+    if kind == "sent":
+        return "NotificationSentLogEntry", f"Notified {user} by {how}"
+    retry = data.get("retry_at")
+    tail = f"; retrying at {retry}" if retry else "; giving up on this channel"
+    return (
+        "NotificationFailedLogEntry",
+        f"Notifying {user} by {how} failed: {data.get('error')}{tail}",
+    )
+
+
+async def _notification_entry(
+    conn: asyncpg.Connection, event: RecordedEvent, data: dict[str, Any], at: datetime
+) -> None:
+    entry_type, text = describe_notification(event.type, data)
+    await _system_entry(conn, event, data, at, entry_type, text, "notification")
+
+
+async def _delivery_outcome(
+    conn: asyncpg.Connection, event: RecordedEvent, data: dict[str, Any], at: datetime
+) -> None:
+    entry_type, text = describe_delivery(event.type, data)
+    await _system_entry(conn, event, data, at, entry_type, text, "alert-action")
 
 
 class AlertsProjection(Projection):
     name = "alerts"
-    version = 4
+    version = 5
     tables = ("alert_log_entries", "alert_counts", "alert_responders", "alerts")
     event_types = frozenset(
         {
@@ -191,7 +244,9 @@ class AlertsProjection(Projection):
             "alert-channel-attached",
             "alert-channel-detached",
             "alert-escalation-ended",
+            "alert-user-responded",
             *DELIVERY_OUTCOMES,
+            *NOTIFICATION_EVENTS,
         }
     )
 
@@ -243,6 +298,9 @@ class AlertsProjection(Projection):
         at = _ts(data["timestamp"])
         if event.type in DELIVERY_OUTCOMES:
             await _delivery_outcome(conn, event, data, at)
+            return
+        if event.type in NOTIFICATION_EVENTS:
+            await _notification_entry(conn, event, data, at)
             return
         kind = event.type.removeprefix("alert-")
         if kind == "created":
@@ -427,6 +485,9 @@ class AlertsProjection(Projection):
             conn, row, _optional_ts(data.get("next_escalation_at")), data["level"] + 1
         )
 
+    async def _user_responded(self, conn, row, data, at) -> None:
+        pass  # only the timeline entry
+
     async def _channel_attached(self, conn, row, data, at) -> None:
         channel = {
             "id": data["channel_id"],
@@ -473,6 +534,7 @@ _LOG_TYPES = {
     "channel-attached": "AlertChannelAttachedLogEntry",
     "channel-detached": "AlertChannelDetachedLogEntry",
     "escalation-ended": "AlertEscalationEndedLogEntry",
+    "user-responded": "UserResponseLogEntry",
 }
 
 
@@ -501,6 +563,8 @@ def describe_event(kind: str, data: dict[str, Any]) -> tuple[str, str]:
         + _skipped(data.get("skipped")),
         "channel-attached": f"Channel {data.get('name')} attached by {by}",
         "channel-detached": f"Channel {data.get('channel_id')} detached by {by}",
+        "user-responded": f"User {data.get('user_id')} answered {data.get('answer')} "
+        f"by {data.get('channel')}",
     }[kind]
     return entry_type, text
 

@@ -81,16 +81,18 @@ SELECT $1, $2::uuid, $3, $4, $5, $6, $7, $8, $9, 'PENDING', $10::timestamptz,
 ON CONFLICT (id) DO NOTHING
 """
 
+#: Close a delivery and make the next waiting one of its chain the head, in one statement.
 CLOSE_SQL = """
-UPDATE deliveries SET status = $2, next_attempt_at = NULL, attempts = $3, last_error = $4,
-    last_status = $5, external_ref = coalesce($6, external_ref), updated_at = $7
-WHERE id = $1 AND status = 'PENDING' RETURNING chain
-"""
-
-PROMOTE_SQL = """
-UPDATE deliveries SET next_attempt_at = greatest(due_at, $2), updated_at = $2
-WHERE id = (SELECT id FROM deliveries WHERE chain = $1 AND status = 'PENDING'
-            AND next_attempt_at IS NULL ORDER BY seq LIMIT 1)
+WITH closed AS (
+    UPDATE deliveries SET status = $2, next_attempt_at = NULL, attempts = $3,
+        last_error = $4, last_status = $5, external_ref = coalesce($6, external_ref),
+        updated_at = $7
+    WHERE id = $1 AND status = 'PENDING' RETURNING chain
+)
+UPDATE deliveries SET next_attempt_at = greatest(due_at, $7), updated_at = $7
+WHERE id = (SELECT d.id FROM deliveries d, closed c WHERE d.chain = c.chain
+            AND d.status = 'PENDING' AND d.next_attempt_at IS NULL AND d.id <> $1
+            ORDER BY d.seq LIMIT 1)
 """
 
 _ACTION_EVENTS = frozenset({"alert-action-created", "alert-action-updated", "alert-action-deleted"})
@@ -302,7 +304,7 @@ class OutboxProjection(Projection):
         self, conn: asyncpg.Connection, kind: str, data: dict[str, Any], at: datetime
     ) -> None:
         status = {"succeeded": "SUCCEEDED", "dead-lettered": "DEAD", "skipped": "SKIPPED"}[kind]
-        chain = await conn.fetchval(
+        await conn.execute(
             CLOSE_SQL,
             data["delivery_id"],
             status,
@@ -312,5 +314,3 @@ class OutboxProjection(Projection):
             data.get("external_ref"),
             at,
         )
-        if chain is not None:
-            await conn.execute(PROMOTE_SQL, chain, at)

@@ -1,4 +1,4 @@
-"""Users and API keys, for authentication and /api/users.
+"""Users, API keys, contacts and notification rules, for authentication and /api/users.
 
 A user's integer API id is the global position of its ``user-registered`` event: unique,
 known the moment the append returns, and identical after a rebuild. Deleted users keep
@@ -7,6 +7,10 @@ every lookup here skips them unless asked.
 
 No unique constraints on email or username: the API checks them before appending, and a
 constraint that a racing duplicate broke would stop the projection for good.
+
+Contacts and notification rules are keyed by the user's API id and the item's per-user id
+(``user_contacts``, ``user_notification_rules``); notifying reads them, so a deleted
+user's are removed with the user.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ Db = asyncpg.Connection | asyncpg.Pool
 
 class UsersProjection(Projection):
     name = "users"
-    version = 2
-    tables = ("api_keys", "users")
+    version = 3
+    tables = ("user_notification_rules", "user_contacts", "api_keys", "users")
     event_types = frozenset(
         {
             "user-registered",
@@ -31,6 +35,12 @@ class UsersProjection(Projection):
             "user-deleted",
             "user-api-key-issued",
             "user-api-key-revoked",
+            "user-contact-added",
+            "user-contact-changed",
+            "user-contact-removed",
+            "user-notification-rule-added",
+            "user-notification-rule-changed",
+            "user-notification-rule-removed",
         }
     )
 
@@ -64,6 +74,27 @@ class UsersProjection(Projection):
                 created_at  timestamptz NOT NULL
             );
             CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys (user_id);
+            CREATE TABLE IF NOT EXISTS user_contacts (
+                user_id     bigint      NOT NULL,
+                contact_id  integer     NOT NULL,
+                channel     text        NOT NULL,
+                target      text        NOT NULL,
+                region_code text,
+                is_primary  boolean     NOT NULL DEFAULT false,
+                PRIMARY KEY (user_id, contact_id)
+            );
+            CREATE TABLE IF NOT EXISTS user_notification_rules (
+                user_id       bigint    NOT NULL,
+                rule_id       integer   NOT NULL,
+                kind          text      NOT NULL,
+                method        text      NOT NULL,
+                contact_id    integer,
+                delay_min     integer,
+                priority_type text,
+                before_min    integer,
+                update_type   text,
+                PRIMARY KEY (user_id, rule_id)
+            );
             """
         )
 
@@ -79,8 +110,12 @@ class UsersProjection(Projection):
                 WITH gone AS (
                     UPDATE users SET deleted_at = $1, updated_at = $1
                     WHERE stream_id = $2 RETURNING id
+                ), keys AS (
+                    DELETE FROM api_keys WHERE user_id IN (SELECT id FROM gone)
+                ), rules AS (
+                    DELETE FROM user_notification_rules WHERE user_id IN (SELECT id FROM gone)
                 )
-                DELETE FROM api_keys WHERE user_id IN (SELECT id FROM gone)
+                DELETE FROM user_contacts WHERE user_id IN (SELECT id FROM gone)
                 """,
                 event.recorded_at,
                 event.stream_id,
@@ -99,6 +134,85 @@ class UsersProjection(Projection):
             )
         elif event.type == "user-api-key-revoked":
             await conn.execute("DELETE FROM api_keys WHERE key_id = $1", data["key_id"])
+        elif event.type in ("user-contact-added", "user-contact-changed"):
+            await self._contact_set(conn, event, data)
+        elif event.type == "user-contact-removed":
+            await conn.execute(
+                """
+                DELETE FROM user_contacts
+                WHERE user_id = (SELECT id FROM users WHERE stream_id = $1) AND contact_id = $2
+                """,
+                event.stream_id,
+                data["contact_id"],
+            )
+        elif event.type in ("user-notification-rule-added", "user-notification-rule-changed"):
+            await self._rule_set(conn, event, data)
+        elif event.type == "user-notification-rule-removed":
+            await conn.execute(
+                """
+                DELETE FROM user_notification_rules
+                WHERE user_id = (SELECT id FROM users WHERE stream_id = $1) AND rule_id = $2
+                """,
+                event.stream_id,
+                data["rule_id"],
+            )
+
+    async def _contact_set(
+        self, conn: asyncpg.Connection, event: RecordedEvent, data: dict
+    ) -> None:
+        """Insert or replace a contact; a primary one demotes its channel's other primary,
+        as the aggregate's handler does."""
+        if data["primary"]:
+            await conn.execute(
+                """
+                UPDATE user_contacts SET is_primary = false
+                WHERE user_id = (SELECT id FROM users WHERE stream_id = $1)
+                  AND channel = $2 AND contact_id <> $3 AND is_primary
+                """,
+                event.stream_id,
+                data["channel"],
+                data["contact_id"],
+            )
+        await conn.execute(
+            """
+            INSERT INTO user_contacts (user_id, contact_id, channel, target, region_code,
+                                       is_primary)
+            SELECT id, $2, $3, $4, $5, $6 FROM users WHERE stream_id = $1
+            ON CONFLICT (user_id, contact_id) DO UPDATE SET
+                channel = EXCLUDED.channel, target = EXCLUDED.target,
+                region_code = EXCLUDED.region_code, is_primary = EXCLUDED.is_primary
+            """,
+            event.stream_id,
+            data["contact_id"],
+            data["channel"],
+            data["target"],
+            data["region_code"],
+            data["primary"],
+        )
+
+    async def _rule_set(self, conn: asyncpg.Connection, event: RecordedEvent, data: dict) -> None:
+        await conn.execute(
+            """
+            INSERT INTO user_notification_rules (user_id, rule_id, kind, method, contact_id,
+                                                 delay_min, priority_type, before_min,
+                                                 update_type)
+            SELECT id, $2, $3, $4, $5, $6, $7, $8, $9 FROM users WHERE stream_id = $1
+            ON CONFLICT (user_id, rule_id) DO UPDATE SET
+                kind = EXCLUDED.kind, method = EXCLUDED.method,
+                contact_id = EXCLUDED.contact_id, delay_min = EXCLUDED.delay_min,
+                priority_type = EXCLUDED.priority_type, before_min = EXCLUDED.before_min,
+                update_type = EXCLUDED.update_type
+            """,
+            event.stream_id,
+            data["rule_id"],
+            data["kind"],
+            data["method"],
+            data["contact_id"],
+            data["delay_min"],
+            data["priority_type"],
+            data["before_min"],
+            data["update_type"],
+        )
 
     async def _registered(self, conn: asyncpg.Connection, event: RecordedEvent, data: dict) -> None:
         await conn.execute(
@@ -219,4 +333,65 @@ async def api_key_of(conn: Db, user_id: int, key_id: object) -> asyncpg.Record |
         "SELECT key_id, label, created_at FROM api_keys WHERE user_id = $1 AND key_id = $2",
         user_id,
         key_id,
+    )
+
+
+# --- contacts and notification rules ------------------------------------------------------
+
+
+async def contacts_of(conn: Db, user_id: int, channel: str) -> list[asyncpg.Record]:
+    """A user's contacts of one channel (EMAIL, PHONE), oldest first."""
+    return await conn.fetch(
+        "SELECT * FROM user_contacts WHERE user_id = $1 AND channel = $2 ORDER BY contact_id",
+        user_id,
+        channel,
+    )
+
+
+async def contact_of(
+    conn: Db, user_id: int, contact_id: int, channel: str
+) -> asyncpg.Record | None:
+    """One contact, only if it is of ``channel`` (an email id on the phone path is a 404)."""
+    return await conn.fetchrow(
+        """
+        SELECT * FROM user_contacts
+        WHERE user_id = $1 AND contact_id = $2 AND channel = $3
+        """,
+        user_id,
+        contact_id,
+        channel,
+    )
+
+
+_RULES = """
+    SELECT r.*, c.target, c.channel
+    FROM user_notification_rules r
+    LEFT JOIN user_contacts c ON c.user_id = r.user_id AND c.contact_id = r.contact_id
+"""
+
+
+async def notification_rules(conn: Db, user_id: int, kind: str) -> list[asyncpg.Record]:
+    """A user's rules of one kind (``alerts``, ``duties``, ``updates``), each with its
+    contact's ``target`` and ``channel`` (NULL for PUSH), in the order they fire: by
+    ``delay_min`` (alerts) or ``before_min`` (duties), then by id."""
+    return await conn.fetch(
+        _RULES
+        + """
+        WHERE r.user_id = $1 AND r.kind = $2
+        ORDER BY r.delay_min, r.before_min, r.rule_id
+        """,
+        user_id,
+        kind,
+    )
+
+
+async def notification_rule(
+    conn: Db, user_id: int, rule_id: int, kind: str
+) -> asyncpg.Record | None:
+    """One rule with its contact, only if it is of ``kind``."""
+    return await conn.fetchrow(
+        _RULES + " WHERE r.user_id = $1 AND r.rule_id = $2 AND r.kind = $3",
+        user_id,
+        rule_id,
+        kind,
     )

@@ -330,6 +330,15 @@ class Alert(Aggregate):
     def _escalation_ended(self, reason: str, actor: Actor, skipped: list[int]) -> None:
         self.next_escalation_at = None
 
+    def record_response(self, user_id: int, channel: str, answer: str, actor: Actor) -> None:
+        """A responder answered a page (a link, an SMS reply, a key pressed on a call); the
+        command it asks for follows in the same append."""
+        self._user_responded(user_id=user_id, channel=channel, answer=answer, actor=actor)
+
+    @event("UserResponded")
+    def _user_responded(self, user_id: int, channel: str, answer: str, actor: Actor) -> None:
+        pass
+
     def attach_channel(
         self, channel_id: str, channel_type: str, name: str, url: str, actor: Actor
     ) -> None:

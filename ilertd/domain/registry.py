@@ -7,6 +7,7 @@ from eventstore.mapping import EventRegistry
 from .action_delivery import ActionDelivery
 from .alert import Alert
 from .alert_action import AlertAction
+from .alert_notifications import AlertNotifications
 from .alert_source import AlertSource
 from .connector import Connector
 from .escalation_policy import EscalationPolicy
@@ -24,4 +25,5 @@ def build_registry() -> EventRegistry:
     registry.register(Connector)
     registry.register(AlertAction)
     registry.register(ActionDelivery)
+    registry.register(AlertNotifications)
     return registry

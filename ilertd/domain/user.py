@@ -1,4 +1,6 @@
-"""Users and their API keys. Keys are stored only as hashes (see ilertd.security).
+"""Users, their API keys, contacts and notification rules. Keys are stored only as hashes
+(see ilertd.security). Contacts and rules get small ids from one per-user counter, so an id
+names one item for good, even after it is removed.
 
 Commands check the rules, then trigger a past-tense event; handlers only change state, so
 events written under older, looser rules still replay. ``InvalidValueError.field`` uses the
@@ -24,6 +26,52 @@ MAX_TEXT = 255
 LANGUAGES = ("en", "de")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+#: Per-user limits: enough for any real person, small enough to list without paging.
+MAX_CONTACTS = 20
+MAX_RULES = 50
+MAX_DELAY_MIN = 120
+MAX_BEFORE_MIN = 7 * 1_440
+#: E.164: a plus and up to 15 digits; 8 is the shortest number worth paging.
+_PHONE = re.compile(r"\+[0-9]{8,15}")
+_PHONE_SEPARATORS = re.compile(r"[\s\-()]")
+_REGION = re.compile(r"[A-Za-z]{2}")
+
+
+class NoSuchItemError(DomainError):
+    """The user has no contact or notification rule with that id (the HTTP layer: 404)."""
+
+
+class Channel(StrEnum):
+    """Where a contact reaches the user."""
+
+    EMAIL = "EMAIL"
+    PHONE = "PHONE"
+
+
+class RuleKind(StrEnum):
+    """The three kinds of notification rule; the values are ilert's path segments."""
+
+    ALERTS = "alerts"
+    DUTIES = "duties"
+    UPDATES = "updates"
+
+
+#: The methods each kind offers; VOICE calls only make sense for alerts, as in ilert.
+RULE_METHODS: dict[RuleKind, tuple[str, ...]] = {
+    RuleKind.ALERTS: ("EMAIL", "SMS", "VOICE", "PUSH"),
+    RuleKind.DUTIES: ("EMAIL", "SMS", "PUSH"),
+    RuleKind.UPDATES: ("EMAIL", "SMS", "PUSH"),
+}
+#: The contact channel a method sends to; PUSH goes to the user's devices, not a contact.
+METHOD_CHANNEL: dict[str, Channel | None] = {
+    "EMAIL": Channel.EMAIL,
+    "SMS": Channel.PHONE,
+    "VOICE": Channel.PHONE,
+    "PUSH": None,
+}
+PRIORITY_TYPES = ("HIGH_PRIORITY", "LOW_PRIORITY")
+UPDATE_TYPES = ("ALERT_ACCEPTED", "ALERT_RESOLVED", "ALERT_ESCALATED")
 
 
 class Role(StrEnum):
@@ -66,6 +114,14 @@ def _utc(field: str, moment: datetime | None) -> datetime | None:
         raise InvalidValueError(field, "is out of range (years 1 to 9999 in UTC)") from None
 
 
+def _email_address(field: str, value: str) -> str:
+    """``value`` trimmed, if it looks like an email address; the same rule everywhere."""
+    email = _text(field, value)
+    if not _EMAIL.fullmatch(email):
+        raise InvalidValueError(field, "must look like an email address (name@domain)")
+    return email
+
+
 @dataclass(frozen=True, slots=True)
 class Profile:
     """What an admin sets on a user. PUT replaces all of it, so everything but the three
@@ -82,9 +138,7 @@ class Profile:
 
     def checked(self) -> Profile:
         """Trimmed, username defaulted; InvalidValueError names the first bad field."""
-        email = _text("email", self.email)
-        if not _EMAIL.fullmatch(email):
-            raise InvalidValueError("email", "must look like an email address (name@domain)")
+        email = _email_address("email", self.email)
         if self.role not in Role.__members__:
             raise InvalidValueError("role", f"must be one of {', '.join(Role)}")
         if self.timezone not in _zone_names():
@@ -99,6 +153,124 @@ class Profile:
             last_name=_text("lastName", self.last_name),
             username=_text("username", self.username, required=False) or email,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """An email address or phone number the user can be notified at. At most one contact
+    per channel is primary: making one primary demotes the others."""
+
+    channel: str
+    target: str
+    region_code: str | None = None
+    primary: bool = False
+
+    def checked(self) -> Contact:
+        """Trimmed and normalised (phone numbers to ``+digits``, regions upper-case), so
+        duplicates compare equal; InvalidValueError names the API field."""
+        if not isinstance(self.channel, str) or self.channel not in Channel.__members__:
+            raise InvalidValueError("channel", f"must be one of {', '.join(Channel)}")
+        if not isinstance(self.target, str):
+            raise InvalidValueError("target", "must be a string")
+        if not isinstance(self.primary, bool):
+            raise InvalidValueError("primary", "must be true or false")
+        if self.channel == Channel.EMAIL:
+            if self.region_code is not None:
+                raise InvalidValueError("regionCode", "only phone numbers have a region code")
+            return replace(self, target=_email_address("target", self.target))
+        target = _PHONE_SEPARATORS.sub("", _text("target", self.target))
+        if not _PHONE.fullmatch(target):
+            raise InvalidValueError(
+                "target", "must be an international phone number: + and 8 to 15 digits"
+            )
+        region = self.region_code
+        if isinstance(region, str) and not region.strip():
+            region = None  # a blank region is no region
+        if region is not None:
+            if not isinstance(region, str) or not _REGION.fullmatch(region.strip()):
+                raise InvalidValueError("regionCode", "must be two letters, such as DE")
+            region = region.strip().upper()
+        return replace(self, target=target, region_code=region)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What makes two contacts the same (email addresses ignore case)."""
+        target = self.target.lower() if self.channel == Channel.EMAIL else self.target
+        return self.channel, target
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSettings:
+    """What a POST or PUT sets on a notification rule. ``type`` is the priority of an
+    alerts rule or the update of an updates rule; fields another kind uses stay None."""
+
+    method: str
+    contact_id: int | None = None
+    delay_min: int | None = None
+    before_min: int | None = None
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRule:
+    """A checked rule, flat as its events and its projection row store it."""
+
+    kind: str
+    method: str
+    contact_id: int | None = None
+    delay_min: int | None = None
+    priority_type: str | None = None
+    before_min: int | None = None
+    update_type: str | None = None
+
+
+def _minutes(field: str, value: object, maximum: int) -> int:
+    """Whole minutes 0..maximum; absent means 0 (notify at once, or at the shift start)."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidValueError(field, "must be an integer number of minutes")
+    if not 0 <= value <= maximum:
+        raise InvalidValueError(field, f"must be between 0 and {maximum}, got {value}")
+    return value
+
+
+def _one_of(field: str, value: object, allowed: tuple[str, ...]) -> str:
+    if value is None:
+        raise InvalidValueError(field, f"is required: one of {', '.join(allowed)}")
+    if value not in allowed:
+        raise InvalidValueError(field, f"must be one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _checked_rule(kind: str, settings: RuleSettings) -> NotificationRule:
+    """The rule ``settings`` describe for ``kind``, without looking at the contacts yet."""
+    try:
+        kind = RuleKind(kind)
+    except ValueError:
+        raise InvalidValueError("kind", f"must be one of {', '.join(RuleKind)}") from None
+    method = _one_of("method", settings.method, RULE_METHODS[kind])
+    unused = {
+        "delayMin": settings.delay_min if kind is not RuleKind.ALERTS else None,
+        "beforeMin": settings.before_min if kind is not RuleKind.DUTIES else None,
+        "type": settings.type if kind is RuleKind.DUTIES else None,
+    }
+    for field, value in unused.items():
+        if value is not None:
+            raise InvalidValueError(field, f"is not a setting of {kind.value} rules")
+    contact_id = settings.contact_id
+    if contact_id is not None and (isinstance(contact_id, bool) or not isinstance(contact_id, int)):
+        raise InvalidValueError("contact", "must be {id} with an integer id")
+    rule = NotificationRule(kind=kind.value, method=method, contact_id=contact_id)
+    if kind is RuleKind.ALERTS:
+        return replace(
+            rule,
+            delay_min=_minutes("delayMin", settings.delay_min, MAX_DELAY_MIN),
+            priority_type=_one_of("type", settings.type, PRIORITY_TYPES),
+        )
+    if kind is RuleKind.DUTIES:
+        return replace(rule, before_min=_minutes("beforeMin", settings.before_min, MAX_BEFORE_MIN))
+    return replace(rule, update_type=_one_of("type", settings.type, UPDATE_TYPES))
 
 
 class User(Aggregate):
@@ -125,6 +297,20 @@ class User(Aggregate):
         self.muted_until = muted_until
         self.deleted = False
         self.api_keys: dict[UUID, str] = {}
+        self._init_items()
+
+    def _init_items(self) -> None:
+        """Contacts, rules and their id counter. Handlers still call ``_items_ready`` first:
+        an aggregate state made before these existed (by older code, or restored without
+        them) gets them lazily, and ids then start at 1 as for a new user."""
+        self.contacts: dict[int, Contact] = {}
+        self.rules: dict[int, NotificationRule] = {}
+        #: The next contact or rule id; ids are never reused, even after a removal.
+        self.next_item_id = 1
+
+    def _items_ready(self) -> None:
+        if getattr(self, "next_item_id", None) is None:
+            self._init_items()
 
     @classmethod
     def register(cls, profile: Profile) -> User:
@@ -176,7 +362,8 @@ class User(Aggregate):
         self.muted_until = muted_until
 
     def delete(self, *, other_admins: int, is_bootstrap: bool = False) -> None:
-        """Delete the user and, with it, every API key. Same guard as demoting an ADMIN."""
+        """Delete the user and, with it, every API key, contact and notification rule.
+        Same guard as demoting an ADMIN."""
         self._check_not_deleted()
         if is_bootstrap or self.role is Role.ADMIN:
             _check_admin_may_go("deleted", other_admins, is_bootstrap)
@@ -186,6 +373,9 @@ class User(Aggregate):
     def _deleted(self) -> None:
         self.deleted = True
         self.api_keys.clear()
+        self._items_ready()
+        self.contacts.clear()  # nobody is notified on a deleted user's behalf
+        self.rules.clear()
 
     def issue_api_key(self, key_id: UUID, key_hash: str, label: str) -> None:
         self._check_not_deleted()
@@ -207,6 +397,210 @@ class User(Aggregate):
     @event("ApiKeyRevoked")
     def _api_key_revoked(self, key_id: UUID) -> None:
         del self.api_keys[key_id]
+
+    # --- contacts -------------------------------------------------------------------------
+
+    def add_contact(
+        self,
+        channel: str,
+        target: str,
+        region_code: str | None = None,
+        primary: bool = False,
+    ) -> int:
+        """A new email address or phone number; its id. Same channel and target twice is
+        a conflict, as is a 21st contact."""
+        self._check_not_deleted()
+        self._items_ready()
+        contact = Contact(channel, target, region_code, primary).checked()
+        if len(self.contacts) >= MAX_CONTACTS:
+            raise DomainError(f"a user has at most {MAX_CONTACTS} contacts: remove one first")
+        self._check_unique(contact, except_id=None)
+        contact_id = self.next_item_id
+        self._contact_added(contact_id=contact_id, **asdict(contact))
+        return contact_id
+
+    @event("ContactAdded")
+    def _contact_added(
+        self,
+        contact_id: int,
+        channel: str,
+        target: str,
+        region_code: str | None,
+        primary: bool,
+    ) -> None:
+        self._items_ready()
+        self._put_contact(contact_id, Contact(channel, target, region_code, primary))
+        self.next_item_id = max(self.next_item_id, contact_id + 1)
+
+    def change_contact(
+        self,
+        contact_id: int,
+        target: str,
+        region_code: str | None = None,
+        primary: bool = False,
+    ) -> None:
+        """Replace a contact's target, region and primary flag (PUT); its channel stays.
+        Records nothing when nothing changes."""
+        self._check_not_deleted()
+        old = self.contact(contact_id)
+        contact = Contact(old.channel, target, region_code, primary).checked()
+        if contact == old:
+            return
+        self._check_unique(contact, except_id=contact_id)
+        self._contact_changed(contact_id=contact_id, **asdict(contact))
+
+    @event("ContactChanged")
+    def _contact_changed(
+        self,
+        contact_id: int,
+        channel: str,
+        target: str,
+        region_code: str | None,
+        primary: bool,
+    ) -> None:
+        self._items_ready()
+        self._put_contact(contact_id, Contact(channel, target, region_code, primary))
+
+    def remove_contact(self, contact_id: int) -> None:
+        """Remove a contact no notification rule uses: a rule must never point nowhere."""
+        self._check_not_deleted()
+        self.contact(contact_id)
+        users = sorted(rid for rid, rule in self.rules.items() if rule.contact_id == contact_id)
+        if users:
+            raise DomainError(
+                f"contact {contact_id} is used by notification rule(s) "
+                f"{', '.join(map(str, users))}: change or remove them first"
+            )
+        self._contact_removed(contact_id=contact_id)
+
+    @event("ContactRemoved")
+    def _contact_removed(self, contact_id: int) -> None:
+        self._items_ready()
+        self.contacts.pop(contact_id, None)
+
+    def contact(self, contact_id: int) -> Contact:
+        """The contact with that id, or NoSuchItemError."""
+        self._items_ready()
+        found = self.contacts.get(contact_id)
+        if found is None:
+            raise NoSuchItemError(f"user {self.username} has no contact {contact_id}")
+        return found
+
+    def _put_contact(self, contact_id: int, contact: Contact) -> None:
+        if contact.primary:
+            for other_id, other in self.contacts.items():
+                if other.channel == contact.channel and other.primary and other_id != contact_id:
+                    self.contacts[other_id] = replace(other, primary=False)
+        self.contacts[contact_id] = contact
+
+    def _check_unique(self, contact: Contact, except_id: int | None) -> None:
+        for other_id, other in self.contacts.items():
+            if other_id != except_id and other.key == contact.key:
+                raise DomainError(
+                    f"{contact.channel} contact {contact.target} already exists "
+                    f"(contact {other_id})"
+                )
+
+    # --- notification rules ---------------------------------------------------------------
+
+    def add_rule(self, kind: str, settings: RuleSettings) -> int:
+        """A new notification rule of ``kind`` (alerts, duties, updates); its id."""
+        self._check_not_deleted()
+        self._items_ready()
+        rule = self._checked_rule(kind, settings)
+        if len(self.rules) >= MAX_RULES:
+            raise DomainError(
+                f"a user has at most {MAX_RULES} notification rules: remove one first"
+            )
+        rule_id = self.next_item_id
+        self._rule_added(rule_id=rule_id, **asdict(rule))
+        return rule_id
+
+    @event("NotificationRuleAdded")
+    def _rule_added(
+        self,
+        rule_id: int,
+        kind: str,
+        method: str,
+        contact_id: int | None,
+        delay_min: int | None,
+        priority_type: str | None,
+        before_min: int | None,
+        update_type: str | None,
+    ) -> None:
+        self._items_ready()
+        self.rules[rule_id] = NotificationRule(
+            kind, method, contact_id, delay_min, priority_type, before_min, update_type
+        )
+        self.next_item_id = max(self.next_item_id, rule_id + 1)
+
+    def change_rule(self, rule_id: int, settings: RuleSettings) -> None:
+        """Replace a rule's settings (PUT); its kind stays. Records nothing when nothing
+        changes."""
+        self._check_not_deleted()
+        rule = self._checked_rule(self.rule(rule_id).kind, settings)
+        if rule != self.rules[rule_id]:
+            self._rule_changed(rule_id=rule_id, **asdict(rule))
+
+    @event("NotificationRuleChanged")
+    def _rule_changed(
+        self,
+        rule_id: int,
+        kind: str,
+        method: str,
+        contact_id: int | None,
+        delay_min: int | None,
+        priority_type: str | None,
+        before_min: int | None,
+        update_type: str | None,
+    ) -> None:
+        self._items_ready()
+        self.rules[rule_id] = NotificationRule(
+            kind, method, contact_id, delay_min, priority_type, before_min, update_type
+        )
+
+    def remove_rule(self, rule_id: int) -> None:
+        self._check_not_deleted()
+        self.rule(rule_id)
+        self._rule_removed(rule_id=rule_id)
+
+    @event("NotificationRuleRemoved")
+    def _rule_removed(self, rule_id: int) -> None:
+        self._items_ready()
+        self.rules.pop(rule_id, None)
+
+    def rule(self, rule_id: int) -> NotificationRule:
+        """The notification rule with that id, or NoSuchItemError."""
+        self._items_ready()
+        found = self.rules.get(rule_id)
+        if found is None:
+            raise NoSuchItemError(f"user {self.username} has no notification rule {rule_id}")
+        return found
+
+    def _checked_rule(self, kind: str, settings: RuleSettings) -> NotificationRule:
+        """The rule as ``_checked_rule`` gives it, with its contact checked against this
+        user's contacts: EMAIL needs an email address, SMS and VOICE a phone number, PUSH
+        none."""
+        rule = _checked_rule(kind, settings)
+        wanted = METHOD_CHANNEL[rule.method]
+        if wanted is None:
+            if rule.contact_id is not None:
+                raise InvalidValueError("contact", f"must be null for method {rule.method}")
+            return rule
+        if rule.contact_id is None:
+            raise InvalidValueError(
+                "contact", f"is required for method {rule.method}: a {wanted.value} contact"
+            )
+        contact = self.contacts.get(rule.contact_id)
+        if contact is None:
+            raise InvalidValueError("contact", f"the user has no contact {rule.contact_id}")
+        if contact.channel != wanted:
+            raise InvalidValueError(
+                "contact",
+                f"method {rule.method} needs a {wanted.value} contact; "
+                f"contact {rule.contact_id} is {contact.channel}",
+            )
+        return rule
 
     def _check_not_deleted(self) -> None:
         if self.deleted:

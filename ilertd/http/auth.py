@@ -20,6 +20,8 @@ PUBLIC_PREFIXES = (
     "/api/heartbeats",
     "/api/v1/heartbeats",
     "/api/openapi.json",
+    # the SMS/voice provider's callbacks: checked by its signature and signed tokens
+    "/api/notify/",
 )
 
 

@@ -408,6 +408,90 @@ def api_key_created_schema() -> Schema:
     }
 
 
+CONTACT_TEXT = (
+    "The user themself or an ADMIN reads and writes contacts; PUT replaces the whole contact. "
+    "At most 20 contacts per user; the same target twice is a 409. At most one contact per "
+    "channel is primary: making one primary makes the others not. A contact a notification "
+    "rule uses cannot be removed (409)."
+)
+RULE_TEXT = (
+    "The user themself or an ADMIN reads and writes notification rules; PUT replaces the "
+    "whole rule. EMAIL needs an email contact, SMS and VOICE a phone number, PUSH none "
+    "(contact absent or null). At most 50 rules per user."
+)
+
+
+def contact_ref_schema() -> Schema:
+    return nullable(
+        obj(
+            {"id": int64(), "target": {**string(), "readOnly": True}},
+            ("id",),
+            description="The contact to send to: {id} on input (a bare integer id is "
+            "accepted too), the target added on output; null for PUSH.",
+        )
+    )
+
+
+def contact_schemas() -> dict[str, Schema]:
+    item_id = {
+        **int64("the user's item id: contacts and rules share one counter"),
+        "readOnly": True,
+    }
+    primary = {**boolean("the channel's primary contact"), "default": False}
+    rule_base = {"id": item_id, "contact": ref("ContactRef")}
+    minutes = {"type": "integer", "minimum": 0, "default": 0}
+    return {
+        "ContactRef": contact_ref_schema(),
+        "EmailContact": obj(
+            {"id": item_id, "target": string(format="email", maxLength=255), "primary": primary},
+            ("target",),
+            description=CONTACT_TEXT,
+        ),
+        "PhoneContact": obj(
+            {
+                "id": item_id,
+                "target": string(
+                    "international: + and 8 to 15 digits; spaces, dashes and parentheses "
+                    "are dropped"
+                ),
+                "regionCode": nullable(string("two letters, such as DE", pattern="^[A-Za-z]{2}$")),
+                "primary": primary,
+            },
+            ("target",),
+            description=CONTACT_TEXT,
+        ),
+        "AlertNotificationRule": obj(
+            {
+                **rule_base,
+                "method": enum(("EMAIL", "SMS", "VOICE", "PUSH")),
+                "delayMin": minutes | {"maximum": 120, "description": "minutes after the alert"},
+                "type": enum(("HIGH_PRIORITY", "LOW_PRIORITY"), "the alerts' priority"),
+            },
+            ("method", "type"),
+            description=RULE_TEXT,
+        ),
+        "DutyNotificationRule": obj(
+            {
+                **rule_base,
+                "method": enum(("EMAIL", "SMS", "PUSH")),
+                "beforeMin": minutes
+                | {"maximum": 10080, "description": "minutes before a shift starts"},
+            },
+            ("method",),
+            description=RULE_TEXT,
+        ),
+        "UpdateNotificationRule": obj(
+            {
+                **rule_base,
+                "method": enum(("EMAIL", "SMS", "PUSH")),
+                "type": enum(("ALERT_ACCEPTED", "ALERT_RESOLVED", "ALERT_ESCALATED")),
+            },
+            ("method", "type"),
+            description=RULE_TEXT,
+        ),
+    }
+
+
 def event_request_schema() -> Schema:
     return obj(
         {
@@ -479,6 +563,7 @@ def schemas() -> dict[str, Schema]:
         "ApiKey": api_key_schema(),
         "ApiKeyRequest": obj({"label": string()}),
         "ApiKeyCreated": api_key_created_schema(),
+        **contact_schemas(),
         "EventRequest": event_request_schema(),
         "EventResponse": event_response_schema(),
         "Health": obj({"status": string()}, ("status",)),
@@ -979,6 +1064,86 @@ def user_paths() -> dict[str, Any]:
     }
 
 
+def user_contact_paths() -> dict[str, Any]:
+    """Contacts and notification preferences: the same five operations on each collection."""
+    user_id = path_id(description="the user's id")
+    collections = (
+        ("contacts/emails", "EmailContact", "EmailContact", "email contact", CONTACT_TEXT),
+        ("contacts/phone-numbers", "PhoneContact", "PhoneContact", "phone number", CONTACT_TEXT),
+        (
+            "notification-preferences/alerts",
+            "AlertNotificationRule",
+            "AlertNotificationPreference",
+            "alert notification rule",
+            RULE_TEXT,
+        ),
+        (
+            "notification-preferences/duties",
+            "DutyNotificationRule",
+            "DutyNotificationPreference",
+            "on-call duty notification rule",
+            RULE_TEXT,
+        ),
+        (
+            "notification-preferences/updates",
+            "UpdateNotificationRule",
+            "UpdateNotificationPreference",
+            "alert update notification rule",
+            RULE_TEXT,
+        ),
+    )
+    paths: dict[str, Any] = {}
+    for segment, schema, name, noun, text in collections:
+        base = f"/api/users/{{id}}/{segment}"
+        key = "contact_id" if segment.startswith("contacts") else "rule_id"
+        item_id = path_id(key, f"the {noun}'s id")
+        one = answer(f"The {noun}", ref(schema))
+        paths[base] = {
+            "get": operation(
+                f"list{name}s",
+                "Users",
+                f"The user's {noun}s (self or ADMIN)",
+                {"200": answer(f"The {noun}s", array(ref(schema))), **problems(404)},
+                parameters=[user_id],
+            ),
+            "post": operation(
+                f"add{name}",
+                "Users",
+                f"Add one {noun} (self or ADMIN)",
+                {"201": one, **problems(400, 404, 409)},
+                parameters=[user_id],
+                body=schema,
+                description=text,
+            ),
+        }
+        paths[f"{base}/{{{key}}}"] = {
+            "get": operation(
+                f"get{name}",
+                "Users",
+                f"One {noun} (self or ADMIN)",
+                {"200": one, **problems(404)},
+                parameters=[user_id, item_id],
+            ),
+            "put": operation(
+                f"replace{name}",
+                "Users",
+                f"Replace one {noun} (self or ADMIN)",
+                {"200": one, **problems(400, 404, 409)},
+                parameters=[user_id, item_id],
+                body=schema,
+                description=text,
+            ),
+            "delete": operation(
+                f"remove{name}",
+                "Users",
+                f"Remove one {noun} (self or ADMIN)",
+                {"204": answer("Removed"), **problems(404, 409)},
+                parameters=[user_id, item_id],
+            ),
+        }
+    return paths
+
+
 def operations_paths() -> dict[str, Any]:
     document = answer("This document", {"type": "object"})
     return {
@@ -1239,6 +1404,7 @@ def schedule_paths() -> dict[str, Any]:
 
 def build_document() -> dict[str, Any]:
     # imported here: the outbound part builds on this module's helpers
+    from .openapi_notify import notify_paths, notify_schemas
     from .openapi_outbound import outbound_paths, outbound_schemas
 
     return {
@@ -1260,6 +1426,7 @@ def build_document() -> dict[str, Any]:
                 "Schedules",
                 "Users",
                 "Outbound",
+                "Notifications",
                 "Operations",
             )
         ],
@@ -1271,7 +1438,9 @@ def build_document() -> dict[str, Any]:
             **schedule_paths(),
             **escalation_policy_paths(),
             **user_paths(),
+            **user_contact_paths(),
             **outbound_paths(),
+            **notify_paths(),
             **operations_paths(),
         },
         "components": {
@@ -1282,7 +1451,7 @@ def build_document() -> dict[str, Any]:
                     "description": "An ilertd API key: Authorization: Bearer <api key>",
                 }
             },
-            "schemas": {**schemas(), **outbound_schemas()},
+            "schemas": {**schemas(), **outbound_schemas(), **notify_schemas()},
         },
     }
 

@@ -16,7 +16,9 @@ from . import (
     events,
     health,
     openapi,
+    pages,
     schedules,
+    user_contacts,
     users,
 )
 from .auth import authenticate
@@ -36,6 +38,7 @@ def build_app(services: Services) -> web.Application:
     app[METRICS_KEY] = services.metrics
     health.add_routes(app)
     users.add_routes(app)
+    user_contacts.add_routes(app)
     alerts.add_routes(app)
     alert_sources.add_routes(app)
     escalation_policies.add_routes(app)
@@ -43,6 +46,7 @@ def build_app(services: Services) -> web.Application:
     connectors.add_routes(app)
     alert_actions.add_routes(app)
     deliveries.add_routes(app)
+    pages.add_routes(app)
     events.add_routes(app, services.config["events.rate_limit_per_minute"])
     openapi.add_routes(app)
     return app

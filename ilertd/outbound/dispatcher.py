@@ -13,7 +13,6 @@ restart with the same ``X-Ilertd-Delivery`` id (at least once, deduplicable).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from ..clock import Clock
 from ..domain.action_delivery import ActionDelivery
 from ..domain.alert import AlertStatus
 from ..domain.alert_action import ESCALATION_ENDED, NOT_RESOLVED
+from ..engine.worker import IDLE_POLL_S, LeaderWorker
 from ..metrics import Metrics
 from .conditions import Condition, ConditionError, parse_condition
 from .guard import NetworkPolicy, make_connector
@@ -46,9 +46,7 @@ log = structlog.get_logger(__name__)
 
 #: Chains whose aggregate is kept in memory (the dispatcher is their main writer).
 CACHED_CHAINS = 10_000
-#: A delivery whose handling raised (a bug, the database gone) waits this long.
-COOL_DOWN_S = 5.0
-IDLE_POLL_S = 1.0
+ACTION_TTL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,9 @@ def backoff(attempt: int, base_s: float, max_s: float, rng: random.Random) -> fl
     return delay * (0.5 + rng.random() / 2)
 
 
-class Dispatcher:
+class Dispatcher(LeaderWorker):
+    projection = "outbox"
+
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -90,87 +90,48 @@ class Dispatcher:
         settings: DispatchSettings,
         metrics: Metrics | None = None,
     ) -> None:
+        super().__init__(runner, settings.concurrency)
         self.pool = pool
         self.repository = repository
         self.alerts = alerts
-        self.runner = runner
         self.clock = clock
         self.settings = settings
         self.metrics = metrics
-        self.sent = 0
         self._rng = random.Random()
-        self._wakeup = asyncio.Event()
-        self._inflight: dict[str, asyncio.Task[None]] = {}
-        self._cooling: dict[str, float] = {}
+        self._actions: dict[int, tuple[float, dict[str, Any] | None]] = {}
+        self._source_names: dict[int, tuple[float, str | None]] = {}
         self._chains: OrderedDict[Any, ActionDelivery] = OrderedDict()
         self._conditions: dict[str, Condition | None] = {}
-        self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
         self._sender: Sender | None = None
 
-    async def start(self) -> None:
-        if self._task is not None:
-            return
+    async def _open(self) -> None:
         self._session = aiohttp.ClientSession(
             connector=make_connector(self.settings.policy, limit=self.settings.concurrency)
         )
         self._sender = Sender(
             self._session, self.settings.policy, self.settings.smtp, self.settings.timeout_s
         )
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="dispatcher")
-        log.info("dispatcher started")
 
-    async def stop(self) -> None:
-        """Stop sending; deliveries in flight are abandoned and go out again later."""
-        tasks = [t for t in (self._task, *self._inflight.values()) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._task = None
-        self._inflight.clear()
+    async def _close(self) -> None:
         self._chains.clear()
         if self._session is not None:
             await self._session.close()
             self._session = None
 
-    async def wake(self) -> None:
-        """New or moved deliveries (the outbox committed): look again now."""
-        self._wakeup.set()
-
-    # -- the loop ----------------------------------------------------------------------
-
-    async def _run(self) -> None:
-        while True:
-            self._wakeup.clear()
-            try:
-                wait = await self._round()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("dispatcher cannot read the outbox; retrying", error=str(exc))
-                wait = COOL_DOWN_S
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), wait)
-
     async def _round(self) -> float:
-        """Start what is due; return how long to sleep unless woken."""
         now = self.clock.now()
-        loop_now = asyncio.get_running_loop().time()
-        self._cooling = {k: v for k, v in self._cooling.items() if v > loop_now}
-        busy = [*self._inflight, *self._cooling]
-        free = self.settings.concurrency - len(self._inflight)
-        if free > 0:
+        busy = self._busy()
+        if self.free > 0:
             rows = await self.pool.fetch(
                 "SELECT * FROM deliveries WHERE status = 'PENDING' AND next_attempt_at <= $1 "
                 "AND NOT (id = ANY($2::text[])) ORDER BY next_attempt_at LIMIT $3",
                 now,
                 busy,
-                free,
+                self.free,
             )
             for row in rows:
-                self._inflight[row["id"]] = asyncio.get_running_loop().create_task(
-                    self._deliver(row), name=f"delivery-{row['id']}"
-                )
+                self._start([row["id"]], self._deliver(row))
         upcoming = await self.pool.fetchval(
             "SELECT min(next_attempt_at) FROM deliveries "
             "WHERE status = 'PENDING' AND next_attempt_at > $1",
@@ -180,26 +141,39 @@ class Dispatcher:
             return IDLE_POLL_S
         return max(0.0, min(IDLE_POLL_S, (upcoming - now).total_seconds()))
 
-    async def _deliver(self, row: asyncpg.Record) -> None:
-        delivery = row["id"]
-        try:
-            outcome = await self._attempt(row)
-            position = await self._record(row, outcome)
-            # stay "in flight" until the outbox shows the outcome: never picked twice
-            await self.runner.wait_for(position, only="outbox")
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("delivery failed unexpectedly; cooling down", delivery=delivery)
-            self._cooling[delivery] = asyncio.get_running_loop().time() + COOL_DOWN_S
-        finally:
-            self._inflight.pop(delivery, None)
-            self._wakeup.set()
+    async def _deliver(self, row: asyncpg.Record) -> int:
+        """Attempt one delivery and append its outcome; the outcome's position."""
+        return await self._record(row, await self._attempt(row))
 
     # -- one attempt -------------------------------------------------------------------
 
+    async def _action(self, action_id: int) -> dict[str, Any] | None:
+        """The action's current settings, trusted for ACTION_TTL_S: edits reach deliveries
+        within that time, and a burst costs one query per action, not per delivery."""
+        now = asyncio.get_running_loop().time()
+        hit = self._actions.get(action_id)
+        if hit is not None and now - hit[0] < ACTION_TTL_S:
+            return hit[1]
+        action = await action_by_id(self.pool, action_id)
+        if len(self._actions) > 10_000:
+            self._actions.clear()
+        self._actions[action_id] = (now, action)
+        return action
+
+    async def _source_name(self, source_id: int) -> str | None:
+        """Source names change rarely; trusted for ACTION_TTL_S like actions."""
+        now = asyncio.get_running_loop().time()
+        hit = self._source_names.get(source_id)
+        if hit is not None and now - hit[0] < ACTION_TTL_S:
+            return hit[1]
+        name = await self.pool.fetchval("SELECT name FROM alert_sources WHERE id = $1", source_id)
+        if len(self._source_names) > 10_000:
+            self._source_names.clear()
+        self._source_names[source_id] = (now, name)
+        return name
+
     async def _attempt(self, row: asyncpg.Record) -> Outcome:
-        action = await action_by_id(self.pool, row["action_id"])
+        action = await self._action(row["action_id"])
         if action is None:
             return Outcome(skipped="the alert action was deleted")
         settings = action["settings"]
@@ -221,7 +195,9 @@ class Dispatcher:
             return Outcome(skipped="the alert was resolved in time", action_label=label)
         if delayed and event_type == ESCALATION_ENDED and status is not AlertStatus.PENDING:
             return Outcome(skipped="the alert was accepted or resolved", action_label=label)
-        alert = await snapshot_view(self.pool, snap)
+        alert = await snapshot_view(
+            self.pool, snap, source_name=await self._source_name(snap.alert.source_id)
+        )
         condition = self._condition(settings.get("conditions"))
         subject = {**alert, "eventType": event_type}
         if condition is not None and not row["manual"] and not condition.evaluate(subject):

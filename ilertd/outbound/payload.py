@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from ilertd.domain.alert_action import TRIGGER_TYPES
 from ilertd.outbound.request import (
     JSON_CONTENT_TYPE,
     Header,
@@ -21,22 +22,8 @@ from ilertd.outbound.templates import json_string_escape, looks_like_json, rende
 
 Alert = Mapping[str, Any]
 
-EVENT_TYPES: tuple[str, ...] = (
-    "alert-created",
-    "alert-assigned",
-    "alert-auto-escalated",
-    "alert-acknowledged",
-    "alert-raised",
-    "alert-comment-added",
-    "alert-escalation-ended",
-    "alert-resolved",
-    "alert-auto-resolved",
-    "alert-responder-added",
-    "alert-responder-removed",
-    "alert-channel-attached",
-    "alert-channel-detached",
-    "v-alert-not-resolved",
-)
+#: The webhook eventTypes in API.md's order (the alert actions' trigger types).
+EVENT_TYPES: tuple[str, ...] = TRIGGER_TYPES
 
 #: A person ran an action from the alert (``POST /api/alerts/{id}/actions``); ilert's list
 #: has no type for it, so ilertd names it in its own style.

@@ -81,7 +81,9 @@ async def test_assign_responders_raise_channels(api: Api) -> None:
     status, listed = await api.call("GET", f"/api/alerts?assigned-to={bob}")
     assert listed == []
     status, entries = await api.call("GET", f"{path}/log-entries")
-    assert [e["logEntryType"] for e in entries] == [
+    paging = {"Notification", "AlertAction"}  # the engine's own, in the background
+    kinds = [e["logEntryType"] for e in entries if not e["logEntryType"].startswith(tuple(paging))]
+    assert kinds == [
         "AlertCreatedByUserLogEntry",
         "AlertAssignedByUserLogEntry",
         "AlertResponderAddedLogEntry",

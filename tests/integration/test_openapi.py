@@ -111,6 +111,9 @@ async def test_security_is_global_and_lifted_only_where_no_key_is_needed(api: Ap
         "/healthz",
         "/readyz",
         "/metrics",
+        "/api/notify/sms",
+        "/api/notify/voice",
+        "/r/{token}",
         *DOC_PATHS,
     }
     # and the server agrees: public operations answer without a key, the rest with 401

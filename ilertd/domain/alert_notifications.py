@@ -1,0 +1,135 @@
+"""The pages one user gets about one alert: what was scheduled, sent, failed or skipped.
+
+One stream per (alert, user) (``notifications_id``), so paging never contends with the
+alert's own stream and each notification is a fact: SCHEDULED when the user became a
+responder (one per notification rule, due after the rule's delay), then SUCCESS or ERROR
+with the reason. A muted user's page is SKIPPED, and that is a fact on the timeline too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+NOTIFICATIONS_NAMESPACE = UUID("0b7e4f5c-2d1a-4c3b-9e8f-7a6b5c4d3e2f")
+
+
+def notifications_id(alert_stream: UUID, user_id: int) -> UUID:
+    return uuid5(NOTIFICATIONS_NAMESPACE, f"{alert_stream}/{user_id}")
+
+
+class AlertNotifications(Aggregate):
+    @event("Opened")
+    def __init__(
+        self,
+        alert_id: int,
+        alert_stream: UUID,
+        user_id: int,
+        id: UUID | None = None,  # noqa: A002 - eventsourcing's hook for a chosen stream id
+    ) -> None:
+        self.alert_id = alert_id
+        self.alert_stream = alert_stream
+        self.user_id = user_id
+        self.planned: set[str] = set()
+
+    def schedule(
+        self,
+        page: str,
+        notification: str,
+        method: str,
+        target: str,
+        due_at: datetime,
+        rule_id: int | None,
+    ) -> None:
+        """One notification of page ``page`` (the event that paged the user)."""
+        self._scheduled(
+            alert_id=self.alert_id,
+            user_id=self.user_id,
+            page=page,
+            notification_id=notification,
+            method=method,
+            target=target,
+            due_at=due_at,
+            rule_id=rule_id,
+        )
+
+    @event("Scheduled")
+    def _scheduled(
+        self,
+        alert_id: int,
+        user_id: int,
+        page: str,
+        notification_id: str,
+        method: str,
+        target: str,
+        due_at: datetime,
+        rule_id: int | None,
+    ) -> None:
+        self.planned.add(page)
+
+    def skip(self, page: str, reason: str) -> None:
+        """The page is not sent at all (the user is muted, has no way to be reached)."""
+        self._skipped(alert_id=self.alert_id, user_id=self.user_id, page=page, reason=reason)
+
+    @event("Skipped")
+    def _skipped(self, alert_id: int, user_id: int, page: str, reason: str) -> None:
+        self.planned.add(page)
+
+    def sent(self, notification: str, method: str, target: str, provider_ref: str) -> None:
+        self._sent(
+            alert_id=self.alert_id,
+            user_id=self.user_id,
+            notification_id=notification,
+            method=method,
+            target=target,
+            provider_ref=provider_ref,
+        )
+
+    @event("Sent")
+    def _sent(
+        self,
+        alert_id: int,
+        user_id: int,
+        notification_id: str,
+        method: str,
+        target: str,
+        provider_ref: str,
+    ) -> None:
+        pass
+
+    def failed(
+        self,
+        notification: str,
+        method: str,
+        target: str,
+        attempt: int,
+        error: str,
+        retry_at: datetime | None,
+    ) -> None:
+        """An attempt failed; ``retry_at`` None: given up (the user's later rules remain)."""
+        self._failed(
+            alert_id=self.alert_id,
+            user_id=self.user_id,
+            notification_id=notification,
+            method=method,
+            target=target,
+            attempt=attempt,
+            error=error,
+            retry_at=retry_at,
+        )
+
+    @event("Failed")
+    def _failed(
+        self,
+        alert_id: int,
+        user_id: int,
+        notification_id: str,
+        method: str,
+        target: str,
+        attempt: int,
+        error: str,
+        retry_at: datetime | None,
+    ) -> None:
+        pass

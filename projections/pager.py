@@ -1,0 +1,250 @@
+"""The pager's read model: who must be paged about which alert, and each notification's
+state.
+
+An alert event that makes users responders (created with responders, escalated to a level,
+a responder added, re-routed to a user) becomes one *page request* per user; the notifier
+plans it into notifications (``alert-notifications-scheduled`` events, one per rule) and
+those become rows here, due at their rule's delay. Accepting or resolving the alert cancels
+what is still scheduled; removing a responder cancels theirs. Sent and failed events move
+the rows on. Everything here follows from events, so a restart (or a rebuild) loses no
+page and repeats none that has an outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from eventstore import RecordedEvent
+
+from .base import Projection
+
+DDL = """
+CREATE TABLE IF NOT EXISTS pager_alerts (
+    stream_id uuid    PRIMARY KEY,
+    alert_id  bigint  NOT NULL,
+    priority  text    NOT NULL,
+    status    text    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS page_requests (
+    id           text        PRIMARY KEY,
+    alert_id     bigint      NOT NULL,
+    alert_stream uuid        NOT NULL,
+    user_id      bigint      NOT NULL,
+    paged_at     timestamptz NOT NULL,
+    planned      boolean     NOT NULL DEFAULT false
+);
+CREATE INDEX IF NOT EXISTS page_requests_open ON page_requests (paged_at) WHERE NOT planned;
+CREATE TABLE IF NOT EXISTS notifications (
+    id              text        PRIMARY KEY,
+    alert_id        bigint      NOT NULL,
+    alert_stream    uuid        NOT NULL,
+    user_id         bigint      NOT NULL,
+    page            text        NOT NULL,
+    method          text        NOT NULL,
+    target          text        NOT NULL,
+    rule_id         integer,
+    status          text        NOT NULL,
+    due_at          timestamptz NOT NULL,
+    next_attempt_at timestamptz,
+    attempts        integer     NOT NULL DEFAULT 0,
+    last_error      text,
+    created_at      timestamptz NOT NULL,
+    updated_at      timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications (next_attempt_at)
+    WHERE status = 'SCHEDULED';
+CREATE INDEX IF NOT EXISTS notifications_alert ON notifications (alert_id, due_at);
+CREATE INDEX IF NOT EXISTS notifications_target ON notifications (target, updated_at DESC)
+    WHERE status = 'SUCCESS';
+"""
+
+_ALERT_EVENTS = frozenset(
+    {
+        "alert-created",
+        "alert-escalated",
+        "alert-responder-added",
+        "alert-responder-removed",
+        "alert-rerouted",
+        "alert-accepted",
+        "alert-resolved",
+        "alert-priority-raised",
+    }
+)
+_NOTIFICATION_EVENTS = frozenset(
+    {
+        "alert-notifications-scheduled",
+        "alert-notifications-skipped",
+        "alert-notifications-sent",
+        "alert-notifications-failed",
+    }
+)
+
+Listener = Callable[[], Awaitable[None]]
+
+
+def page_id(position: int, user_id: int) -> str:
+    """A page request: the event that paged the user, and the user."""
+    return f"{position}-{user_id}"
+
+
+def _paged_users(event_type: str, data: dict[str, Any]) -> list[int]:
+    if event_type in ("alert-created", "alert-escalated"):
+        return list(data.get("responders") or [])
+    if event_type == "alert-responder-added":
+        return [data["user_id"]]
+    if event_type == "alert-rerouted" and data.get("user_id") is not None:
+        return [data["user_id"]]
+    return []
+
+
+class PagerProjection(Projection):
+    name = "pager"
+    version = 1
+    leader_only = True
+    tables = ("notifications", "page_requests", "pager_alerts")
+    event_types = _ALERT_EVENTS | _NOTIFICATION_EVENTS
+
+    def __init__(self) -> None:
+        self.listener: Listener | None = None
+        self._changed = False
+
+    async def setup(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(DDL)
+
+    def batch_started(self) -> None:
+        self._changed = False
+
+    async def batch_committed(self) -> None:
+        if self._changed and self.listener is not None:
+            await self.listener()
+
+    async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        data = event.data
+        at = datetime.fromisoformat(data["timestamp"])
+        if event.type in _NOTIFICATION_EVENTS:
+            await self._notification_event(conn, event.type, data, at)
+            self._changed = True
+            return
+        if event.type == "alert-created":
+            await conn.execute(
+                "INSERT INTO pager_alerts VALUES ($1, $2, $3, 'PENDING') ON CONFLICT DO NOTHING",
+                event.stream_id,
+                event.position,
+                data["priority"],
+            )
+        alert = await conn.fetchrow(
+            "SELECT * FROM pager_alerts WHERE stream_id = $1", event.stream_id
+        )
+        if alert is None:
+            return
+        await self._alert_changed(conn, event, alert, data, at)
+
+    async def _alert_changed(
+        self,
+        conn: asyncpg.Connection,
+        event: RecordedEvent,
+        alert: asyncpg.Record,
+        data: dict[str, Any],
+        at: datetime,
+    ) -> None:
+        stream = event.stream_id
+        if event.type in ("alert-accepted", "alert-resolved"):
+            status = "ACCEPTED" if event.type == "alert-accepted" else "RESOLVED"
+            await conn.execute(
+                "UPDATE pager_alerts SET status = $2 WHERE stream_id = $1", stream, status
+            )
+            await self._cancel(conn, stream, at)
+            return
+        if event.type == "alert-priority-raised":
+            await conn.execute(
+                "UPDATE pager_alerts SET priority = 'HIGH' WHERE stream_id = $1", stream
+            )
+            return
+        if event.type == "alert-responder-removed":
+            await self._cancel(conn, stream, at, data["user_id"])
+            return
+        if event.type == "alert-rerouted" and alert["status"] == "ACCEPTED":
+            await conn.execute(
+                "UPDATE pager_alerts SET status = 'PENDING' WHERE stream_id = $1", stream
+            )
+        users = _paged_users(event.type, data)
+        if not users or alert["status"] == "RESOLVED":
+            return
+        await conn.executemany(
+            "INSERT INTO page_requests VALUES ($1, $2, $3, $4, $5, false) ON CONFLICT DO NOTHING",
+            [(page_id(event.position, u), alert["alert_id"], stream, u, at) for u in users],
+        )
+        self._changed = True
+
+    @staticmethod
+    async def _cancel(
+        conn: asyncpg.Connection, stream: Any, at: datetime, user_id: int | None = None
+    ) -> None:
+        """What is still scheduled (for one user, or all) will not go out."""
+        await conn.execute(
+            "UPDATE notifications SET status = 'CANCELLED', next_attempt_at = NULL, "
+            "updated_at = $2 WHERE status = 'SCHEDULED' AND alert_stream = $1 "
+            "AND ($3::bigint IS NULL OR user_id = $3)",
+            stream,
+            at,
+            user_id,
+        )
+        await conn.execute(
+            "UPDATE page_requests SET planned = true WHERE NOT planned AND alert_stream = $1 "
+            "AND ($2::bigint IS NULL OR user_id = $2)",
+            stream,
+            user_id,
+        )
+
+    async def _notification_event(
+        self, conn: asyncpg.Connection, event_type: str, data: dict[str, Any], at: datetime
+    ) -> None:
+        kind = event_type.removeprefix("alert-notifications-")
+        if kind in ("scheduled", "skipped"):
+            await conn.execute(
+                "UPDATE page_requests SET planned = true WHERE id = $1", data["page"]
+            )
+        if kind == "scheduled":
+            await conn.execute(
+                """
+                INSERT INTO notifications (id, alert_id, alert_stream, user_id, page, method,
+                    target, rule_id, status, due_at, next_attempt_at, created_at, updated_at)
+                SELECT $1, a.alert_id, a.stream_id, $3, $4, $5, $6, $7,
+                    CASE WHEN a.status = 'PENDING' THEN 'SCHEDULED' ELSE 'CANCELLED' END,
+                    $8, CASE WHEN a.status = 'PENDING' THEN $8::timestamptz END, $9, $9
+                FROM pager_alerts a WHERE a.alert_id = $2
+                ON CONFLICT (id) DO NOTHING
+                """,
+                data["notification_id"],
+                data["alert_id"],
+                data["user_id"],
+                data["page"],
+                data["method"],
+                data["target"],
+                data.get("rule_id"),
+                datetime.fromisoformat(data["due_at"]),
+                at,
+            )
+        elif kind == "sent":
+            await conn.execute(
+                "UPDATE notifications SET status = 'SUCCESS', next_attempt_at = NULL, "
+                "attempts = attempts + 1, updated_at = $2 WHERE id = $1",
+                data["notification_id"],
+                at,
+            )
+        elif kind == "failed":
+            retry = data.get("retry_at")
+            await conn.execute(
+                "UPDATE notifications SET status = CASE WHEN $3::timestamptz IS NULL "
+                "THEN 'ERROR' ELSE status END, next_attempt_at = $3, attempts = $4, "
+                "last_error = $5, updated_at = $2 WHERE id = $1 AND status = 'SCHEDULED'",
+                data["notification_id"],
+                at,
+                datetime.fromisoformat(retry) if retry else None,
+                data["attempt"],
+                data["error"],
+            )
