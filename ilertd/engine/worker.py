@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import structlog
@@ -23,6 +23,9 @@ log = structlog.get_logger(__name__)
 
 COOL_DOWN_S = 5.0
 IDLE_POLL_S = 1.0
+#: Rounds are at least this far apart: under load every finished item and every projection
+#: commit wakes the loop, and one round per burst of wake-ups serves them all.
+MIN_ROUND_GAP_S = 0.02
 
 
 class LeaderWorker(ABC):
@@ -84,15 +87,17 @@ class LeaderWorker(ABC):
         self._recorded = {k: p for k, p in self._recorded.items() if p > applied}
         return [*self._inflight, *self._cooling, *self._recorded]
 
-    def _start(self, keys: list[str], work: Awaitable[int | None]) -> None:
-        """Run ``work`` (returning the position of its outcome, if any) for ``keys``."""
+    def _start(self, keys: list[str], work: Callable[[], Awaitable[int | None]]) -> None:
+        """Run ``work()`` (returning the position of its outcome, if any) for ``keys``; the
+        coroutine is made inside the task, so a task cancelled before it ran leaves none
+        behind unawaited."""
         task = asyncio.get_running_loop().create_task(self._guarded(keys, work))
         for key in keys:
             self._inflight[key] = task
 
-    async def _guarded(self, keys: list[str], work: Awaitable[int | None]) -> None:
+    async def _guarded(self, keys: list[str], work: Callable[[], Awaitable[int | None]]) -> None:
         try:
-            position = await work
+            position = await work()
             if position is not None:
                 self._recorded.update(dict.fromkeys(keys, position))
         except asyncio.CancelledError:
@@ -114,5 +119,6 @@ class LeaderWorker(ABC):
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("worker cannot read its read model; retrying", error=str(exc))
                 wait = COOL_DOWN_S
+            await asyncio.sleep(min(wait, MIN_ROUND_GAP_S))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), wait)
+                await asyncio.wait_for(self._wakeup.wait(), max(0.0, wait - MIN_ROUND_GAP_S))

@@ -113,7 +113,7 @@ class Notifier(LeaderWorker):
                 busy,
                 min(self.free, BATCH),
             ):
-                self._start([row["id"]], self._plan(row))
+                self._start([row["id"]], lambda row=row: self._plan(row))
         if self.free > 0:
             self._start_sends(await self._due(now, busy), self.free)
         upcoming = await self.pool.fetchval(
@@ -155,14 +155,14 @@ class Notifier(LeaderWorker):
                 if key not in phones_busy:
                     bundles.setdefault(key, []).append(row)
             elif free > 0:
-                self._start([row["id"]], self._send([row]))
+                self._start([row["id"]], lambda row=row: self._send([row]))
                 free -= 1
         for key, group in bundles.items():
             if free <= 0:
                 break
             ids = [r["id"] for r in group]
             self._phone_targets[ids[0]] = key
-            self._start(ids, self._send_phone(ids[0], group))
+            self._start(ids, lambda ids=ids, group=group: self._send_phone(ids[0], group))
             free -= 1
 
     async def _send_phone(self, first: str, group: list[asyncpg.Record]) -> int | None:

@@ -131,7 +131,7 @@ class Dispatcher(LeaderWorker):
                 self.free,
             )
             for row in rows:
-                self._start([row["id"]], self._deliver(row))
+                self._start([row["id"]], lambda row=row: self._deliver(row))
         upcoming = await self.pool.fetchval(
             "SELECT min(next_attempt_at) FROM deliveries "
             "WHERE status = 'PENDING' AND next_attempt_at > $1",
@@ -212,7 +212,13 @@ class Dispatcher(LeaderWorker):
                 "connector_type": found["settings"]["connector_type"],
                 "params": found["settings"]["params"],
             }
-        chain = await self._chain(row)
+        # a Jira chain's earlier issue key matters before sending: never presumed new
+        chain = await self._chain(
+            row,
+            presume_new=row["attempts"] == 0
+            and not row["manual"]
+            and settings["connector_type"] != "jira",
+        )
         assert self._sender is not None
         result = await self._sender.send(
             Delivery(
@@ -260,13 +266,18 @@ class Dispatcher(LeaderWorker):
 
     # -- recording ---------------------------------------------------------------------
 
-    async def _chain(self, row: asyncpg.Record) -> ActionDelivery:
+    async def _chain(self, row: asyncpg.Record, *, presume_new: bool = False) -> ActionDelivery:
+        """The chain's aggregate: cached, loaded, or (``presume_new``, for the first attempt
+        of an automatic delivery) opened without a read; if the stream exists after all,
+        the append fails on its version and ``_record`` loads it and tries again."""
         chain_id = row["chain"]
         cached = self._chains.get(chain_id)
         if cached is not None:
             self._chains.move_to_end(chain_id)
             return cached
         try:
+            if presume_new:
+                raise AggregateNotFoundError(chain_id)
             chain = await self.repository.load(chain_id)
         except AggregateNotFoundError:
             chain = ActionDelivery(
