@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from email import policy
 from email.message import EmailMessage
-from email.utils import parseaddr
+from email.utils import formatdate, make_msgid, parseaddr
 from html import escape
 
 import structlog
@@ -35,6 +35,10 @@ def build_page_email(sender: str, recipient: str, page: Page) -> EmailMessage:
     message["From"] = sender
     message["To"] = recipient
     message["Subject"] = page.email_subject()
+    # set here, so the sender need not copy the message to add them
+    message["Date"] = formatdate(usegmt=True)
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = make_msgid(domain=domain)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
     message["X-Ilertd-Alert-Id"] = str(page.alert_id)
     if page.priority == "HIGH":

@@ -20,7 +20,9 @@ send in clear text when the server does not offer it; ``"tls"`` is implicit TLS 
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -117,8 +119,21 @@ def _prepared(message: EmailMessage, sender: str) -> EmailMessage:
     return prepared
 
 
+_local_hostname: str | None = None
+
+
+async def local_hostname() -> str:
+    """This host's name for EHLO, looked up once: aiosmtplib would otherwise run
+    ``socket.getfqdn`` (a DNS lookup, in a thread) for every connection."""
+    global _local_hostname
+    if _local_hostname is None:
+        _local_hostname = await asyncio.to_thread(socket.getfqdn) or "localhost"
+    return _local_hostname
+
+
 async def _deliver(settings: SmtpSettings, message: EmailMessage) -> str:
     client = aiosmtplib.SMTP(
+        local_hostname=await local_hostname(),
         hostname=settings.host,
         port=settings.port,
         use_tls=settings.security == "tls",
