@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -480,7 +481,7 @@ async def in_parallel(count: int, workers: int, one: Callable[[int], Awaitable[N
 
 
 @dataclass
-class Sends:
+class Sends(ABC):
     """Per request: when it was due, sent and acknowledged (wall clock), and the id of the
     alert it opened. A subclass says what a request's answer must be (``alert_id``)."""
 
@@ -505,9 +506,9 @@ class Sends:
         if len(self.error_samples) < 5:
             self.error_samples.append(what[:300])
 
+    @abstractmethod
     def alert_id(self, status: int, raw: bytes) -> str | None:
         """The alert id an answer names, or None after noting why it names none."""
-        raise NotImplementedError
 
     async def post(self, session: aiohttp.ClientSession, url: str, body: bytes, i: int) -> None:
         self.sent[i] = time.time()
