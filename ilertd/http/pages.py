@@ -22,7 +22,7 @@ from aiohttp import web
 from ..alert_commands import AlertNotFoundError
 from ..alert_views import iso
 from ..domain.errors import DomainError
-from ..notify.links import InvalidLinkError, read_token
+from ..notify.links import ActionLink, InvalidLinkError, read_token
 from ..notify.settings import twilio_settings
 from ..notify.twilio import message_twiml, normalize_number, say_twiml, verify_signature
 from ..outbound.settings import public_url
@@ -64,7 +64,8 @@ def _refused(reason: str) -> web.Response:
     )
 
 
-async def _link(request: web.Request):
+async def _link(request: web.Request) -> tuple[ActionLink | None, str | None]:
+    """The link the path's token stands for, or None and why it cannot be used."""
     services = request.app[SERVICES]
     services.require_database()
     try:
@@ -95,7 +96,9 @@ async def confirm_page(request: web.Request) -> web.Response:
     )
 
 
-async def _answer(request: web.Request, alert_id: int, user_id: int, channel: str, answer: str):
+async def _answer(
+    request: web.Request, alert_id: int, user_id: int, channel: str, answer: str
+) -> tuple[bool, str]:
     """Act on the alert; (True, text) or (False, why not)."""
     services = request.app[SERVICES]
     try:
