@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import BaseAggregate
 
+from .errors import ConcurrencyError
 from .mapping import EventMapper
 from .records import AppendResult
 from .store import EventStore
@@ -64,3 +66,32 @@ class Repository:
         if aggregate is None:
             raise AggregateNotFoundError(aggregate_id)
         return aggregate
+
+    async def change(
+        self,
+        aggregate_id: UUID,
+        command: Callable[[Any], object],
+        *,
+        metadata: dict[str, Any] | None = None,
+        create: Callable[[], Any] | None = None,
+        attempts: int = 5,
+    ) -> tuple[Any, AppendResult | None]:
+        """Load the aggregate (or ``create()`` it when its stream is empty), apply
+        ``command`` and append; when someone else appended in between, load and apply it
+        again. ``command`` returning False means "nothing to do": nothing is appended. The
+        last ConcurrencyError is raised when every attempt lost the race."""
+        for attempt in range(attempts):
+            try:
+                aggregate = await self.load(aggregate_id)
+            except AggregateNotFoundError:
+                if create is None:
+                    raise
+                aggregate = create()
+            if command(aggregate) is False:
+                return aggregate, None
+            try:
+                return aggregate, await self.save(aggregate, metadata=metadata)
+            except ConcurrencyError:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")

@@ -188,15 +188,13 @@ class AlertCommands:
     async def _act(
         self, stream: UUID, command: Callable[[Alert], Any], metadata: dict[str, Any]
     ) -> tuple[Alert, int | None]:
-        for _ in range(MAX_ATTEMPTS):
-            alert: Alert = await self.repository.load(stream)
-            command(alert)
-            try:
-                result = await self.repository.save(alert, metadata=metadata)
-            except ConcurrencyError:
-                continue
-            return alert, result.last_position if result else None
-        raise DomainError("the alert is changing too fast; try again")
+        try:
+            alert, result = await self.repository.change(
+                stream, command, metadata=metadata, attempts=MAX_ATTEMPTS
+            )
+        except ConcurrencyError:
+            raise DomainError("the alert is changing too fast; try again") from None
+        return alert, result.last_position if result else None
 
     async def respond(self, alert_id: int, user_id: int, channel: str, answer: str) -> Alert:
         """A responder answered a page (``answer`` accept, resolve or escalate by

@@ -17,7 +17,6 @@ import asyncpg
 from aiohttp import web
 
 from eventstore import ConcurrencyError
-from eventstore.repository import AggregateNotFoundError
 from projections.outbound_config import action_by_id, actions_for_source
 
 from ..alert_views import iso
@@ -33,7 +32,6 @@ from .writes import bad, metadata, parse_id, pool, writer
 
 STATUSES = ("PENDING", "SUCCEEDED", "DEAD", "SKIPPED")
 _DELIVERY_ID = re.compile(r"[0-9]{1,19}-[0-9]{1,19}(-[a-z]{1,16})?")
-SAVE_ATTEMPTS = 5
 
 
 def delivery_json(row: asyncpg.Record) -> dict[str, Any]:
@@ -128,31 +126,28 @@ async def run_action(request: web.Request) -> web.Response:
     alert_stream = UUID(str(alert["stream_id"]))  # asyncpg's own UUID type is not stored
     stream = chain_id(alert_stream, action_id)
     actor = {"type": "user", "id": user["id"]}
-    for _ in range(SAVE_ATTEMPTS):
-        try:
-            chain = await repository.load(stream)
-        except AggregateNotFoundError:
-            chain = ActionDelivery(
-                alert_id=alert["id"],
-                alert_stream=alert_stream,
-                action_id=action_id,
-                id=stream,
-            )
-        chain.request_run(alert["version"], MANUAL_EVENT_TYPE, actor)
-        try:
-            result = await repository.save(chain, metadata=metadata(request, user))
-        except ConcurrencyError:
-            continue
-        assert result is not None
-        body = {
-            "id": delivery_id(result.last_position, action_id),
-            "alertId": alert["id"],
-            "alertActionId": action_id,
-            "eventType": MANUAL_EVENT_TYPE,
-            "status": "PENDING",
-        }
-        return json_response(body, status=202)
-    raise ProblemError(409, "CONFLICT", "the action's deliveries are changing too fast; retry")
+    try:
+        _, result = await repository.change(
+            stream,
+            lambda chain: chain.request_run(alert["version"], MANUAL_EVENT_TYPE, actor),
+            metadata=metadata(request, user),
+            create=lambda: ActionDelivery(
+                alert_id=alert["id"], alert_stream=alert_stream, action_id=action_id, id=stream
+            ),
+        )
+    except ConcurrencyError:
+        raise ProblemError(
+            409, "CONFLICT", "the action's deliveries are changing too fast; retry"
+        ) from None
+    assert result is not None
+    body = {
+        "id": delivery_id(result.last_position, action_id),
+        "alertId": alert["id"],
+        "alertActionId": action_id,
+        "eventType": MANUAL_EVENT_TYPE,
+        "status": "PENDING",
+    }
+    return json_response(body, status=202)
 
 
 def _filters(request: web.Request) -> tuple[str, list[Any]]:
@@ -206,18 +201,18 @@ async def retry_delivery(request: web.Request) -> web.Response:
     user = require_role(request, Role.RESPONDER)
     row = await _delivery(request)
     repository, _ = writer(request)
-    for _ in range(SAVE_ATTEMPTS):
-        chain: ActionDelivery = await repository.load(row["chain"])
-        try:
-            chain.request_retry(row["id"], {"type": "user", "id": user["id"]})
-        except DomainError as exc:
-            raise ProblemError(409, "CONFLICT", str(exc)) from None
-        try:
-            await repository.save(chain, metadata=metadata(request, user))
-        except ConcurrencyError:
-            continue
-        return json_response({**delivery_json(row), "status": "RETRY_REQUESTED"}, status=202)
-    raise ProblemError(409, "CONFLICT", "the delivery is changing too fast; retry")
+    actor = {"type": "user", "id": user["id"]}
+    try:
+        await repository.change(
+            row["chain"],
+            lambda chain: chain.request_retry(row["id"], actor),
+            metadata=metadata(request, user),
+        )
+    except DomainError as exc:
+        raise ProblemError(409, "CONFLICT", str(exc)) from None
+    except ConcurrencyError:
+        raise ProblemError(409, "CONFLICT", "the delivery is changing too fast; retry") from None
+    return json_response({**delivery_json(row), "status": "RETRY_REQUESTED"}, status=202)
 
 
 def add_routes(app: web.Application) -> None:

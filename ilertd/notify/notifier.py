@@ -29,8 +29,7 @@ import aiohttp
 import asyncpg
 import structlog
 
-from eventstore import ConcurrencyError
-from eventstore.repository import AggregateNotFoundError, Repository
+from eventstore.repository import Repository
 from projections import ProjectionRunner
 from projections.users import notification_rules
 
@@ -178,30 +177,23 @@ class Notifier(LeaderWorker):
 
     # -- planning ----------------------------------------------------------------------
 
-    async def _stream(self, alert_id: int, alert_stream: Any, user_id: int) -> AlertNotifications:
-        stream = notifications_id(UUID(str(alert_stream)), user_id)
-        try:
-            return await self.repository.load(stream)
-        except AggregateNotFoundError:
-            return AlertNotifications(
-                alert_id=alert_id,
-                alert_stream=UUID(str(alert_stream)),
-                user_id=user_id,
-                id=stream,
-            )
-
     async def _save(self, row: asyncpg.Record, change: Any) -> int | None:
-        """Load the (alert, user) stream, apply ``change``, append; retry on a race."""
-        for _ in range(5):
-            log_ = await self._stream(row["alert_id"], row["alert_stream"], row["user_id"])
-            if change(log_) is False:
-                return None
-            try:
-                result = await self.repository.save(log_, metadata={"actor": "system:notify"})
-            except ConcurrencyError:
-                continue
-            return result.last_position if result else None
-        raise RuntimeError(f"could not record notification step {row['id']}")
+        """Apply ``change`` to the (alert, user) stream and append it (retried on a race);
+        the position of the last event appended, None when there was nothing to do."""
+        alert_stream = UUID(str(row["alert_stream"]))
+        stream = notifications_id(alert_stream, row["user_id"])
+        _, result = await self.repository.change(
+            stream,
+            change,
+            metadata={"actor": "system:notify"},
+            create=lambda: AlertNotifications(
+                alert_id=row["alert_id"],
+                alert_stream=alert_stream,
+                user_id=row["user_id"],
+                id=stream,
+            ),
+        )
+        return result.last_position if result else None
 
     async def _plan(self, page: asyncpg.Record) -> int | None:
         now = self.clock.now()
