@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 
 from eventstore import RecordedEvent
+from ilertd.domain.alert_notifications import PAGE
 
 from .base import Projection
 
@@ -26,8 +27,19 @@ DDL = """
 CREATE TABLE IF NOT EXISTS pager_alerts (
     stream_id uuid    PRIMARY KEY,
     alert_id  bigint  NOT NULL,
-    priority  text    NOT NULL,
-    status    text    NOT NULL
+    priority   text     NOT NULL,
+    status     text     NOT NULL,
+    responders bigint[] NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS pager_users (
+    stream_id uuid   PRIMARY KEY,
+    user_id   bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pager_update_rules (
+    user_id     bigint  NOT NULL,
+    rule_id     integer NOT NULL,
+    update_type text    NOT NULL,
+    PRIMARY KEY (user_id, rule_id)
 );
 CREATE TABLE IF NOT EXISTS page_requests (
     id           text        PRIMARY KEY,
@@ -35,7 +47,8 @@ CREATE TABLE IF NOT EXISTS page_requests (
     alert_stream uuid        NOT NULL,
     user_id      bigint      NOT NULL,
     paged_at     timestamptz NOT NULL,
-    planned      boolean     NOT NULL DEFAULT false
+    planned      boolean     NOT NULL DEFAULT false,
+    kind         text        NOT NULL DEFAULT 'ALERT'
 );
 CREATE INDEX IF NOT EXISTS page_requests_open ON page_requests (paged_at) WHERE NOT planned;
 CREATE TABLE IF NOT EXISTS notifications (
@@ -44,6 +57,7 @@ CREATE TABLE IF NOT EXISTS notifications (
     alert_stream    uuid        NOT NULL,
     user_id         bigint      NOT NULL,
     page            text        NOT NULL,
+    kind            text        NOT NULL DEFAULT 'ALERT',
     method          text        NOT NULL,
     target          text        NOT NULL,
     rule_id         integer,
@@ -82,6 +96,24 @@ _NOTIFICATION_EVENTS = frozenset(
         "alert-notifications-failed",
     }
 )
+#: Who has which ``updates`` rules: this projection keeps its own copy, so a rebuild asks
+#: for the same status updates as the live run did.
+_USER_EVENTS = frozenset(
+    {
+        "user-registered",
+        "user-deleted",
+        "user-notification-rule-added",
+        "user-notification-rule-changed",
+        "user-notification-rule-removed",
+    }
+)
+#: A page request's kind: a page (``PAGE``: the user must act) or one of ilert's status
+#: updates, by the alert event that causes it.
+UPDATE_KINDS = {
+    "alert-accepted": "ALERT_ACCEPTED",
+    "alert-resolved": "ALERT_RESOLVED",
+    "alert-escalated": "ALERT_ESCALATED",
+}
 
 Listener = Callable[[], Awaitable[None]]
 
@@ -103,10 +135,16 @@ def _paged_users(event_type: str, data: dict[str, Any]) -> list[int]:
 
 class PagerProjection(Projection):
     name = "pager"
-    version = 1
+    version = 2
     leader_only = True
-    tables = ("notifications", "page_requests", "pager_alerts")
-    event_types = _ALERT_EVENTS | _NOTIFICATION_EVENTS
+    tables = (
+        "notifications",
+        "page_requests",
+        "pager_alerts",
+        "pager_users",
+        "pager_update_rules",
+    )
+    event_types = _ALERT_EVENTS | _NOTIFICATION_EVENTS | _USER_EVENTS
 
     def __init__(self) -> None:
         self.listener: Listener | None = None
@@ -129,12 +167,17 @@ class PagerProjection(Projection):
             await self._notification_event(conn, event.type, data, at)
             self._changed = True
             return
+        if event.type in _USER_EVENTS:
+            await _user_event(conn, event, data)
+            return
         if event.type == "alert-created":
             await conn.execute(
-                "INSERT INTO pager_alerts VALUES ($1, $2, $3, 'PENDING') ON CONFLICT DO NOTHING",
+                "INSERT INTO pager_alerts VALUES ($1, $2, $3, 'PENDING', $4) "
+                "ON CONFLICT DO NOTHING",
                 event.stream_id,
                 event.position,
                 data["priority"],
+                list(data.get("responders") or []),
             )
         alert = await conn.fetchrow(
             "SELECT * FROM pager_alerts WHERE stream_id = $1", event.stream_id
@@ -152,6 +195,9 @@ class PagerProjection(Projection):
         at: datetime,
     ) -> None:
         stream = event.stream_id
+        if event.type in UPDATE_KINDS:
+            await self._request_updates(conn, event, alert, data, at)
+        await _track_responders(conn, event, data)
         if event.type in ("alert-accepted", "alert-resolved"):
             status = "ACCEPTED" if event.type == "alert-accepted" else "RESOLVED"
             await conn.execute(
@@ -175,10 +221,52 @@ class PagerProjection(Projection):
         if not users or alert["status"] == "RESOLVED":
             return
         await conn.executemany(
-            "INSERT INTO page_requests VALUES ($1, $2, $3, $4, $5, false) ON CONFLICT DO NOTHING",
-            [(page_id(event.position, u), alert["alert_id"], stream, u, at) for u in users],
+            "INSERT INTO page_requests VALUES ($1, $2, $3, $4, $5, false, $6) "
+            "ON CONFLICT DO NOTHING",
+            [(page_id(event.position, u), alert["alert_id"], stream, u, at, PAGE) for u in users],
         )
         self._changed = True
+
+    async def _request_updates(
+        self,
+        conn: asyncpg.Connection,
+        event: RecordedEvent,
+        alert: asyncpg.Record,
+        data: dict[str, Any],
+        at: datetime,
+    ) -> None:
+        """A status update for each responder with an ``updates`` rule for it: on accept
+        and resolve every responder but the one who did it; on escalation those paged
+        before (the newly paged get a page instead)."""
+        kind = UPDATE_KINDS[event.type]
+        if kind == "ALERT_ESCALATED" and alert["status"] == "RESOLVED":
+            return
+        told = set(alert["responders"])
+        if kind == "ALERT_ESCALATED":
+            told -= set(data.get("responders") or [])
+        actor = data.get("actor") or {}
+        if actor.get("type") == "user":
+            told.discard(actor.get("id"))
+        told.discard(data.get("user_id"))
+        if not told:
+            return
+        status = await conn.execute(
+            """
+            INSERT INTO page_requests
+            SELECT $1 || '-' || u.user_id, $2, $3, u.user_id, $4, false, $5
+            FROM (SELECT DISTINCT user_id FROM pager_update_rules
+                  WHERE user_id = ANY($6::bigint[]) AND update_type = $5) u
+            ON CONFLICT DO NOTHING
+            """,
+            str(event.position),
+            alert["alert_id"],
+            event.stream_id,
+            at,
+            kind,
+            sorted(told),
+        )
+        if not status.endswith(" 0"):
+            self._changed = True
 
     @staticmethod
     async def _cancel(
@@ -188,14 +276,14 @@ class PagerProjection(Projection):
         await conn.execute(
             "UPDATE notifications SET status = 'CANCELLED', next_attempt_at = NULL, "
             "updated_at = $2 WHERE status = 'SCHEDULED' AND alert_stream = $1 "
-            "AND ($3::bigint IS NULL OR user_id = $3)",
+            "AND kind = 'ALERT' AND ($3::bigint IS NULL OR user_id = $3)",
             stream,
             at,
             user_id,
         )
         await conn.execute(
             "UPDATE page_requests SET planned = true WHERE NOT planned AND alert_stream = $1 "
-            "AND ($2::bigint IS NULL OR user_id = $2)",
+            "AND kind = 'ALERT' AND ($2::bigint IS NULL OR user_id = $2)",
             stream,
             user_id,
         )
@@ -211,12 +299,15 @@ class PagerProjection(Projection):
         if kind == "scheduled":
             await conn.execute(
                 """
-                INSERT INTO notifications (id, alert_id, alert_stream, user_id, page, method,
-                    target, rule_id, status, due_at, next_attempt_at, created_at, updated_at)
-                SELECT $1, a.alert_id, a.stream_id, $3, $4, $5, $6, $7,
-                    CASE WHEN a.status = 'PENDING' THEN 'SCHEDULED' ELSE 'CANCELLED' END,
-                    $8, CASE WHEN a.status = 'PENDING' THEN $8::timestamptz END, $9, $9
-                FROM pager_alerts a WHERE a.alert_id = $2
+                INSERT INTO notifications (id, alert_id, alert_stream, user_id, page, kind,
+                    method, target, rule_id, status, due_at, next_attempt_at, created_at,
+                    updated_at)
+                SELECT $1, a.alert_id, a.stream_id, $3, $4, $10, $5, $6, $7,
+                    CASE WHEN live THEN 'SCHEDULED' ELSE 'CANCELLED' END,
+                    $8, CASE WHEN live THEN $8::timestamptz END, $9, $9
+                FROM pager_alerts a, LATERAL (SELECT $10 <> 'ALERT' OR a.status = 'PENDING')
+                    AS l(live)
+                WHERE a.alert_id = $2
                 ON CONFLICT (id) DO NOTHING
                 """,
                 data["notification_id"],
@@ -228,6 +319,7 @@ class PagerProjection(Projection):
                 data.get("rule_id"),
                 datetime.fromisoformat(data["due_at"]),
                 at,
+                data.get("kind") or PAGE,
             )
         elif kind == "sent":
             await conn.execute(
@@ -248,3 +340,62 @@ class PagerProjection(Projection):
                 data["attempt"],
                 data["error"],
             )
+
+
+_RESPONDER_CHANGES = {
+    "alert-escalated": "SELECT ARRAY(SELECT DISTINCT unnest(responders || $2::bigint[]))",
+    "alert-responder-added": "SELECT ARRAY(SELECT DISTINCT unnest(responders || $2::bigint[]))",
+    "alert-responder-removed": "SELECT array_remove(responders, ($2::bigint[])[1])",
+    "alert-rerouted": "SELECT $2::bigint[]",
+}
+
+
+async def _track_responders(
+    conn: asyncpg.Connection, event: RecordedEvent, data: dict[str, Any]
+) -> None:
+    """Keep each alert's responders as the alert aggregate does: they decide who gets
+    status updates."""
+    change = _RESPONDER_CHANGES.get(event.type)
+    if change is None:
+        return
+    if event.type == "alert-escalated":
+        users = list(data.get("responders") or [])
+    else:
+        users = [data["user_id"]] if data.get("user_id") is not None else []
+    await conn.execute(
+        f"UPDATE pager_alerts SET responders = ({change}) WHERE stream_id = $1",
+        event.stream_id,
+        users,
+    )
+
+
+async def _user_event(conn: asyncpg.Connection, event: RecordedEvent, data: dict[str, Any]) -> None:
+    """This projection's copy of who has which ``updates`` rules."""
+    if event.type == "user-registered":
+        await conn.execute(
+            "INSERT INTO pager_users VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            event.stream_id,
+            event.position,
+        )
+        return
+    user_id = await conn.fetchval(
+        "SELECT user_id FROM pager_users WHERE stream_id = $1", event.stream_id
+    )
+    if user_id is None:
+        return
+    if event.type == "user-deleted":
+        await conn.execute("DELETE FROM pager_update_rules WHERE user_id = $1", user_id)
+    elif event.type != "user-notification-rule-removed" and data.get("kind") == "updates":
+        await conn.execute(
+            "INSERT INTO pager_update_rules VALUES ($1, $2, $3) "
+            "ON CONFLICT (user_id, rule_id) DO UPDATE SET update_type = EXCLUDED.update_type",
+            user_id,
+            data["rule_id"],
+            data["update_type"],
+        )
+    else:
+        await conn.execute(
+            "DELETE FROM pager_update_rules WHERE user_id = $1 AND rule_id = $2",
+            user_id,
+            data["rule_id"],
+        )

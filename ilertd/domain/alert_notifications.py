@@ -2,8 +2,9 @@
 
 One stream per (alert, user) (``notifications_id``), so paging never contends with the
 alert's own stream and each notification is a fact: SCHEDULED when the user became a
-responder (one per notification rule, due after the rule's delay), then SUCCESS or ERROR
-with the reason. A muted user's page is SKIPPED, and that is a fact on the timeline too.
+responder (one per notification rule, due after the rule's delay) or when an alert they
+respond to changes (a status update per ``updates`` rule), then SUCCESS or ERROR with the
+reason. A muted user's page is SKIPPED, and that is a fact on the timeline too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+#: The kind of a notification that pages (asks to act); the others are ilert's status
+#: updates: ``ALERT_ACCEPTED``, ``ALERT_RESOLVED``, ``ALERT_ESCALATED``.
+PAGE = "ALERT"
 NOTIFICATIONS_NAMESPACE = UUID("0b7e4f5c-2d1a-4c3b-9e8f-7a6b5c4d3e2f")
 
 
@@ -42,8 +46,10 @@ class AlertNotifications(Aggregate):
         target: str,
         due_at: datetime,
         rule_id: int | None,
+        kind: str = PAGE,
     ) -> None:
-        """One notification of page ``page`` (the event that paged the user)."""
+        """One notification of page ``page`` (the event that paged the user, or the status
+        update ``kind`` for them)."""
         self._scheduled(
             alert_id=self.alert_id,
             user_id=self.user_id,
@@ -53,6 +59,7 @@ class AlertNotifications(Aggregate):
             target=target,
             due_at=due_at,
             rule_id=rule_id,
+            kind=kind,
         )
 
     @event("Scheduled")
@@ -66,6 +73,7 @@ class AlertNotifications(Aggregate):
         target: str,
         due_at: datetime,
         rule_id: int | None,
+        kind: str = PAGE,
     ) -> None:
         self.planned.add(page)
 

@@ -31,6 +31,7 @@ def notify_schemas() -> dict[str, Schema]:
         "Notification": obj(
             {
                 "id": string(),
+                "type": enum(("ALERT", "ALERT_ACCEPTED", "ALERT_RESOLVED", "ALERT_ESCALATED")),
                 "method": enum(("EMAIL", "SMS", "VOICE", "PUSH")),
                 "target": string("address, number or push topic"),
                 "user": id_ref(),

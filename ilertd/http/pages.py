@@ -151,7 +151,8 @@ async def inbound_sms(request: web.Request) -> web.Response:
     if number is not None:
         paged = await pool.fetchrow(
             "SELECT alert_id, user_id FROM notifications WHERE status = 'SUCCESS' "
-            "AND method = 'SMS' AND target = $1 ORDER BY updated_at DESC LIMIT 1",
+            "AND method = 'SMS' AND kind = 'ALERT' AND target = $1 "
+            "ORDER BY updated_at DESC LIMIT 1",
             number,
         )
     if paged is None:
@@ -180,6 +181,7 @@ async def voice_keypress(request: web.Request) -> web.Response:
 def _notification_json(row: Any) -> dict[str, Any]:
     return {
         "id": row["id"],
+        "type": row["kind"],
         "method": row["method"],
         "target": row["target"],
         "user": {"id": row["user_id"]},

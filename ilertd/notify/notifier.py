@@ -34,7 +34,7 @@ from projections import ProjectionRunner
 from projections.users import notification_rules
 
 from ..clock import Clock
-from ..domain.alert_notifications import AlertNotifications, notifications_id
+from ..domain.alert_notifications import PAGE, AlertNotifications, notifications_id
 from ..engine.worker import IDLE_POLL_S, LeaderWorker
 from ..outbound.guard import NetworkPolicy, make_connector
 from ..outbound.smtp import SmtpSettings
@@ -42,7 +42,7 @@ from .email_page import send_page_email
 from .errors import ProviderError
 from .links import ActionLink, LinkAction, make_token
 from .ntfy import NtfyClient, NtfySettings
-from .page import Page
+from .page import UPDATES, Page
 from .twilio import TwilioClient, TwilioSettings, gather_twiml
 
 log = structlog.get_logger(__name__)
@@ -87,10 +87,10 @@ class Notifier(LeaderWorker):
         self.clock = clock
         self.settings = settings
         self._session: aiohttp.ClientSession | None = None
-        #: (method, number) of each text or call in flight, by its first notification
-        self._phone_targets: dict[str, tuple[str, str]] = {}
+        #: (method, number, kind) of each text or call in flight, by its first notification
+        self._phone_targets: dict[str, tuple[str, str, str]] = {}
         #: numbers texted or called whose notifications the pager has not shown as sent yet
-        self._phones_recorded: dict[tuple[str, str], int] = {}
+        self._phones_recorded: dict[tuple[str, str, str], int] = {}
 
     async def _open(self) -> None:
         self._session = aiohttp.ClientSession(connector=make_connector(self.settings.policy))
@@ -133,7 +133,7 @@ class Notifier(LeaderWorker):
               AND next_attempt_at <= $1 AND NOT (id = ANY($2::text[]))
               AND NOT (method IN ('SMS', 'VOICE') AND EXISTS (
                   SELECT 1 FROM notifications s WHERE s.status = 'SUCCESS'
-                  AND s.target = n.target AND s.method = n.method
+                  AND s.target = n.target AND s.method = n.method AND s.kind = n.kind
                   AND s.updated_at > $1 - make_interval(secs => $3)))
             ORDER BY next_attempt_at LIMIT $4
             """,
@@ -145,12 +145,13 @@ class Notifier(LeaderWorker):
 
     def _start_sends(self, rows: list[asyncpg.Record], free: int) -> None:
         """One send per notification; texts and calls to one number as one bundle, and
-        none while another to that number is still in flight."""
-        phones_busy = {(task_key[0], task_key[1]) for task_key in self._phone_targets.values()}
-        bundles: dict[tuple[str, str], list[asyncpg.Record]] = {}
+        none while another to that number is still in flight. Pages and each kind of
+        status update are bundled apart."""
+        phones_busy = set(self._phone_targets.values())
+        bundles: dict[tuple[str, str, str], list[asyncpg.Record]] = {}
         for row in rows:
             if row["method"] in ("SMS", "VOICE"):
-                key = (row["method"], row["target"])
+                key = (row["method"], row["target"], row["kind"])
                 if key not in phones_busy:
                     bundles.setdefault(key, []).append(row)
             elif free > 0:
@@ -210,6 +211,10 @@ class Notifier(LeaderWorker):
             reason = "the user does not exist"
         elif user["muted_until"] is not None and user["muted_until"] > now:
             reason = f"the user is muted until {user['muted_until'].isoformat()}"
+        elif page["kind"] != PAGE:
+            plans = await self._update_plans(user, page["kind"])
+            if not plans:
+                reason = f"the user has no updates rule for {page['kind']} any more"
         else:
             plans = await self._plans(user, priority)
             if not plans:
@@ -229,6 +234,7 @@ class Notifier(LeaderWorker):
                     target,
                     page["paged_at"] + timedelta(minutes=delay_min),
                     rule_id,
+                    page["kind"],
                 )
             return True
 
@@ -246,6 +252,18 @@ class Notifier(LeaderWorker):
         ]
         if not rules:
             return [("EMAIL", user["email"], 0, None)] if user["email"] else []
+        return self._rule_plans(user, rules)
+
+    async def _update_plans(
+        self, user: asyncpg.Record, kind: str
+    ) -> list[tuple[str, str, int, int | None]]:
+        """The user's ``updates`` rules for ``kind``, all at once."""
+        rules = await notification_rules(self.pool, user["id"], "updates")
+        return self._rule_plans(user, [r for r in rules if r["update_type"] == kind])
+
+    def _rule_plans(
+        self, user: asyncpg.Record, rules: list[asyncpg.Record]
+    ) -> list[tuple[str, str, int, int | None]]:
         plans = []
         for rule in rules:
             method = rule["method"]
@@ -272,7 +290,8 @@ class Notifier(LeaderWorker):
             "LEFT JOIN alert_sources s ON s.id = a.source_id WHERE a.id = $1",
             row["alert_id"],
         )
-        links = self._links(row["alert_id"], row["user_id"])
+        kind = row["kind"]
+        links = self._links(row["alert_id"], row["user_id"]) if kind == PAGE else {}
         return Page(
             alert_id=row["alert_id"],
             summary=alert["summary"] if alert else f"alert {row['alert_id']}",
@@ -281,6 +300,7 @@ class Notifier(LeaderWorker):
             source_name=(alert["source_name"] if alert else None) or "",
             alert_url=f"{self.settings.public_url}/api/alerts/{row['alert_id']}",
             links=links,
+            update=UPDATES.get(kind, ""),
         )
 
     async def _deliver(self, row: asyncpg.Record, page: Page) -> str:

@@ -9,7 +9,9 @@ Replies and keypresses map to actions by fixed digits, ``ACTION_DIGITS``: 1 acce
 2 resolve, 3 escalate. A channel offers only the actions the page has a link for, so the
 link set decides what a page allows. A bundled page (``bundled > 1``) sums up several new
 alerts in one message; it shows the latest one and its actions apply to all of them, which
-the texts say ("Reply 1=accept 2=resolve 3=escalate (all 7)").
+the texts say ("Reply 1=accept 2=resolve 3=escalate (all 7)"). A status update
+(``update`` set: "accepted", "resolved", "escalated") tells what happened to the alert and
+offers no actions.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 ACTIONS = ("accept", "resolve", "escalate")
+#: What a status update says happened, by its kind (a user's ``updates`` rule).
+UPDATES = {
+    "ALERT_ACCEPTED": "accepted",
+    "ALERT_RESOLVED": "resolved",
+    "ALERT_ESCALATED": "escalated",
+}
 ACTION_DIGITS = {"accept": "1", "resolve": "2", "escalate": "3"}
 PRIORITIES = ("HIGH", "LOW")
 
@@ -84,6 +92,7 @@ class Page:
     alert_url: str
     links: dict[str, str]
     bundled: int = 1
+    update: str = ""
 
     def __post_init__(self) -> None:
         if isinstance(self.alert_id, bool) or not isinstance(self.alert_id, int):
@@ -95,6 +104,8 @@ class Page:
             raise ValueError(f"priority must be one of {PRIORITIES}, not {self.priority!r}")
         if isinstance(self.bundled, bool) or not isinstance(self.bundled, int) or self.bundled < 1:
             raise ValueError(f"bundled must be an int of at least 1, not {self.bundled!r}")
+        if self.update not in ("", *UPDATES.values()):
+            raise ValueError(f"update must be one of {sorted(UPDATES.values())}")
         unknown = set(self.links) - set(ACTIONS)
         if unknown:
             raise ValueError(f"unknown link actions {sorted(unknown)}; known: {ACTIONS}")
@@ -115,6 +126,17 @@ class Page:
             if action in self.links
         ]
 
+    def _headline(self, before_latest: str, before_alert: str) -> str:
+        """What the message is about, ahead of the (latest) alert: "7 new alerts for you",
+        "Resolved", "7 alerts resolved"; empty for a single page."""
+        if self.update:
+            if self.bundled > 1:
+                return f"{self.bundled} alerts {self.update}{before_latest}"
+            return f"{self.update.capitalize()}{before_alert}"
+        if self.bundled > 1:
+            return f"{self.bundled} new alerts for you{before_latest}"
+        return ""
+
     def clean_summary(self) -> str:
         return one_line(self.summary) or NO_SUMMARY
 
@@ -133,10 +155,7 @@ class Page:
         "[ilertd] 7 new alerts for you, latest: HIGH #42 disk full. Reply 1=accept ... (all 7)".
         Only the summary is shortened; ValueError when ``max_len`` leaves it no room.
         """
-        if self.bundled > 1:
-            lead = f"[ilertd] {self.bundled} new alerts for you, latest: "
-        else:
-            lead = "[ilertd] "
+        lead = f"[ilertd] {self._headline(', latest: ', ': ')}"
         lead += f"{self.priority} #{self.alert_id} "
         menu = self._sms_menu()
         room = max_len - len(lead) - (len(menu) + 2 if menu else 0)
@@ -163,7 +182,10 @@ class Page:
             f"{self.priority.lower()} priority alert {self.alert_id} "
             f"from {self.clean_source()}: {summary}"
         )
-        if self.bundled > 1:
+        if self.update:
+            intro = f"This is ilertd with an update. {self._headline('. The latest is a ', ': a ')}"
+            intro += alert
+        elif self.bundled > 1:
             intro = f"This is ilertd. You have {self.bundled} new alerts. The latest is a {alert}"
         else:
             intro = f"This is ilertd with a {alert}"
@@ -182,8 +204,8 @@ class Page:
     def push_title(self) -> str:
         """One line: "HIGH #42: disk full", or "7 new alerts, latest HIGH #42: disk full"."""
         title = f"{self.priority} #{self.alert_id}: {self.clean_summary()}"
-        if self.bundled > 1:
-            title = f"{self.bundled} new alerts, latest {title}"
+        if self.update or self.bundled > 1:
+            title = self._headline(", latest ", ": ").replace(" for you", "") + title
         return truncate(title, TITLE_MAX)
 
     def push_message(self) -> str:
@@ -203,6 +225,8 @@ class Page:
     def email_intro(self) -> str:
         """The first line of the e-mail, above the summary."""
         alert = f"{self.priority} priority alert #{self.alert_id} from {self.clean_source()}"
+        if self.update:
+            return self._headline(". The latest: ", ": ") + alert
         if self.bundled > 1:
             return f"{self.bundled} new alerts for you. The latest: {alert}"
         return alert

@@ -172,6 +172,26 @@ def test_bundled_email_text_says_the_links_act_on_all() -> None:
     assert "These links act on all 2 alerts." in text
 
 
+# -- status updates --------------------------------------------------------------------
+
+
+def test_a_status_update_says_what_happened_on_every_channel() -> None:
+    update = make_page(links={}, update="resolved")
+    assert update.sms_text() == "[ilertd] Resolved: HIGH #42 disk full"
+    assert update.push_title() == "Resolved: HIGH #42: disk full"
+    assert update.email_subject() == "[ilertd] Resolved: HIGH #42: disk full"
+    assert update.email_intro() == "Resolved: HIGH priority alert #42 from Prometheus"
+    assert update.voice_text().startswith("This is ilertd with an update. Resolved: ")
+    assert "Press" not in update.voice_text() and "Reply" not in update.sms_text()
+
+
+def test_a_bundled_status_update_counts_the_alerts() -> None:
+    update = make_page(links={}, update="accepted", bundled=3)
+    assert update.sms_text() == "[ilertd] 3 alerts accepted, latest: HIGH #42 disk full"
+    assert update.push_title() == "3 alerts accepted, latest HIGH #42: disk full"
+    assert "3 alerts accepted. The latest is a high priority alert 42" in update.voice_text()
+
+
 # -- validation and helpers ------------------------------------------------------------
 
 
@@ -189,6 +209,8 @@ def test_bundled_email_text_says_the_links_act_on_all() -> None:
         {"links": {"accept": 'https://ilertd.example/r/"><script>'}},
         {"alert_url": "ftp://ilertd.example/alerts/42"},
         {"alert_url": "/alerts/42"},
+        {"update": "ALERT_ACCEPTED"},
+        {"update": "snoozed"},
     ],
 )
 def test_invalid_pages_are_refused(overrides: dict[str, Any]) -> None:
