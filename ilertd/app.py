@@ -26,6 +26,7 @@ from .engine.leader import Leadership
 from .engine.timers import TimerEngine
 from .http.problems import ProblemError
 from .metrics import Metrics
+from .notify.duties import DutyReminders
 from .notify.notifier import Notifier
 from .notify.settings import notify_settings
 from .outbound.dispatcher import Dispatcher
@@ -70,6 +71,7 @@ class Services:
         self.invariants: InvariantCheck | None = None
         self.dispatcher: Dispatcher | None = None
         self.notifier: Notifier | None = None
+        self.duty_reminders: DutyReminders | None = None
         self.link_secret = b""
         self.feed_secret = b""
         self.mapper = EventMapper(build_registry())
@@ -118,13 +120,15 @@ class Services:
         )
         self.runner.projections["outbox"].listener = self.dispatcher.wake  # type: ignore[attr-defined]
         self.link_secret = await installation_secret(self.store.pool, "action-links")
+        settings = notify_settings(self.config, self.link_secret)
         self.notifier = Notifier(
             self.store.pool,
             self.repository,
             self.runner,
             self.clock,
-            notify_settings(self.config, self.link_secret),
+            settings,
         )
+        self.duty_reminders = DutyReminders(self.store.pool, self.repository, self.clock, settings)
         self.runner.projections["pager"].listener = self.notifier.wake  # type: ignore[attr-defined]
         self.runner.start()
         self.leadership = Leadership(
@@ -158,6 +162,8 @@ class Services:
         await self.runner.catch_up_one("pager")
         self.runner.follow_one("pager")
         await self.notifier.start()
+        assert self.duty_reminders is not None
+        await self.duty_reminders.start()
 
     async def _follow(self) -> None:
         assert self.timers is not None and self.invariants is not None
@@ -169,6 +175,8 @@ class Services:
         if self.notifier is not None:
             await self.notifier.stop()
         await self.runner.stop_one("pager")
+        if self.duty_reminders is not None:
+            await self.duty_reminders.stop()
         await self.invariants.stop()
         await self.runner.stop_one("timers")
         await self.timers.stop()

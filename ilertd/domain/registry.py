@@ -10,6 +10,7 @@ from .alert_action import AlertAction
 from .alert_notifications import AlertNotifications
 from .alert_source import AlertSource
 from .connector import Connector
+from .duty_reminders import ShiftReminders
 from .escalation_policy import EscalationPolicy
 from .schedule import Schedule
 from .user import User
@@ -26,4 +27,5 @@ def build_registry() -> EventRegistry:
     registry.register(AlertAction)
     registry.register(ActionDelivery)
     registry.register(AlertNotifications)
+    registry.register(ShiftReminders)
     return registry

@@ -3,7 +3,8 @@
 Uses ntfy's JSON publishing: a POST to the server root whose body names the topic, with the
 accept/resolve/escalate links as "http" action buttons (ntfy shows at most three), so a
 responder acts from the notification without opening anything. The buttons POST to the
-signed links; "clear" removes the notification once one was tapped.
+signed links; "clear" removes the notification once one was tapped. Notices that ask
+for no action (a shift reminder) are a plain title and message.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ class NtfySettings:
 
 
 class NtfyClient:
-    """Publishes pages to topics; the caller owns ``session`` (and its connection policy)."""
+    """Publishes pages, and plain notices, to topics; the caller owns ``session`` (and its
+    connection policy)."""
 
     def __init__(
         self, session: aiohttp.ClientSession, settings: NtfySettings, timeout_s: float = 10
@@ -71,6 +73,20 @@ class NtfyClient:
         ValueError for a topic ntfy would not accept (``[-_A-Za-z0-9]{1,64}``).
         """
         check_topic(topic)
+        return await self._post(publication(topic, page), alert_id=page.alert_id)
+
+    async def publish_text(
+        self, topic: str, title: str, message: str, *, priority: int = 3, click: str | None = None
+    ) -> str:
+        """Publish a plain notification (a title and a message, no action buttons) to
+        ``topic``; return ntfy's message id. Raises ProviderError; ValueError as ``publish``.
+        The caller sanitizes ``title`` and ``message``."""
+        check_topic(topic)
+        return await self._post(notice(topic, title, message, priority=priority, click=click))
+
+    async def _post(self, body: dict[str, Any], **context: Any) -> str:
+        """POST one publication; its message id. ``context`` is logged with the outcome."""
+        topic = body["topic"]
         headers = {}
         if self._settings.token is not None:
             headers["Authorization"] = f"Bearer {self._settings.token}"
@@ -80,7 +96,7 @@ class NtfyClient:
                 self._settings.base_url.rstrip("/") + "/",
                 provider=self._provider,
                 timeout_s=self._timeout_s,
-                json=publication(topic, page),
+                json=body,
                 headers=headers,
             )
             message_id = answer.get("id")
@@ -94,7 +110,7 @@ class NtfyClient:
                 "push not sent",
                 provider=self._settings.host,
                 topic=topic,
-                alert_id=page.alert_id,
+                **context,
                 retryable=exc.retryable,
                 status=exc.status,
                 code=exc.code,
@@ -105,7 +121,7 @@ class NtfyClient:
             "push sent",
             provider=self._settings.host,
             topic=topic,
-            alert_id=page.alert_id,
+            **context,
             message_id=message_id,
         )
         return message_id
@@ -131,3 +147,19 @@ def publication(topic: str, page: Page) -> dict[str, Any]:
             for _, label, url in page.actions()
         ],
     }
+
+
+def notice(
+    topic: str, title: str, message: str, *, priority: int = 3, click: str | None = None
+) -> dict[str, Any]:
+    """The JSON body of a plain notification: no action buttons."""
+    body: dict[str, Any] = {
+        "topic": topic,
+        "title": title,
+        "message": message,
+        "priority": priority,
+        "tags": ["ilertd"],
+    }
+    if click is not None:
+        body["click"] = click
+    return body

@@ -101,13 +101,13 @@ class Daemon:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def head(self) -> int:
-        """Events requests wrote: the engine's own background facts (pages and webhook
-        deliveries for alerts the fuzzer created earlier) do not count."""
+        """Events requests wrote: the engine's own background facts (pages, webhook
+        deliveries and shift reminders for what the fuzzer created earlier) do not count."""
         assert self.services is not None and self.services.store is not None
         return self.run(
             self.services.store.pool.fetchval(
                 "SELECT count(*) FROM events WHERE type NOT LIKE 'alert-notifications-%' "
-                "AND type NOT LIKE 'action-delivery-%'"
+                "AND type NOT LIKE 'action-delivery-%' AND type NOT LIKE 'shift-reminders-%'"
             )
         )
 
