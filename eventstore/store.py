@@ -13,6 +13,7 @@ import structlog
 from .migrations import apply_migrations
 from .notifier import Notifier
 from .records import RECORDED_COLUMNS, AppendResult, NewEvent, RecordedEvent
+from .tail import SharedTail
 from .writer import BatchObserver, GroupCommitWriter
 
 _COLUMNS = RECORDED_COLUMNS
@@ -59,6 +60,7 @@ class EventStore:
             self._connect_writer, max_batch=max_batch, observer=observer
         )
         self.notifier = Notifier(self._connect_listener)
+        self._tail = SharedTail(self._read_from)
 
     @property
     def dsn(self) -> str:
@@ -139,6 +141,14 @@ class EventStore:
     async def head_position(self) -> int:
         return await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
 
+    async def _read_from(self, position: int, limit: int) -> list[RecordedEvent]:
+        return await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE position >= $1 ORDER BY position LIMIT $2",
+            position,
+            limit,
+            record_class=RecordedEvent,
+        )
+
     async def read_batches(
         self,
         from_position: int = 1,
@@ -181,10 +191,17 @@ class EventStore:
         Never ends on its own; a dropped notification connection only slows it to polling.
         """
         position = from_position
+        seen = None
         while True:
+            # Woken by an announced commit, a read started since serves as well as our own;
+            # the first round and polling (commits of other instances may be unannounced)
+            # read for themselves.
+            announced = seen is not None and self.notifier.sequence != seen
             seen = self.notifier.sequence
             try:
-                async for batch in self.read_batches(position, batch_size=batch_size):
+                while batch := await self._tail.batch(
+                    position, seen if announced else None, self.notifier.sequence, batch_size
+                ):
                     yield batch
                     position = batch[-1].position + 1
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
