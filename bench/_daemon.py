@@ -173,6 +173,27 @@ def start_helper(name: str, script: str, mode: str, *extra: str) -> Server:
     return Server(name, argv, dict(os.environ), port)
 
 
+def add_daemon_env_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--daemon-env",
+        action="append",
+        default=[],
+        metavar="ILERTD_NAME=VALUE",
+        help="extra daemon setting, e.g. ILERTD_OUTBOUND_CONCURRENCY=128 (repeatable)",
+    )
+
+
+def daemon_env_settings(parser: argparse.ArgumentParser, items: list[str]) -> dict[str, str]:
+    """``--daemon-env`` items as a mapping; a usage error for one that is not a setting."""
+    settings = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.startswith("ILERTD_"):
+            parser.error(f"--daemon-env wants ILERTD_NAME=VALUE, got {item!r}")
+        settings[name] = value
+    return settings
+
+
 def add_sender_args(
     parser: argparse.ArgumentParser, *, warmup: int, warmup_help: str, drain_help: str
 ) -> None:

@@ -107,6 +107,7 @@ from _daemon import (
     RecorderControl,
     Sends,
     Server,
+    add_daemon_env_arg,
     add_sender_args,
     alert_events,
     api_post,
@@ -114,6 +115,7 @@ from _daemon import (
     client_session,
     closed_load,
     cpu_report,
+    daemon_env_settings,
     event_answer,
     in_parallel,
     log_on_failure,
@@ -590,13 +592,7 @@ def parse_args() -> argparse.Namespace:
         drain_help="stop waiting for webhooks after this long without a new one",
     )
     add_database_args(parser, "ilertd_bench_delivery")
-    parser.add_argument(
-        "--daemon-env",
-        action="append",
-        default=[],
-        metavar="ILERTD_NAME=VALUE",
-        help="extra daemon setting, e.g. ILERTD_OUTBOUND_CONCURRENCY=128 (repeatable)",
-    )
+    add_daemon_env_arg(parser)
     # Internal: the receiver process runs this same file.
     parser.add_argument("--receiver", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -607,13 +603,7 @@ def parse_args() -> argparse.Namespace:
         parser.error("--rate, --events, --burst-events and --clients must be positive")
     if args.warmup < 1 or args.drain_timeout_s <= 0:
         parser.error("--warmup and --drain-timeout-s must be positive")
-    settings = {}
-    for item in args.daemon_env:
-        name, sep, value = item.partition("=")
-        if not sep or not name.startswith("ILERTD_"):
-            parser.error(f"--daemon-env wants ILERTD_NAME=VALUE, got {item!r}")
-        settings[name] = value
-    args.daemon_env = settings
+    args.daemon_env = daemon_env_settings(parser, args.daemon_env)
     return args
 
 

@@ -83,10 +83,12 @@ from _daemon import (
     REQUEST_TIMEOUT_S,
     CpuSnapshot,
     Server,
+    add_daemon_env_arg,
     api_post,
     backend_pids,
     client_session,
     cpu_report,
+    daemon_env_settings,
     event_answer,
     fresh_database,
     log_on_failure,
@@ -268,7 +270,7 @@ async def bench_daemon(args: argparse.Namespace, dsn: str) -> tuple[dict[str, An
     rng = random.Random(SEED)
     with (
         tempfile.TemporaryDirectory(prefix="bench-ingest-") as data_dir,
-        log_on_failure(start_daemon(dsn, data_dir), "ilertd") as daemon,
+        log_on_failure(start_daemon(dsn, data_dir, args.daemon_env), "ilertd") as daemon,
     ):
         async with client_session(args.clients) as session:
             await daemon.wait_ready(session)
@@ -582,7 +584,7 @@ async def check_durability_count(dsn: str, acknowledged: int, unanswered: int) -
 async def bench_daemon_wrk(args: argparse.Namespace, dsn: str, wrk: str) -> dict[str, Any]:
     with (
         tempfile.TemporaryDirectory(prefix="bench-ingest-") as data_dir,
-        log_on_failure(start_daemon(dsn, data_dir), "ilertd") as daemon,
+        log_on_failure(start_daemon(dsn, data_dir, args.daemon_env), "ilertd") as daemon,
     ):
         script = os.path.join(data_dir, "events.lua")
         async with client_session(4) as session:
@@ -692,6 +694,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "clients": args.clients,
         **load_shape,
         "keys": args.keys,
+        "daemon_env": args.daemon_env,
         **daemon,
         **noop,
         "ratio": round(ratio, 3),
@@ -718,12 +721,14 @@ def parse_args() -> argparse.Namespace:
         help="wrk client: timed seconds (after a 2 s warm-up); --events/--warmup are for python",
     )
     add_database_args(parser, "ilertd_bench_ingest")
+    add_daemon_env_arg(parser)
     # Internal: the raw ceiling's server process runs this same file.
     parser.add_argument("--noop-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.noop_server:
         return args
+    args.daemon_env = daemon_env_settings(parser, args.daemon_env)
     if args.duration_s < 1:
         parser.error("--duration-s must be at least 1")
     if args.clients < 1 or args.events < 1 or args.keys < 1 or args.warmup < 0:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from .app import Services
 from .config import Config
+from .gc_tuning import freeze_startup_heap, tune_collector
 from .http.server import build_app
 from .sdnotify import sd_notify, watchdog_interval
 
@@ -28,6 +29,7 @@ async def _watchdog(interval: float) -> None:
 
 
 async def serve(config: Config) -> int:
+    tune_collector()
     services = Services(config)
     runner = web.AppRunner(
         build_app(services),
@@ -58,6 +60,7 @@ async def serve(config: Config) -> int:
 
     async def start() -> None:
         await services.start()
+        freeze_startup_heap()
         sd_notify("READY=1\nSTATUS=ready")
 
     starting = loop.create_task(start())
