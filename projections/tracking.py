@@ -36,9 +36,18 @@ async def reset(conn: asyncpg.Connection, name: str, version: int) -> None:
 
 
 async def lock_position(conn: asyncpg.Connection, name: str) -> int:
-    """Lock the row for this transaction: two runners never apply the same batch."""
+    """Lock the row for this transaction: two runners never apply the same batch.
+
+    The transaction also commits without waiting for its WAL to reach the disk
+    (``synchronous_commit = off`` for it alone): a crash may lose the last few batches, but
+    their table writes and their tracking position are lost together, and the runner then
+    applies them again from the events, which are durable. One fsync fewer per batch and
+    projection, on the path of every alert, delivery and page."""
     return await conn.fetchval(
-        "SELECT position FROM projection_tracking WHERE name = $1 FOR UPDATE", name
+        "SELECT position FROM projection_tracking, "
+        "set_config('synchronous_commit', 'off', true) WHERE name = $1 FOR UPDATE OF "
+        "projection_tracking",
+        name,
     )
 
 
