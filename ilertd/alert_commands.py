@@ -365,17 +365,20 @@ class AlertCommands:
     async def _load_latest(self, source: asyncpg.Record, key: str) -> KnownAlert | None:
         """The latest generation for this key, from the store (the projection only gives a
         starting hint for the probe; anything newer is found in the store)."""
-        hint = await self.pool.fetchval(
-            "SELECT max(generation) FROM alerts WHERE source_id = $1 AND alert_key_norm = $2",
+        # one round trip answers the common case, a key never seen: no hint, no first stream
+        hint, first_exists = await self.pool.fetchrow(
+            "SELECT (SELECT max(generation) FROM alerts WHERE source_id = $1 "
+            "AND alert_key_norm = $2), EXISTS (SELECT 1 FROM events WHERE stream_id = $3)",
             source["id"],
             normalize_key(key),
+            keyed_alert_id(source["stream_id"], key, 0),
         )
-        generation = hint if hint is not None else -1
+        if hint is None and not first_exists:
+            return None
+        generation = hint if hint is not None else 0
         store = self.repository.store
         while await store.stream_version(keyed_alert_id(source["stream_id"], key, generation + 1)):
             generation += 1
-        if generation < 0:
-            return None
         rows = await store.read_stream(keyed_alert_id(source["stream_id"], key, generation))
         alert: Alert | None = None
         for row in rows:

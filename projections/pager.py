@@ -179,6 +179,8 @@ class PagerProjection(Projection):
                 data["priority"],
                 list(data.get("responders") or []),
             )
+            if not data.get("responders"):
+                return  # nobody to page yet: the row is all there is to do
         alert = await conn.fetchrow(
             "SELECT * FROM pager_alerts WHERE stream_id = $1", event.stream_id
         )

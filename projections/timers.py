@@ -142,7 +142,8 @@ class TimersProjection(Projection):
                     after,
                 )
                 self._changes.append(TimerChange(name, "auto-resolve", event.stream_id, due))
-            await self._set_escalation(conn, event.stream_id, data.get("next_escalation_at"))
+            if data.get("next_escalation_at"):  # a new alert has no timer to remove
+                await self._set_escalation(conn, event.stream_id, data["next_escalation_at"])
         elif event.type in ("alert-escalated", "alert-rerouted"):
             await self._set_escalation(conn, event.stream_id, data.get("next_escalation_at"))
         elif event.type in ("alert-accepted", "alert-escalation-ended"):
