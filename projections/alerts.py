@@ -8,6 +8,7 @@ event; log entry ids are the positions of the events they describe.
 
 from __future__ import annotations
 
+import collections
 from datetime import datetime
 from typing import Any
 
@@ -156,18 +157,20 @@ def describe_delivery(event_type: str, data: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-async def _system_entry(
-    conn: asyncpg.Connection,
+ENTRY_SQL = "INSERT INTO alert_log_entries VALUES ($1, $2, $3, $4, $5, $6, $7)"
+Entry = tuple[int, int, datetime, str, str, str, str]
+
+
+def _system_entry(
     event: RecordedEvent,
     data: dict[str, Any],
     at: datetime,
     entry_type: str,
     text: str,
     reason: str,
-) -> None:
+) -> Entry:
     """A timeline entry the engine wrote (a page, a webhook) for ``data["alert_id"]``."""
-    await conn.execute(
-        "INSERT INTO alert_log_entries VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    return (
         event.position,
         data["alert_id"],
         at,
@@ -211,18 +214,14 @@ def describe_notification(event_type: str, data: dict[str, Any]) -> tuple[str, s
     )
 
 
-async def _notification_entry(
-    conn: asyncpg.Connection, event: RecordedEvent, data: dict[str, Any], at: datetime
-) -> None:
+def _notification_entry(event: RecordedEvent, data: dict[str, Any], at: datetime) -> Entry:
     entry_type, text = describe_notification(event.type, data)
-    await _system_entry(conn, event, data, at, entry_type, text, "notification")
+    return _system_entry(event, data, at, entry_type, text, "notification")
 
 
-async def _delivery_outcome(
-    conn: asyncpg.Connection, event: RecordedEvent, data: dict[str, Any], at: datetime
-) -> None:
+def _delivery_outcome(event: RecordedEvent, data: dict[str, Any], at: datetime) -> Entry:
     entry_type, text = describe_delivery(event.type, data)
-    await _system_entry(conn, event, data, at, entry_type, text, "alert-action")
+    return _system_entry(event, data, at, entry_type, text, "alert-action")
 
 
 class AlertsProjection(Projection):
@@ -253,9 +252,16 @@ class AlertsProjection(Projection):
     async def setup(self, conn: asyncpg.Connection) -> None:
         await conn.execute(DDL)
 
+    def __init__(self) -> None:
+        #: Timeline entries and count changes of the batch being applied: nothing reads
+        #: them while it is, so they go in one pipelined statement each at its end.
+        self._entries: list[Entry] = []
+        self._counts: collections.Counter[tuple[int, str]] = collections.Counter()
+
     async def handle_batch(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
         """Runs of dedup events (the bulk of inbound traffic) go as two pipelined
         statements; everything else one event at a time, in order."""
+        self._entries, self._counts = [], collections.Counter()
         run: list[RecordedEvent] = []
         for event in events:
             if event.type == "alert-event-received":
@@ -265,6 +271,11 @@ class AlertsProjection(Projection):
             run = []
             await self.handle(conn, event)
         await self._received_run(conn, run)
+        if self._entries:
+            await conn.executemany(ENTRY_SQL, self._entries)
+        counts = [(source, status, n) for (source, status), n in self._counts.items() if n]
+        if counts:
+            await conn.executemany(COUNT_SQL, counts)
 
     async def _received_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
         if not run:
@@ -297,10 +308,10 @@ class AlertsProjection(Projection):
         data = event.data
         at = _ts(data["timestamp"])
         if event.type in DELIVERY_OUTCOMES:
-            await _delivery_outcome(conn, event, data, at)
+            self._entries.append(_delivery_outcome(event, data, at))
             return
         if event.type in NOTIFICATION_EVENTS:
-            await _notification_entry(conn, event, data, at)
+            self._entries.append(_notification_entry(event, data, at))
             return
         kind = event.type.removeprefix("alert-")
         if kind == "created":
@@ -323,15 +334,16 @@ class AlertsProjection(Projection):
             alert_id = row["id"]
             await getattr(self, "_" + kind.replace("-", "_"))(conn, row, data, at)
         entry_type, text = describe_event(kind, data)
-        await conn.execute(
-            "INSERT INTO alert_log_entries VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            event.position,
-            alert_id,
-            at,
-            entry_type,
-            text,
-            orjson.dumps(data.get("actor") or {}).decode(),
-            orjson.dumps(log_vars(kind, data)).decode(),
+        self._entries.append(
+            (
+                event.position,
+                alert_id,
+                at,
+                entry_type,
+                text,
+                orjson.dumps(data.get("actor") or {}).decode(),
+                orjson.dumps(log_vars(kind, data)).decode(),
+            )
         )
 
     async def _created(
@@ -369,7 +381,7 @@ class AlertsProjection(Projection):
         )
         for user_id in responders:
             await self._add_responder(conn, event.position, user_id, event.position)
-        await _count(conn, data["source_id"], "PENDING", 1)
+        self._counts[(data["source_id"], "PENDING")] += 1
         return event.position
 
     @staticmethod
@@ -394,8 +406,8 @@ class AlertsProjection(Projection):
             *((row["id"], status, at) if column else (row["id"], status)),
         )
         if row["status"] != status:
-            await _count(conn, row["source_id"], row["status"], -1)
-            await _count(conn, row["source_id"], status, 1)
+            self._counts[(row["source_id"], row["status"])] -= 1
+            self._counts[(row["source_id"], status)] += 1
 
     async def _event_received(
         self, conn: asyncpg.Connection, event: RecordedEvent, data: dict[str, Any], at: datetime
@@ -510,14 +522,10 @@ class AlertsProjection(Projection):
         )
 
 
-async def _count(conn: asyncpg.Connection, source_id: int, status: str, delta: int) -> None:
-    await conn.execute(
-        "INSERT INTO alert_counts VALUES ($1, $2, $3) "
-        "ON CONFLICT (source_id, status) DO UPDATE SET n = alert_counts.n + $3",
-        source_id,
-        status,
-        delta,
-    )
+COUNT_SQL = (
+    "INSERT INTO alert_counts VALUES ($1, $2, $3) "
+    "ON CONFLICT (source_id, status) DO UPDATE SET n = alert_counts.n + $3"
+)
 
 
 _LOG_TYPES = {

@@ -147,7 +147,21 @@ class OutboxProjection(Projection):
             row["id"]: row
             for row in await conn.fetch("SELECT * FROM outbox_actions WHERE NOT deleted")
         }
-        await super().handle_batch(conn, events)
+        closes: list[tuple[Any, ...]] = []  # a run of closing outcomes: one pipelined call
+        for event in events:
+            kind = event.type.removeprefix("action-delivery-")
+            if kind in _CLOSED_STATUS and event.type in _DELIVERY_EVENTS:
+                closes.append(_close_args(kind, event.data))
+                continue
+            await self._close_all(conn, closes)
+            closes = []
+            await self.handle(conn, event)
+        await self._close_all(conn, closes)
+
+    async def _close_all(self, conn: asyncpg.Connection, closes: list[tuple[Any, ...]]) -> None:
+        if closes:
+            await conn.executemany(CLOSE_SQL, closes)
+            self._changed = True
 
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         if event.type in _ACTION_EVENTS:
@@ -297,23 +311,23 @@ class OutboxProjection(Projection):
                 datetime.fromisoformat(data["next_attempt_at"]),
                 at,
             )
-        elif kind in ("succeeded", "dead-lettered", "skipped"):
-            await self._close(conn, kind, data, at)
+        elif kind in _CLOSED_STATUS:
+            await conn.execute(CLOSE_SQL, *_close_args(kind, data))
         else:
             return
         self._changed = True
 
-    async def _close(
-        self, conn: asyncpg.Connection, kind: str, data: dict[str, Any], at: datetime
-    ) -> None:
-        status = {"succeeded": "SUCCEEDED", "dead-lettered": "DEAD", "skipped": "SKIPPED"}[kind]
-        await conn.execute(
-            CLOSE_SQL,
-            data["delivery_id"],
-            status,
-            data.get("attempt") or data.get("attempts") or 0,
-            data.get("error") or data.get("reason"),
-            data.get("status_code"),
-            data.get("external_ref"),
-            at,
-        )
+
+_CLOSED_STATUS = {"succeeded": "SUCCEEDED", "dead-lettered": "DEAD", "skipped": "SKIPPED"}
+
+
+def _close_args(kind: str, data: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        data["delivery_id"],
+        _CLOSED_STATUS[kind],
+        data.get("attempt") or data.get("attempts") or 0,
+        data.get("error") or data.get("reason"),
+        data.get("status_code"),
+        data.get("external_ref"),
+        _ts(data),
+    )
