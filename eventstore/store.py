@@ -133,6 +133,18 @@ class EventStore:
         )
         return list(rows)
 
+    async def read_streams(self, stream_ids: Sequence[UUID]) -> dict[UUID, list[RecordedEvent]]:
+        """Several whole streams in one query, each in version order."""
+        streams: dict[UUID, list[RecordedEvent]] = {}
+        for row in await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = ANY($1::uuid[]) "
+            "ORDER BY stream_id, version",
+            list(stream_ids),
+            record_class=RecordedEvent,
+        ):
+            streams.setdefault(row.stream_id, []).append(row)
+        return streams
+
     async def stream_version(self, stream_id: UUID) -> int:
         return await self.pool.fetchval(
             "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream_id

@@ -19,7 +19,7 @@ from uuid import UUID
 
 import asyncpg
 
-from eventstore import ConcurrencyError
+from eventstore import ConcurrencyError, RecordedEvent
 from eventstore.repository import Repository
 from projections.escalation_policies import policy_by_id, policy_by_routing_key, policy_rules
 from projections.schedules import oncall_schedule, schedule_by_id
@@ -146,13 +146,18 @@ class AlertCommands:
         *,
         at: datetime | None = None,
         version: int | None = None,
+        events: list[RecordedEvent] | None = None,
     ) -> AlertSnapshot:
-        """The alert as it was at ``at`` or right after its event ``version``."""
+        """The alert as it was at ``at`` or right after its event ``version``; ``events``:
+        the stream as the caller read it already (with others, in one query)."""
         mapper = self.repository.mapper
         alert: Alert | None = None
         times: dict[str, datetime] = {}
         version_seen = 0
-        rows = await self.repository.store.read_stream(stream, to_version=version)
+        if events is None:
+            rows = await self.repository.store.read_stream(stream, to_version=version)
+        else:
+            rows = [e for e in events if version is None or e.version <= version]
         for row in rows:
             event = mapper.to_domain_event(row)
             if at is not None and event.timestamp > at:

@@ -147,20 +147,44 @@ class OutboxProjection(Projection):
             row["id"]: row
             for row in await conn.fetch("SELECT * FROM outbox_actions WHERE NOT deleted")
         }
-        closes: list[tuple[Any, ...]] = []  # a run of closing outcomes: one pipelined call
+        # runs of new alerts and of closing outcomes (the bulk under load) go pipelined
+        created: list[RecordedEvent] = []
+        closes: list[tuple[Any, ...]] = []
         for event in events:
             kind = event.type.removeprefix("action-delivery-")
+            if event.type == "alert-created":
+                await self._close_all(conn, closes)
+                closes = []
+                created.append(event)
+                continue
+            await self._created_all(conn, created)
+            created = []
             if kind in _CLOSED_STATUS and event.type in _DELIVERY_EVENTS:
                 closes.append(_close_args(kind, event.data))
                 continue
             await self._close_all(conn, closes)
             closes = []
             await self.handle(conn, event)
+        await self._created_all(conn, created)
         await self._close_all(conn, closes)
 
     async def _close_all(self, conn: asyncpg.Connection, closes: list[tuple[Any, ...]]) -> None:
         if closes:
             await conn.executemany(CLOSE_SQL, closes)
+            self._changed = True
+
+    async def _created_all(self, conn: asyncpg.Connection, created: list[RecordedEvent]) -> None:
+        if not created:
+            return
+        await conn.executemany(
+            "INSERT INTO outbox_alerts VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            [(e.stream_id, e.position, e.data["source_id"]) for e in created],
+        )
+        planned = [
+            plan for e in created for plan in self._planned(e, e.position, e.data["source_id"])
+        ]
+        if planned:
+            await conn.executemany(INSERT_SQL, planned)
             self._changed = True
 
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
@@ -219,10 +243,19 @@ class OutboxProjection(Projection):
             if row is None:
                 return
             alert_id, source_id = row["alert_id"], row["source_id"]
-        event_type = webhook_event_type(event.type, data)
+        planned = self._planned(event, alert_id, source_id)
+        if planned:
+            await conn.executemany(INSERT_SQL, planned)
+            self._changed = True
+
+    def _planned(
+        self, event: RecordedEvent, alert_id: int, source_id: int
+    ) -> list[tuple[Any, ...]]:
+        """The deliveries one alert event owes the automatic actions (INSERT_SQL rows)."""
+        event_type = webhook_event_type(event.type, event.data)
         if event_type is None:
-            return
-        at = _ts(data)
+            return []
+        at = _ts(event.data)
         planned = []
         for action in self._actions.values():
             if action["trigger_mode"] != "AUTOMATIC" or (
@@ -246,9 +279,7 @@ class OutboxProjection(Projection):
                         at,
                     )
                 )
-        if planned:
-            await conn.executemany(INSERT_SQL, planned)
-            self._changed = True
+        return planned
 
     @staticmethod
     def _plans(

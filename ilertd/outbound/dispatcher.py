@@ -24,7 +24,7 @@ import aiohttp
 import asyncpg
 import structlog
 
-from eventstore import ConcurrencyError
+from eventstore import ConcurrencyError, RecordedEvent
 from eventstore.repository import AggregateNotFoundError, Repository
 from projections import ProjectionRunner
 from projections.outbound_config import action_by_id, connector_by_id
@@ -130,8 +130,13 @@ class Dispatcher(LeaderWorker):
                 busy,
                 self.free,
             )
+            # every due delivery's alert stream in one query, not one read per delivery
+            streams = await self.repository.store.read_streams(
+                list({row["alert_stream"] for row in rows})
+            )
             for row in rows:
-                self._start([row["id"]], lambda row=row: self._deliver(row))
+                events = streams.get(row["alert_stream"], [])
+                self._start([row["id"]], lambda row=row, e=events: self._deliver(row, e))
         upcoming = await self.pool.fetchval(
             "SELECT min(next_attempt_at) FROM deliveries "
             "WHERE status = 'PENDING' AND next_attempt_at > $1",
@@ -141,9 +146,10 @@ class Dispatcher(LeaderWorker):
             return IDLE_POLL_S
         return max(0.0, min(IDLE_POLL_S, (upcoming - now).total_seconds()))
 
-    async def _deliver(self, row: asyncpg.Record) -> int:
-        """Attempt one delivery and append its outcome; the outcome's position."""
-        return await self._record(row, await self._attempt(row))
+    async def _deliver(self, row: asyncpg.Record, events: list[RecordedEvent]) -> int:
+        """Attempt one delivery and append its outcome; the outcome's position. ``events``:
+        the alert's stream, read with the other deliveries of the round."""
+        return await self._record(row, await self._attempt(row, events))
 
     # -- one attempt -------------------------------------------------------------------
 
@@ -172,7 +178,7 @@ class Dispatcher(LeaderWorker):
         self._source_names[source_id] = (now, name)
         return name
 
-    async def _attempt(self, row: asyncpg.Record) -> Outcome:
+    async def _attempt(self, row: asyncpg.Record, events: list[RecordedEvent]) -> Outcome:
         action = await self._action(row["action_id"])
         if action is None:
             return Outcome(skipped="the alert action was deleted")
@@ -187,6 +193,7 @@ class Dispatcher(LeaderWorker):
                 row["alert_stream"],
                 row["alert_id"],
                 version=None if delayed else row["alert_version"],
+                events=events,
             )
         except AlertNotFoundError:
             return Outcome(skipped="the alert does not exist", action_label=label)
