@@ -224,6 +224,45 @@ def _delivery_outcome(event: RecordedEvent, data: dict[str, Any], at: datetime) 
     return _system_entry(event, data, at, entry_type, text, "alert-action")
 
 
+CREATED_SQL = """
+INSERT INTO alerts (id, stream_id, source_id, status, summary, details, priority,
+    severity, alert_key, alert_key_norm, generation, escalation_policy_id,
+    routing_key, assigned_user_id, images, links, labels, custom_details,
+    report_time, updated_at, version, next_escalation_at)
+VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, lower(trim($8)), $9, $10, $11,
+        $12, $13, $14, $15, $16, $17, $17, $18, $19)
+"""
+RESPONDER_SQL = (
+    "INSERT INTO alert_responders (alert_id, user_id, status, added_at) "
+    "VALUES ($1, $2, 'PENDING', $3) ON CONFLICT DO NOTHING"
+)
+
+
+def _created_args(event: RecordedEvent, data: dict[str, Any], at: datetime) -> tuple[Any, ...]:
+    responders = data.get("responders") or []
+    return (
+        event.position,
+        event.stream_id,
+        data["source_id"],
+        data["summary"],
+        data["details"],
+        data["priority"],
+        data.get("severity"),
+        data["alert_key"],
+        data["generation"],
+        data.get("escalation_policy_id"),
+        data.get("routing_key"),
+        responders[0] if responders else None,
+        orjson.dumps(data.get("images") or []).decode(),
+        orjson.dumps(data.get("links") or []).decode(),
+        orjson.dumps(data.get("labels") or {}).decode(),
+        orjson.dumps(data.get("custom_details")).decode(),
+        at,
+        event.version,
+        _optional_ts(data.get("next_escalation_at")),
+    )
+
+
 class AlertsProjection(Projection):
     name = "alerts"
     version = 5
@@ -263,13 +302,22 @@ class AlertsProjection(Projection):
         statements; everything else one event at a time, in order."""
         self._entries, self._counts = [], collections.Counter()
         run: list[RecordedEvent] = []
+        created: list[RecordedEvent] = []  # new alerts: one pipelined insert per run
         for event in events:
+            if event.type == "alert-created":
+                await self._received_run(conn, run)
+                run = []
+                created.append(event)
+                continue
+            await self._created_run(conn, created)
+            created = []
             if event.type == "alert-event-received":
                 run.append(event)
                 continue
             await self._received_run(conn, run)
             run = []
             await self.handle(conn, event)
+        await self._created_run(conn, created)
         await self._received_run(conn, run)
         if self._entries:
             await conn.executemany(ENTRY_SQL, self._entries)
@@ -333,6 +381,27 @@ class AlertsProjection(Projection):
                 return
             alert_id = row["id"]
             await getattr(self, "_" + kind.replace("-", "_"))(conn, row, data, at)
+        self._entry(event, alert_id, kind, data, at)
+
+    async def _created_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
+        """New alerts, their responders, entries and counts: two pipelined statements."""
+        if not run:
+            return
+        rows, responders = [], []
+        for event in run:
+            data = event.data
+            at = _ts(data["timestamp"])
+            rows.append(_created_args(event, data, at))
+            responders += [(event.position, u) for u in data.get("responders") or []]
+            self._counts[(data["source_id"], "PENDING")] += 1
+            self._entry(event, event.position, "created", data, at)
+        await conn.executemany(CREATED_SQL, rows)
+        if responders:
+            await conn.executemany(RESPONDER_SQL, [(a, u, a) for a, u in responders])
+
+    def _entry(
+        self, event: RecordedEvent, alert_id: int, kind: str, data: dict[str, Any], at: datetime
+    ) -> None:
         entry_type, text = describe_event(kind, data)
         self._entries.append(
             (
@@ -349,37 +418,8 @@ class AlertsProjection(Projection):
     async def _created(
         self, conn: asyncpg.Connection, event: RecordedEvent, data: dict[str, Any], at: datetime
     ) -> int:
-        responders = data.get("responders") or []
-        await conn.execute(
-            """
-            INSERT INTO alerts (id, stream_id, source_id, status, summary, details, priority,
-                severity, alert_key, alert_key_norm, generation, escalation_policy_id,
-                routing_key, assigned_user_id, images, links, labels, custom_details,
-                report_time, updated_at, version, next_escalation_at)
-            VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, lower(trim($8)), $9, $10, $11,
-                    $12, $13, $14, $15, $16, $17, $17, $18, $19)
-            """,
-            event.position,
-            event.stream_id,
-            data["source_id"],
-            data["summary"],
-            data["details"],
-            data["priority"],
-            data.get("severity"),
-            data["alert_key"],
-            data["generation"],
-            data.get("escalation_policy_id"),
-            data.get("routing_key"),
-            responders[0] if responders else None,
-            orjson.dumps(data.get("images") or []).decode(),
-            orjson.dumps(data.get("links") or []).decode(),
-            orjson.dumps(data.get("labels") or {}).decode(),
-            orjson.dumps(data.get("custom_details")).decode(),
-            at,
-            event.version,
-            _optional_ts(data.get("next_escalation_at")),
-        )
-        for user_id in responders:
+        await conn.execute(CREATED_SQL, *_created_args(event, data, at))
+        for user_id in data.get("responders") or []:
             await self._add_responder(conn, event.position, user_id, event.position)
         self._counts[(data["source_id"], "PENDING")] += 1
         return event.position
@@ -388,13 +428,7 @@ class AlertsProjection(Projection):
     async def _add_responder(
         conn: asyncpg.Connection, alert_id: int, user_id: int, added_at: int
     ) -> None:
-        await conn.execute(
-            "INSERT INTO alert_responders (alert_id, user_id, status, added_at) "
-            "VALUES ($1, $2, 'PENDING', $3) ON CONFLICT DO NOTHING",
-            alert_id,
-            user_id,
-            added_at,
-        )
+        await conn.execute(RESPONDER_SQL, alert_id, user_id, added_at)
 
     async def _set_status(
         self, conn: asyncpg.Connection, row: asyncpg.Record, status: str, at: datetime

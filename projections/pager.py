@@ -115,6 +115,8 @@ UPDATE_KINDS = {
     "alert-escalated": "ALERT_ESCALATED",
 }
 
+NEW_ALERT_SQL = "INSERT INTO pager_alerts VALUES ($1, $2, $3, 'PENDING', $4) ON CONFLICT DO NOTHING"
+
 Listener = Callable[[], Awaitable[None]]
 
 
@@ -160,6 +162,26 @@ class PagerProjection(Projection):
         if self._changed and self.listener is not None:
             await self.listener()
 
+    async def handle_batch(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+        """A run of new alerts nobody is paged for yet is one pipelined insert."""
+        fresh: list[RecordedEvent] = []
+        for event in events:
+            if event.type == "alert-created" and not event.data.get("responders"):
+                fresh.append(event)
+                continue
+            await self._insert_alerts(conn, fresh)
+            fresh = []
+            await self.handle(conn, event)
+        await self._insert_alerts(conn, fresh)
+
+    @staticmethod
+    async def _insert_alerts(conn: asyncpg.Connection, created: list[RecordedEvent]) -> None:
+        if created:
+            await conn.executemany(
+                NEW_ALERT_SQL,
+                [(e.stream_id, e.position, e.data["priority"], []) for e in created],
+            )
+
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         data = event.data
         at = datetime.fromisoformat(data["timestamp"])
@@ -172,8 +194,7 @@ class PagerProjection(Projection):
             return
         if event.type == "alert-created":
             await conn.execute(
-                "INSERT INTO pager_alerts VALUES ($1, $2, $3, 'PENDING', $4) "
-                "ON CONFLICT DO NOTHING",
+                NEW_ALERT_SQL,
                 event.stream_id,
                 event.position,
                 data["priority"],
