@@ -135,9 +135,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "outbound.concurrency",
         "ILERTD_OUTBOUND_CONCURRENCY",
-        64,
+        256,
         int,
-        "deliveries in flight at once",
+        "deliveries in flight at once (each mostly waits: on the receiver, on the commit)",
     ),
     Option(
         "outbound.allow_networks",
