@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -70,6 +72,9 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        #: labelled children by (method, route, status): labels() validates and locks on
+        #: every call, and every request calls it
+        self._answered: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
         self.deliveries = Counter(
             "ilertd_outbound_deliveries",
@@ -83,6 +88,18 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+
+    def request_answered(self, method: str, route: str, status: str, seconds: float) -> None:
+        children = self._answered.get((method, route, status))
+        if children is None:
+            children = (
+                self.http_requests.labels(method, route, status),
+                self.http_latency.labels(route),
+            )
+            if len(self._answered) < 10_000:  # routes are few; unmatched paths share one
+                self._answered[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_batch(self, appends: int, events: int, latencies: list[float]) -> None:
         """Group-commit observer: called once per committed transaction."""
