@@ -17,7 +17,7 @@ import orjson
 
 from eventstore import RecordedEvent
 
-from .base import Projection
+from .base import Projection, RunHandler
 
 DDL = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -301,33 +301,21 @@ class AlertsProjection(Projection):
         """Runs of dedup events (the bulk of inbound traffic) go as two pipelined
         statements; everything else one event at a time, in order."""
         self._entries, self._counts = [], collections.Counter()
-        run: list[RecordedEvent] = []
-        created: list[RecordedEvent] = []  # new alerts: one pipelined insert per run
-        for event in events:
-            if event.type == "alert-created":
-                await self._received_run(conn, run)
-                run = []
-                created.append(event)
-                continue
-            await self._created_run(conn, created)
-            created = []
-            if event.type == "alert-event-received":
-                run.append(event)
-                continue
-            await self._received_run(conn, run)
-            run = []
-            await self.handle(conn, event)
-        await self._created_run(conn, created)
-        await self._received_run(conn, run)
+        await self.apply_runs(conn, events, self._run_of)
         if self._entries:
             await conn.executemany(ENTRY_SQL, self._entries)
         counts = [(source, status, n) for (source, status), n in self._counts.items() if n]
         if counts:
             await conn.executemany(COUNT_SQL, counts)
 
+    def _run_of(self, event: RecordedEvent) -> RunHandler | None:
+        if event.type == "alert-created":
+            return self._created_run
+        if event.type == "alert-event-received":
+            return self._received_run
+        return None
+
     async def _received_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
-        if not run:
-            return
         updates, entries = [], []
         for event in run:
             data = event.data
@@ -385,8 +373,6 @@ class AlertsProjection(Projection):
 
     async def _created_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
         """New alerts, their responders, entries and counts: two pipelined statements."""
-        if not run:
-            return
         rows, responders = [], []
         for event in run:
             data = event.data

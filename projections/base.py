@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
 from eventstore import RecordedEvent
+
+RunHandler = Callable[[asyncpg.Connection, list[RecordedEvent]], Awaitable[None]]
 
 
 class Projection(ABC):
@@ -35,6 +38,32 @@ class Projection(ABC):
         """Apply a batch in order; override to turn runs of one kind into one statement."""
         for event in events:
             await self.handle(conn, event)
+
+    async def apply_runs(
+        self,
+        conn: asyncpg.Connection,
+        events: list[RecordedEvent],
+        run_of: Callable[[RecordedEvent], RunHandler | None],
+    ) -> None:
+        """Apply ``events`` in order: consecutive ones ``run_of`` gives the same handler go
+        to it together (a run is one pipelined statement, not one round trip per event);
+        the others go to ``handle`` one by one."""
+        run: list[RecordedEvent] = []
+        current: RunHandler | None = None
+        for event in events:
+            handler = run_of(event)
+            if run and handler != current:
+                assert current is not None
+                await current(conn, run)
+                run = []
+            current = handler
+            if handler is None:
+                await self.handle(conn, event)
+            else:
+                run.append(event)
+        if run:
+            assert current is not None
+            await current(conn, run)
 
     async def drop(self, conn: asyncpg.Connection) -> None:
         for table in self.tables:

@@ -26,7 +26,7 @@ from ilertd.domain.action_delivery import chain_id, delivery_id
 from ilertd.domain.alert_action import ESCALATION_ENDED, NOT_RESOLVED
 from ilertd.outbound.event_types import TRIGGERING_EVENTS, webhook_event_type
 
-from .base import Projection
+from .base import Projection, RunHandler
 
 DDL = """
 CREATE TABLE IF NOT EXISTS outbox_actions (
@@ -148,34 +148,24 @@ class OutboxProjection(Projection):
             for row in await conn.fetch("SELECT * FROM outbox_actions WHERE NOT deleted")
         }
         # runs of new alerts and of closing outcomes (the bulk under load) go pipelined
-        created: list[RecordedEvent] = []
-        closes: list[tuple[Any, ...]] = []
-        for event in events:
-            kind = event.type.removeprefix("action-delivery-")
-            if event.type == "alert-created":
-                await self._close_all(conn, closes)
-                closes = []
-                created.append(event)
-                continue
-            await self._created_all(conn, created)
-            created = []
-            if kind in _CLOSED_STATUS and event.type in _DELIVERY_EVENTS:
-                closes.append(_close_args(kind, event.data))
-                continue
-            await self._close_all(conn, closes)
-            closes = []
-            await self.handle(conn, event)
-        await self._created_all(conn, created)
-        await self._close_all(conn, closes)
+        await self.apply_runs(conn, events, self._run_of)
 
-    async def _close_all(self, conn: asyncpg.Connection, closes: list[tuple[Any, ...]]) -> None:
-        if closes:
-            await conn.executemany(CLOSE_SQL, closes)
-            self._changed = True
+    def _run_of(self, event: RecordedEvent) -> RunHandler | None:
+        if event.type == "alert-created":
+            return self._created_all
+        kind = event.type.removeprefix("action-delivery-")
+        if kind in _CLOSED_STATUS and event.type in _DELIVERY_EVENTS:
+            return self._close_all
+        return None
+
+    async def _close_all(self, conn: asyncpg.Connection, closed: list[RecordedEvent]) -> None:
+        await conn.executemany(
+            CLOSE_SQL,
+            [_close_args(e.type.removeprefix("action-delivery-"), e.data) for e in closed],
+        )
+        self._changed = True
 
     async def _created_all(self, conn: asyncpg.Connection, created: list[RecordedEvent]) -> None:
-        if not created:
-            return
         await conn.executemany(
             "INSERT INTO outbox_alerts VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             [(e.stream_id, e.position, e.data["source_id"]) for e in created],

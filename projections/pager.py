@@ -164,23 +164,15 @@ class PagerProjection(Projection):
 
     async def handle_batch(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
         """A run of new alerts nobody is paged for yet is one pipelined insert."""
-        fresh: list[RecordedEvent] = []
-        for event in events:
-            if event.type == "alert-created" and not event.data.get("responders"):
-                fresh.append(event)
-                continue
-            await self._insert_alerts(conn, fresh)
-            fresh = []
-            await self.handle(conn, event)
-        await self._insert_alerts(conn, fresh)
-
-    @staticmethod
-    async def _insert_alerts(conn: asyncpg.Connection, created: list[RecordedEvent]) -> None:
-        if created:
-            await conn.executemany(
-                NEW_ALERT_SQL,
-                [(e.stream_id, e.position, e.data["priority"], []) for e in created],
-            )
+        await self.apply_runs(
+            conn,
+            events,
+            lambda e: (
+                _insert_alerts
+                if e.type == "alert-created" and not e.data.get("responders")
+                else None
+            ),
+        )
 
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         data = event.data
@@ -363,6 +355,12 @@ class PagerProjection(Projection):
                 data["attempt"],
                 data["error"],
             )
+
+
+async def _insert_alerts(conn: asyncpg.Connection, created: list[RecordedEvent]) -> None:
+    await conn.executemany(
+        NEW_ALERT_SQL, [(e.stream_id, e.position, e.data["priority"], []) for e in created]
+    )
 
 
 _RESPONDER_CHANGES = {

@@ -78,17 +78,18 @@ class TimersProjection(Projection):
 
     async def handle_batch(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
         """A run of dedup events moves its deadlines in one statement."""
-        run: dict[str, datetime] = {}
-        for event in events:
-            if event.type == "alert-event-received":
-                data = event.data
-                received = data.get("received_at") or data["timestamp"]
-                run[f"auto-resolve:{event.stream_id}"] = datetime.fromisoformat(received)
-                continue
-            await self._move(conn, run)
-            run = {}
-            await self.handle(conn, event)
-        await self._move(conn, run)
+        await self.apply_runs(
+            conn,
+            events,
+            lambda e: self._received_run if e.type == "alert-event-received" else None,
+        )
+
+    async def _received_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
+        moved: dict[str, datetime] = {}
+        for event in run:
+            received = event.data.get("received_at") or event.data["timestamp"]
+            moved[f"auto-resolve:{event.stream_id}"] = datetime.fromisoformat(received)
+        await self._move(conn, moved)
 
     async def _move(self, conn: asyncpg.Connection, moved_from: dict[str, datetime]) -> None:
         if not moved_from:
