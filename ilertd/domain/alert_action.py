@@ -17,7 +17,8 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from ..outbound.conditions import ConditionError, parse_condition
-from .errors import DomainError, InvalidValueError
+from .errors import InvalidValueError
+from .lifecycle import Deletable
 from .text import checked_name, checked_url
 
 
@@ -259,7 +260,9 @@ def checked_settings(
     }
 
 
-class AlertAction(Aggregate):
+class AlertAction(Deletable, Aggregate):
+    label = "alert action"
+
     @classmethod
     def create(cls, **settings: Any) -> AlertAction:
         return cls(signing_secret=secrets.token_hex(32), **checked_settings(**settings))
@@ -297,10 +300,6 @@ class AlertAction(Aggregate):
     def _assign(self, **settings: Any) -> None:
         self.settings: dict[str, Any] = settings
 
-    def _require_live(self) -> None:
-        if self.deleted:
-            raise DomainError(f"alert action {self.id} is deleted")
-
     def update(self, **settings: Any) -> None:
         """Replace every setting (PUT); records nothing when nothing changes."""
         self._require_live()
@@ -334,10 +333,6 @@ class AlertAction(Aggregate):
             not_resolved_delay_s=not_resolved_delay_s,
             params=params,
         )
-
-    def delete(self) -> None:
-        self._require_live()
-        self._deleted()
 
     @event("Deleted")
     def _deleted(self) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from .errors import DomainError, InvalidValueError
+from .errors import InvalidValueError
+from .lifecycle import Deletable
 
 
 class AlertCreation(StrEnum):
@@ -152,8 +153,10 @@ def checked_settings(
     return settings
 
 
-class AlertSource(Aggregate):
+class AlertSource(Deletable, Aggregate):
     """An alert source. Deleted sources stay in the stream (history) but refuse commands."""
+
+    label = "alert source"
 
     @classmethod
     def create(cls, **settings: Any) -> AlertSource:
@@ -210,10 +213,6 @@ class AlertSource(Aggregate):
             "active": self.active,
         }
 
-    def _require_live(self) -> None:
-        if self.deleted:
-            raise DomainError(f"alert source {self.id} is deleted")
-
     def update(self, **settings: Any) -> None:
         """Replace every setting (PUT semantics); records nothing when nothing changes."""
         self._require_live()
@@ -252,10 +251,6 @@ class AlertSource(Aggregate):
     @event("KeyRegenerated")
     def _key_regenerated(self, integration_key: str) -> None:
         self.integration_key = integration_key
-
-    def delete(self) -> None:
-        self._require_live()
-        self._deleted()
 
     @event("Deleted")
     def _deleted(self) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from .errors import DomainError, InvalidValueError
+from .errors import InvalidValueError
+from .lifecycle import Deletable
 from .text import checked_name, checked_url
 
 #: Parameter names that are credentials: accepted, stored, used, never shown. Matched as
@@ -69,7 +70,9 @@ def public_params(params: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in params.items() if not is_secret(k)}
 
 
-class Connector(Aggregate):
+class Connector(Deletable, Aggregate):
+    label = "connector"
+
     @classmethod
     def create(cls, *, name: Any, connector_type: Any, params: Any) -> Connector:
         checked = checked_params(params)
@@ -85,10 +88,6 @@ class Connector(Aggregate):
         self.connector_type = connector_type
         self.params = params
         self.deleted = False
-
-    def _require_live(self) -> None:
-        if self.deleted:
-            raise DomainError(f"connector {self.id} is deleted")
 
     def update(self, *, name: Any, connector_type: Any, params: Any) -> None:
         """Replace the settings; credentials left out are kept, ``""`` removes one."""
@@ -110,10 +109,6 @@ class Connector(Aggregate):
         self.name = name
         self.connector_type = connector_type
         self.params = params
-
-    def delete(self) -> None:
-        self._require_live()
-        self._deleted()
 
     @event("Deleted")
     def _deleted(self) -> None:

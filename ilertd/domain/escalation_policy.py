@@ -20,6 +20,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from .errors import DomainError, InvalidValueError
+from .lifecycle import Deletable
 
 MAX_NAME = 255
 MAX_ROUTING_KEY = 255
@@ -145,10 +146,12 @@ def checked_settings(
     }
 
 
-class EscalationPolicy(Aggregate):
+class EscalationPolicy(Deletable, Aggregate):
     """An escalation policy. Deleted policies stay in the stream (history) but refuse
     commands; ``frequency`` is kept whatever ``repeating`` says, and only counts when it
     is true."""
+
+    label = "escalation policy"
 
     @classmethod
     def create(cls, *, id: UUID | None = None, **settings: Any) -> EscalationPolicy:  # noqa: A002
@@ -202,10 +205,6 @@ class EscalationPolicy(Aggregate):
             "teams": list(self.teams),
         }
 
-    def _require_live(self) -> None:
-        if self.deleted:
-            raise DomainError(f"escalation policy {self.id} is deleted")
-
     def update(self, **settings: Any) -> None:
         """Replace every setting (PUT semantics); records nothing when nothing changes."""
         self._require_live()
@@ -252,10 +251,6 @@ class EscalationPolicy(Aggregate):
     @event("RuleReplaced")
     def _rule_replaced(self, level: int, rule: dict[str, Any]) -> None:
         self.escalation_rules[level] = dict(rule)
-
-    def delete(self) -> None:
-        self._require_live()
-        self._deleted()
 
     @event("Deleted")
     def _deleted(self) -> None:

@@ -21,7 +21,8 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from .. import oncall
-from .errors import DomainError, InvalidValueError
+from .errors import InvalidValueError
+from .lifecycle import Deletable
 
 
 class ScheduleType(StrEnum):
@@ -348,8 +349,10 @@ def user_fields(spec: dict[str, Any], overrides: list[dict[str, Any]]) -> Iterat
 # --- the aggregate ------------------------------------------------------------------------
 
 
-class Schedule(Aggregate):
+class Schedule(Deletable, Aggregate):
     """A schedule. Deleted schedules stay in the stream (history) but refuse commands."""
+
+    label = "schedule"
 
     @classmethod
     def create(cls, **settings: Any) -> Schedule:
@@ -399,10 +402,6 @@ class Schedule(Aggregate):
 
     def to_oncall(self) -> oncall.Schedule:
         return build_oncall(self.spec, self.overrides)
-
-    def _require_live(self) -> None:
-        if self.deleted:
-            raise DomainError(f"schedule {self.id} is deleted")
 
     def update(self, **settings: Any) -> None:
         """Replace every setting (PUT semantics; overrides stay); nothing when unchanged."""
@@ -455,10 +454,6 @@ class Schedule(Aggregate):
     @event("OverridesReplaced")
     def _overrides_replaced(self, overrides: list[dict[str, Any]]) -> None:
         self.overrides = list(overrides)
-
-    def delete(self) -> None:
-        self._require_live()
-        self._deleted()
 
     @event("Deleted")
     def _deleted(self) -> None:
