@@ -6,8 +6,10 @@ a responder added, re-routed to a user) becomes one *page request* per user; the
 plans it into notifications (``alert-notifications-scheduled`` events, one per rule) and
 those become rows here, due at their rule's delay. Accepting or resolving the alert cancels
 what is still scheduled; removing a responder cancels theirs. Sent and failed events move
-the rows on. Everything here follows from events, so a restart (or a rebuild) loses no
-page and repeats none that has an outcome.
+the rows on. Accepting, resolving and escalating also become *status update* requests
+(kind ``ALERT_ACCEPTED``...) for the responders whose ``updates`` rules ask for them, from
+this projection's own copy of those rules. Everything here follows from events, so a
+restart (or a rebuild) loses no page and repeats none that has an outcome.
 """
 
 from __future__ import annotations
