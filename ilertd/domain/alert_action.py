@@ -18,7 +18,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ..outbound.conditions import ConditionError, parse_condition
 from .errors import InvalidValueError
-from .lifecycle import Deletable
+from .lifecycle import Replaceable
 from .text import checked_name, checked_url
 
 
@@ -260,8 +260,9 @@ def checked_settings(
     }
 
 
-class AlertAction(Deletable, Aggregate):
+class AlertAction(Replaceable, Aggregate):
     label = "alert action"
+    check_settings = staticmethod(checked_settings)
 
     @classmethod
     def create(cls, **settings: Any) -> AlertAction:
@@ -299,13 +300,6 @@ class AlertAction(Deletable, Aggregate):
 
     def _assign(self, **settings: Any) -> None:
         self.settings: dict[str, Any] = settings
-
-    def update(self, **settings: Any) -> None:
-        """Replace every setting (PUT); records nothing when nothing changes."""
-        self._require_live()
-        checked = checked_settings(**settings)
-        if checked != self.settings:
-            self._updated(**checked)
 
     @event("Updated")
     def _updated(

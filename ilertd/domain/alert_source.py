@@ -16,7 +16,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from .errors import InvalidValueError
-from .lifecycle import Deletable
+from .lifecycle import Replaceable
 
 
 class AlertCreation(StrEnum):
@@ -153,10 +153,11 @@ def checked_settings(
     return settings
 
 
-class AlertSource(Deletable, Aggregate):
+class AlertSource(Replaceable, Aggregate):
     """An alert source. Deleted sources stay in the stream (history) but refuse commands."""
 
     label = "alert source"
+    check_settings = staticmethod(checked_settings)
 
     @classmethod
     def create(cls, **settings: Any) -> AlertSource:
@@ -212,13 +213,6 @@ class AlertSource(Deletable, Aggregate):
             "auto_resolution_timeout_s": self.auto_resolution_timeout_s,
             "active": self.active,
         }
-
-    def update(self, **settings: Any) -> None:
-        """Replace every setting (PUT semantics); records nothing when nothing changes."""
-        self._require_live()
-        checked = checked_settings(**settings)
-        if checked != self.settings:
-            self._updated(**checked)
 
     @event("Updated")
     def _updated(

@@ -20,7 +20,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from .errors import DomainError, InvalidValueError
-from .lifecycle import Deletable
+from .lifecycle import Replaceable
 
 MAX_NAME = 255
 MAX_ROUTING_KEY = 255
@@ -146,12 +146,13 @@ def checked_settings(
     }
 
 
-class EscalationPolicy(Deletable, Aggregate):
+class EscalationPolicy(Replaceable, Aggregate):
     """An escalation policy. Deleted policies stay in the stream (history) but refuse
     commands; ``frequency`` is kept whatever ``repeating`` says, and only counts when it
     is true."""
 
     label = "escalation policy"
+    check_settings = staticmethod(checked_settings)
 
     @classmethod
     def create(cls, *, id: UUID | None = None, **settings: Any) -> EscalationPolicy:  # noqa: A002
@@ -204,13 +205,6 @@ class EscalationPolicy(Deletable, Aggregate):
             "routing_key": self.routing_key,
             "teams": list(self.teams),
         }
-
-    def update(self, **settings: Any) -> None:
-        """Replace every setting (PUT semantics); records nothing when nothing changes."""
-        self._require_live()
-        checked = checked_settings(**settings)
-        if checked != self.settings:
-            self._updated(**checked)
 
     @event("Updated")
     def _updated(

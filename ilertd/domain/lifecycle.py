@@ -4,7 +4,7 @@ afterwards (its stream stays, so its history and ids do too)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
 from .errors import DomainError
@@ -26,3 +26,20 @@ class Deletable:
     def delete(self) -> None:
         self._require_live()
         self._deleted()
+
+
+class Replaceable(Deletable):
+    """Configuration a PUT replaces as a whole: ``check_settings`` (the aggregate's own
+    rules) gives the new settings, compared with ``settings`` and recorded by ``_updated``
+    only when they differ."""
+
+    check_settings: ClassVar[Callable[..., dict[str, Any]]]
+    settings: dict[str, Any]
+    _updated: Callable[..., None]
+
+    def update(self, **settings: Any) -> None:
+        """Replace every setting (PUT); records nothing when nothing changes."""
+        self._require_live()
+        checked = type(self).check_settings(**settings)
+        if checked != self.settings:
+            self._updated(**checked)
