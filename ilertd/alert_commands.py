@@ -27,9 +27,10 @@ from projections.schedules import oncall_schedule, schedule_by_id
 from .clock import Clock, SystemClock
 from .domain.alert import Alert, AlertStatus, Priority, keyed_alert_id, normalize_key
 from .domain.errors import DomainError
-from .engine.escalation import Level, Policy, Step, first_due, next_step
+from .engine.escalation import Ended, Level, Policy, Step, first_due, next_step
 from .keyed_locks import KeyedLocks
 from .oncall import on_call_at
+from .oncall.model import Schedule as OnCallSchedule
 
 MAX_ATTEMPTS = 8
 #: (source, key) pairs whose latest alert is kept in memory, least recently used out.
@@ -107,6 +108,7 @@ class AlertCommands:
         self.clock = clock or SystemClock()
         self._recent: OrderedDict[tuple[int, str], KnownAlert] = OrderedDict()
         self._policies: dict[int, tuple[float, Policy | None]] = {}
+        self._schedules: dict[int, tuple[float, OnCallSchedule | None]] = {}
         self._locks = KeyedLocks()
 
     async def stream_of(self, alert_id: int) -> UUID:
@@ -257,16 +259,43 @@ class AlertCommands:
                 return routed["id"]
         return source["escalation_policy_id"]
 
+    async def _schedule(self, schedule_id: int) -> OnCallSchedule | None:
+        """A schedule as the on-call model, trusted for ``POLICY_TTL_S`` like policies: a
+        storm of alerts on one policy reads each schedule once, and who is on call is still
+        computed for the very moment of each step."""
+        now = time.monotonic()
+        cached = self._schedules.get(schedule_id)
+        if cached is not None and now - cached[0] < POLICY_TTL_S:
+            return cached[1]
+        row = await schedule_by_id(self.pool, schedule_id)
+        schedule = oncall_schedule(row) if row is not None else None
+        if len(self._schedules) > 10_000:
+            self._schedules.clear()
+        self._schedules[schedule_id] = (now, schedule)
+        return schedule
+
     async def _on_call(self, policy: Policy) -> dict[int, int]:
         """Who is on call now in each schedule the policy names."""
         now = self.clock.now()
         found: dict[int, int] = {}
         for schedule_id in {s for level in policy.levels for s in level.schedules}:
-            row = await schedule_by_id(self.pool, schedule_id)
-            shift = on_call_at(oncall_schedule(row), now) if row is not None else None
+            schedule = await self._schedule(schedule_id)
+            shift = on_call_at(schedule, now) if schedule is not None else None
             if shift is not None:
                 found[schedule_id] = shift.user_id
         return found
+
+    async def _first_step(self, policy: Policy, low_priority: bool) -> Step | Ended:
+        """The step a new alert takes as it opens (level 0, or the first level with
+        somebody on call)."""
+        return next_step(
+            policy,
+            0,
+            0,
+            self.clock.now(),
+            (await self._on_call(policy)).get,
+            low_priority=low_priority,
+        )
 
     async def escalate(self, stream: UUID, *, by: dict[str, Any] | None = None) -> bool:
         """Page the alert's next escalation level.
@@ -331,7 +360,14 @@ class AlertCommands:
         priority = new.priority or _default_priority(source["alert_priority_rule"])
         policy_id = await self._policy_for(source, new)
         policy = await self.policy(policy_id)
-        first = first_due(policy, self.clock.now()) if policy is not None else None
+        now = self.clock.now()
+        first = first_due(policy, now) if policy is not None else None
+        # A step due as the alert opens is taken in the same append: the first page does
+        # not wait for a timer to fire and a second command to load the alert again.
+        step = None
+        if policy is not None and first is not None and first <= now:
+            step = await self._first_step(policy, priority == Priority.LOW)
+            first = None
         alert = Alert(
             source_id=source["id"],
             summary=new.summary,
@@ -352,6 +388,18 @@ class AlertCommands:
             next_escalation_at=first,
             id=stream_id or uuid.uuid4(),
         )
+        actor_system = {"type": "system", "reason": "escalation"}
+        if isinstance(step, Step):
+            alert.escalate(
+                step.level,
+                actor_system,
+                list(step.responders),
+                round=step.round,
+                next_escalation_at=step.next_at,
+                skipped=list(step.skipped),
+            )
+        elif step is not None:
+            alert.end_escalation(step.reason, actor_system, list(step.skipped))
         result = await self.repository.save(
             alert, metadata=metadata, idempotency_key=idempotency_key
         )
