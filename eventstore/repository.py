@@ -67,6 +67,18 @@ class Repository:
             raise AggregateNotFoundError(aggregate_id)
         return aggregate
 
+    async def load_many(self, aggregate_ids: list[UUID]) -> dict[UUID, Any]:
+        """Several aggregates as of their latest versions, read in one query; ids without
+        a stream are left out."""
+        found: dict[UUID, Any] = {}
+        for stream_id, recorded in (await self.store.read_streams(aggregate_ids)).items():
+            aggregate = None
+            for row in recorded:
+                aggregate = self.mapper.to_domain_event(row).mutate(aggregate)
+            if aggregate is not None:
+                found[stream_id] = aggregate
+        return found
+
     async def change(
         self,
         aggregate_id: UUID,

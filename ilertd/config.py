@@ -209,6 +209,13 @@ OPTIONS: tuple[Option, ...] = (
         "after a text or call to a number, more wait this long and go out as one summary",
     ),
     Option(
+        "notify.message_window_s",
+        "ILERTD_NOTIFY_MESSAGE_WINDOW_S",
+        0.5,
+        float,
+        "e-mail and push: pages to one person due within this window go out as one message",
+    ),
+    Option(
         "notify.twilio_base_url",
         "ILERTD_NOTIFY_TWILIO_BASE_URL",
         "https://api.twilio.com",

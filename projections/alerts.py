@@ -205,7 +205,9 @@ def describe_notification(event_type: str, data: dict[str, Any]) -> tuple[str, s
     if kind == "skipped":
         return "NotificationSkippedLogEntry", f"Not notifying {user}: {data.get('reason')}"
     if kind == "sent":
-        return "NotificationSentLogEntry", f"Notified {user} by {how}"
+        covers = data.get("covers") or 1
+        by = f" (one message for {covers} alerts: {data.get('message')})" if covers > 1 else ""
+        return "NotificationSentLogEntry", f"Notified {user} by {how}{by}"
     retry = data.get("retry_at")
     tail = f"; retrying at {retry}" if retry else "; giving up on this channel"
     return (

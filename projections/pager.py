@@ -31,7 +31,10 @@ CREATE TABLE IF NOT EXISTS pager_alerts (
     alert_id  bigint  NOT NULL,
     priority   text     NOT NULL,
     status     text     NOT NULL,
-    responders bigint[] NOT NULL DEFAULT '{}'
+    responders bigint[] NOT NULL DEFAULT '{}',
+    summary    text     NOT NULL DEFAULT '',
+    details    text     NOT NULL DEFAULT '',
+    source_id  bigint
 );
 CREATE TABLE IF NOT EXISTS pager_users (
     stream_id uuid   PRIMARY KEY,
@@ -117,7 +120,29 @@ UPDATE_KINDS = {
     "alert-escalated": "ALERT_ESCALATED",
 }
 
-NEW_ALERT_SQL = "INSERT INTO pager_alerts VALUES ($1, $2, $3, 'PENDING', $4) ON CONFLICT DO NOTHING"
+NEW_ALERT_SQL = (
+    "INSERT INTO pager_alerts VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7) ON CONFLICT DO NOTHING"
+)
+PAGE_REQUEST_SQL = (
+    "INSERT INTO page_requests VALUES ($1, $2, $3, $4, $5, false, $6) ON CONFLICT DO NOTHING"
+)
+PLANNED_SQL = "UPDATE page_requests SET planned = true WHERE id = $1"
+SCHEDULED_SQL = """
+INSERT INTO notifications (id, alert_id, alert_stream, user_id, page, kind,
+    method, target, rule_id, status, due_at, next_attempt_at, created_at,
+    updated_at)
+SELECT $1, a.alert_id, a.stream_id, $3, $4, $10, $5, $6, $7,
+    CASE WHEN live THEN 'SCHEDULED' ELSE 'CANCELLED' END,
+    $8, CASE WHEN live THEN $8::timestamptz END, $9, $9
+FROM pager_alerts a, LATERAL (SELECT $10 <> 'ALERT' OR a.status = 'PENDING')
+    AS l(live)
+WHERE a.alert_id = $2
+ON CONFLICT (id) DO NOTHING
+"""
+SENT_SQL = (
+    "UPDATE notifications SET status = 'SUCCESS', next_attempt_at = NULL, "
+    "attempts = attempts + 1, updated_at = $2 WHERE id = $1"
+)
 
 Listener = Callable[[], Awaitable[None]]
 
@@ -139,7 +164,7 @@ def _paged_users(event_type: str, data: dict[str, Any]) -> list[int]:
 
 class PagerProjection(Projection):
     name = "pager"
-    version = 2
+    version = 3
     leader_only = True
     tables = (
         "notifications",
@@ -165,16 +190,84 @@ class PagerProjection(Projection):
             await self.listener()
 
     async def handle_batch(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
-        """A run of new alerts nobody is paged for yet is one pipelined insert."""
-        await self.apply_runs(
-            conn,
-            events,
-            lambda e: (
-                _insert_alerts
-                if e.type == "alert-created" and not e.data.get("responders")
-                else None
-            ),
+        """Runs of one kind are pipelined statements: new alerts with the escalation that
+        pages their first level (appended together), scheduled and sent notifications."""
+        opened: set[Any] = set()
+
+        def run_of(event: RecordedEvent) -> Any:
+            if event.type == "alert-created":
+                opened.add(event.stream_id)
+                return self._new_alerts
+            if event.type == "alert-escalated" and event.stream_id in opened:
+                return self._new_alerts
+            opened.clear()  # any other event ends a run of new alerts
+            if event.type == "alert-notifications-scheduled":
+                return self._scheduled_run
+            if event.type == "alert-notifications-sent":
+                return self._sent_run
+            return None
+
+        await self.apply_runs(conn, events, run_of)
+
+    async def _new_alerts(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
+        """New alerts and the escalations of alerts opened in this same run, applied in
+        memory, then one pipelined insert of the alerts and one of their page requests."""
+        alerts: dict[Any, dict[str, Any]] = {}
+        pages: list[tuple[Any, ...]] = []
+        for event in run:
+            data = event.data
+            at = datetime.fromisoformat(data["timestamp"])
+            users = list(data.get("responders") or [])
+            if event.type == "alert-created":
+                alerts[event.stream_id] = {
+                    "alert_id": event.position,
+                    "priority": data["priority"],
+                    "status": "PENDING",
+                    "responders": users,
+                    "summary": data.get("summary") or "",
+                    "details": data.get("details") or "",
+                    "source_id": data.get("source_id"),
+                }
+            else:
+                alert = alerts[event.stream_id]
+                if set(alert["responders"]) - set(users):
+                    # paged before: they may want an "escalated" update (rare at creation)
+                    await self._request_updates(conn, event, alert, data, at)
+                alert["responders"] = list(dict.fromkeys([*alert["responders"], *users]))
+            alert_id = alerts[event.stream_id]["alert_id"]
+            pages += [
+                (page_id(event.position, u), alert_id, event.stream_id, u, at, PAGE) for u in users
+            ]
+        await conn.executemany(
+            NEW_ALERT_SQL,
+            [
+                (
+                    stream,
+                    a["alert_id"],
+                    a["priority"],
+                    a["responders"],
+                    a["summary"],
+                    a["details"],
+                    a["source_id"],
+                )
+                for stream, a in alerts.items()
+            ],
         )
+        if pages:
+            await conn.executemany(PAGE_REQUEST_SQL, pages)
+            self._changed = True
+
+    async def _scheduled_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
+        await conn.executemany(PLANNED_SQL, [(e.data["page"],) for e in run])
+        await conn.executemany(SCHEDULED_SQL, [_scheduled_args(e.data) for e in run])
+        self._changed = True
+
+    async def _sent_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
+        await conn.executemany(
+            SENT_SQL,
+            [(e.data["notification_id"], datetime.fromisoformat(e.data["timestamp"])) for e in run],
+        )
+        self._changed = True
 
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         data = event.data
@@ -187,15 +280,8 @@ class PagerProjection(Projection):
             await _user_event(conn, event, data)
             return
         if event.type == "alert-created":
-            await conn.execute(
-                NEW_ALERT_SQL,
-                event.stream_id,
-                event.position,
-                data["priority"],
-                list(data.get("responders") or []),
-            )
-            if not data.get("responders"):
-                return  # nobody to page yet: the row is all there is to do
+            await self._new_alerts(conn, [event])
+            return
         alert = await conn.fetchrow(
             "SELECT * FROM pager_alerts WHERE stream_id = $1", event.stream_id
         )
@@ -238,8 +324,7 @@ class PagerProjection(Projection):
         if not users or alert["status"] == "RESOLVED":
             return
         await conn.executemany(
-            "INSERT INTO page_requests VALUES ($1, $2, $3, $4, $5, false, $6) "
-            "ON CONFLICT DO NOTHING",
+            PAGE_REQUEST_SQL,
             [(page_id(event.position, u), alert["alert_id"], stream, u, at, PAGE) for u in users],
         )
         self._changed = True
@@ -310,41 +395,11 @@ class PagerProjection(Projection):
     ) -> None:
         kind = event_type.removeprefix("alert-notifications-")
         if kind in ("scheduled", "skipped"):
-            await conn.execute(
-                "UPDATE page_requests SET planned = true WHERE id = $1", data["page"]
-            )
+            await conn.execute(PLANNED_SQL, data["page"])
         if kind == "scheduled":
-            await conn.execute(
-                """
-                INSERT INTO notifications (id, alert_id, alert_stream, user_id, page, kind,
-                    method, target, rule_id, status, due_at, next_attempt_at, created_at,
-                    updated_at)
-                SELECT $1, a.alert_id, a.stream_id, $3, $4, $10, $5, $6, $7,
-                    CASE WHEN live THEN 'SCHEDULED' ELSE 'CANCELLED' END,
-                    $8, CASE WHEN live THEN $8::timestamptz END, $9, $9
-                FROM pager_alerts a, LATERAL (SELECT $10 <> 'ALERT' OR a.status = 'PENDING')
-                    AS l(live)
-                WHERE a.alert_id = $2
-                ON CONFLICT (id) DO NOTHING
-                """,
-                data["notification_id"],
-                data["alert_id"],
-                data["user_id"],
-                data["page"],
-                data["method"],
-                data["target"],
-                data.get("rule_id"),
-                datetime.fromisoformat(data["due_at"]),
-                at,
-                data.get("kind") or PAGE,
-            )
+            await conn.execute(SCHEDULED_SQL, *_scheduled_args(data))
         elif kind == "sent":
-            await conn.execute(
-                "UPDATE notifications SET status = 'SUCCESS', next_attempt_at = NULL, "
-                "attempts = attempts + 1, updated_at = $2 WHERE id = $1",
-                data["notification_id"],
-                at,
-            )
+            await conn.execute(SENT_SQL, data["notification_id"], at)
         elif kind == "failed":
             retry = data.get("retry_at")
             await conn.execute(
@@ -359,9 +414,18 @@ class PagerProjection(Projection):
             )
 
 
-async def _insert_alerts(conn: asyncpg.Connection, created: list[RecordedEvent]) -> None:
-    await conn.executemany(
-        NEW_ALERT_SQL, [(e.stream_id, e.position, e.data["priority"], []) for e in created]
+def _scheduled_args(data: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        data["notification_id"],
+        data["alert_id"],
+        data["user_id"],
+        data["page"],
+        data["method"],
+        data["target"],
+        data.get("rule_id"),
+        datetime.fromisoformat(data["due_at"]),
+        datetime.fromisoformat(data["timestamp"]),
+        data.get("kind") or PAGE,
     )
 
 

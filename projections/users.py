@@ -385,6 +385,24 @@ async def notification_rules(conn: Db, user_id: int, kind: str) -> list[asyncpg.
     )
 
 
+async def notification_rules_of(
+    conn: Db, user_ids: list[int], kinds: tuple[str, ...]
+) -> dict[tuple[int, str], list[asyncpg.Record]]:
+    """As ``notification_rules`` for many users and kinds in one query, by (user, kind)."""
+    found: dict[tuple[int, str], list[asyncpg.Record]] = {}
+    for row in await conn.fetch(
+        _RULES
+        + """
+        WHERE r.user_id = ANY($1::bigint[]) AND r.kind = ANY($2::text[])
+        ORDER BY r.user_id, r.delay_min, r.before_min, r.rule_id
+        """,
+        user_ids,
+        list(kinds),
+    ):
+        found.setdefault((row["user_id"], row["kind"]), []).append(row)
+    return found
+
+
 async def notification_rule(
     conn: Db, user_id: int, rule_id: int, kind: str
 ) -> asyncpg.Record | None:

@@ -85,7 +85,17 @@ class AlertNotifications(Aggregate):
     def _skipped(self, alert_id: int, user_id: int, page: str, reason: str) -> None:
         self.planned.add(page)
 
-    def sent(self, notification: str, method: str, target: str, provider_ref: str) -> None:
+    def sent(
+        self,
+        notification: str,
+        method: str,
+        target: str,
+        provider_ref: str,
+        message: str = "",
+        covers: int = 1,
+    ) -> None:
+        """Sent by the message ``message`` (an e-mail's Message-ID), which covered
+        ``covers`` alerts: in a storm one message pages a person about many alerts."""
         self._sent(
             alert_id=self.alert_id,
             user_id=self.user_id,
@@ -93,6 +103,8 @@ class AlertNotifications(Aggregate):
             method=method,
             target=target,
             provider_ref=provider_ref,
+            message=message,
+            covers=covers,
         )
 
     @event("Sent")
@@ -104,6 +116,8 @@ class AlertNotifications(Aggregate):
         method: str,
         target: str,
         provider_ref: str,
+        message: str = "",
+        covers: int = 1,
     ) -> None:
         pass
 

@@ -7,6 +7,7 @@ sanitized by ``Page`` and HTML-escaped here; the subject never holds a line brea
 
 from __future__ import annotations
 
+from dataclasses import replace
 from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -25,8 +26,19 @@ log = structlog.get_logger(__name__)
 BUTTON_COLORS = {"accept": "#1565c0", "resolve": "#2e7d32", "escalate": "#c62828"}
 
 
-def build_page_email(sender: str, recipient: str, page: Page) -> EmailMessage:
-    """The page for ``recipient``; ValueError for an address that is not a bare ASCII one."""
+#: A message covering more alerts lists this many (newest first) and counts the rest.
+BUNDLE_LIST_MAX = 50
+
+
+def message_id_for(sender: str) -> str:
+    """A new Message-ID in the sender's domain: it names the message on every covered
+    alert's timeline."""
+    return make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")
+
+
+def _envelope(
+    sender: str, recipient: str, subject: str, latest: Page, message_id: str | None
+) -> EmailMessage:
     if "\r" in sender or "\n" in sender:
         raise ValueError("sender contains a line break")
     check_address(parseaddr(sender)[1])
@@ -34,19 +46,94 @@ def build_page_email(sender: str, recipient: str, page: Page) -> EmailMessage:
     message = EmailMessage(policy=policy.SMTP)
     message["From"] = sender
     message["To"] = recipient
-    message["Subject"] = page.email_subject()
+    message["Subject"] = subject
     # set here, so the sender need not copy the message to add them
     message["Date"] = formatdate(usegmt=True)
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    message["Message-ID"] = make_msgid(domain=domain)
+    message["Message-ID"] = message_id or message_id_for(sender)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-    message["X-Ilertd-Alert-Id"] = str(page.alert_id)
-    if page.priority == "HIGH":
+    message["X-Ilertd-Alert-Id"] = str(latest.alert_id)
+    if latest.priority == "HIGH":
         message["Importance"] = "high"
         message["X-Priority"] = "1"
+    return message
+
+
+def build_page_email(
+    sender: str, recipient: str, page: Page, message_id: str | None = None
+) -> EmailMessage:
+    """The page for ``recipient``; ValueError for an address that is not a bare ASCII one."""
+    message = _envelope(sender, recipient, page.email_subject(), page, message_id)
     message.set_content(page.email_text())
     message.add_alternative(page_html(page), subtype="html")
     return message
+
+
+def build_bundle_email(
+    sender: str, recipient: str, pages: list[Page], message_id: str | None = None
+) -> EmailMessage:
+    """One message for several pages to one person (a storm): each alert listed with its
+    own action links, newest first, up to ``BUNDLE_LIST_MAX``; ``X-Ilertd-Alert-Ids``
+    names every alert it covers."""
+    if len(pages) == 1:
+        return build_page_email(sender, recipient, pages[0], message_id)
+    ordered = sorted(pages, key=lambda p: p.alert_id, reverse=True)
+    summary = replace(ordered[0], bundled=len(pages))
+    message = _envelope(sender, recipient, summary.email_subject(), summary, message_id)
+    message["X-Ilertd-Alert-Ids"] = ", ".join(str(p.alert_id) for p in ordered)
+    message.set_content(bundle_text(summary, ordered))
+    message.add_alternative(bundle_html(summary, ordered), subtype="html")
+    return message
+
+
+def _headline(summary: Page) -> str:
+    if summary.update:
+        return f"{summary.bundled} alerts {summary.update}."
+    return f"{summary.bundled} new alerts for you."
+
+
+def _more(summary: Page, listed: int) -> str:
+    rest = summary.bundled - listed
+    return f"... and {rest} more alerts in ilertd." if rest > 0 else ""
+
+
+def bundle_text(summary: Page, ordered: list[Page]) -> str:
+    listed = ordered[:BUNDLE_LIST_MAX]
+    parts = [_headline(summary), ""]
+    for page in listed:
+        parts.append(f"{page.priority} #{page.alert_id} {page.clean_summary()}")
+        parts.append(f"  from {page.clean_source()}")
+        parts += [f"  {label}: {url}" for _, label, url in page.actions()]
+        parts += [f"  Open: {page.alert_url}", ""]
+    more = _more(summary, len(listed))
+    if more:
+        parts += [more, ""]
+    parts += ["-- ", "ilertd"]
+    return "\n".join(parts) + "\n"
+
+
+def bundle_html(summary: Page, ordered: list[Page]) -> str:
+    listed = ordered[:BUNDLE_LIST_MAX]
+    rows = [f'<h2 style="margin:0 0 16px;font-size:20px">{escape(_headline(summary))}</h2>']
+    for page in listed:
+        rows.append(
+            '<div style="margin:0 0 16px;padding:0 0 8px;border-bottom:1px solid #dddddd">'
+            f'<p style="margin:0 0 6px"><b>{escape(page.priority)} #{page.alert_id}</b> '
+            f'{escape(page.clean_summary())}<br><span style="color:#555555">from '
+            f"{escape(page.clean_source())}</span></p>\n"
+            + "\n".join(_buttons(page))
+            + f'\n<a href="{escape(page.alert_url)}">Open</a></div>'
+        )
+    more = _more(summary, len(listed))
+    if more:
+        rows.append(f"<p>{escape(more)}</p>")
+    subject = escape(summary.email_subject())
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{subject}</title></head>\n"
+        '<body style="font-family:Arial,Helvetica,sans-serif;font-size:15px;color:#222222">\n'
+        + "\n".join(rows)
+        + "\n</body></html>\n"
+    )
 
 
 def page_html(page: Page) -> str:
@@ -85,9 +172,17 @@ def _buttons(page: Page) -> list[str]:
     ]
 
 
-async def send_page_email(settings: SmtpSettings, recipient: str, page: Page) -> str:
+async def send_page_email(
+    settings: SmtpSettings, recipient: str, page: Page, message_id: str | None = None
+) -> str:
     """Send the page over SMTP; return the server's answer. Raises ProviderError."""
-    message = build_page_email(settings.sender, recipient, page)
+    return await send_message(
+        settings, build_page_email(settings.sender, recipient, page, message_id), page
+    )
+
+
+async def send_message(settings: SmtpSettings, message: EmailMessage, page: Page) -> str:
+    """Send a built page or bundle (``page``: the latest alert it covers)."""
     try:
         response = await send_email(settings, message)
     except SmtpDeliveryError as exc:  # send_email has logged the details

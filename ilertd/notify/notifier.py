@@ -1,25 +1,34 @@
 """The notifier: turns page requests into scheduled notifications and sends them.
 
-It runs on the engine's leader beside the outbound dispatcher. Each round it
+It runs on the engine's leader beside the outbound dispatcher, and works per round, not
+per page, because a storm is the case that matters:
 
-1. plans open page requests (a user became a responder): the user's ``alerts`` rules for
-   the alert's priority become ``Scheduled`` notifications, due after each rule's delay; a
-   user without rules gets an e-mail at once to their address; a muted user's page is
-   ``Skipped`` with the reason (on the timeline);
-2. sends the due notifications over their channel (EMAIL over SMTP, SMS and VOICE through
-   a Twilio-compatible API, PUSH through ntfy), each page carrying signed, expiring links to
-   accept, resolve or escalate; a failure is retried with doubling waits up to
-   ``max_attempts``, then the notification is an ERROR and the user's later rules still go
-   out.
+1. **Plan** every open page request (a user became a responder, or a status update is
+   owed) in one go: one read of the users, one of their rules, one of the alerts'
+   priorities and one of the (alert, user) notification streams; the pure rules in
+   ``planning`` decide; the ``Scheduled`` (or ``Skipped``) events of all of them are
+   appended concurrently, so the store's group commit writes them in a few transactions.
+2. **Send**: a notification due at once by e-mail or push is handed straight to its
+   recipient's *mailbox*, without waiting for the pager projection to show it. A mailbox
+   sends the first page at once; pages to the same person that fall due within
+   ``message_window_s`` after a message wait for the window's end and go out together as
+   one message listing every alert (a storm is a message every half second per person,
+   not hundreds). Delayed notifications, retries, texts and calls come from the pager
+   projection once due; texts and calls to one number are bundled over the longer
+   ``bundle_window_s``.
+3. **Record** the outcome of every covered notification (``Sent`` naming the message, or
+   ``Failed`` with the reason, retried with doubling waits up to ``max_attempts``).
 
 Every step is an event on the (alert, user) notifications stream, and a notification stays
-"in flight" here until the pager projection shows its outcome, so nothing goes out twice
-from one leader and nothing is lost across a restart.
+"in flight" here from planning until the pager projection shows its outcome, so nothing
+goes out twice from one leader and nothing is lost across a restart: a request planned but
+not sent is found again as a due row, one not planned as an open request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,26 +38,41 @@ import aiohttp
 import asyncpg
 import structlog
 
+from eventstore import ConcurrencyError
 from eventstore.repository import Repository
 from projections import ProjectionRunner
-from projections.users import notification_rules
+from projections.users import notification_rules_of
 
 from ..clock import Clock
 from ..domain.alert_notifications import PAGE, AlertNotifications, notifications_id
 from ..engine.worker import IDLE_POLL_S, LeaderWorker
 from ..outbound.guard import NetworkPolicy, make_connector
 from ..outbound.smtp import SmtpSettings
-from .email_page import send_page_email
+from .email_page import build_bundle_email, message_id_for, send_message
 from .errors import ProviderError
 from .links import ActionLink, LinkAction, make_token
 from .ntfy import NtfyClient, NtfySettings
 from .page import UPDATES, Page
+from .planning import decide, notification_id
 from .twilio import TwilioClient, TwilioSettings, gather_twiml
 
 log = structlog.get_logger(__name__)
 
-BATCH = 100
-PRIORITY_RULE = {"HIGH": "HIGH_PRIORITY", "LOW": "LOW_PRIORITY"}
+#: Page requests planned per round.
+PLAN_BATCH = 1000
+#: Due notifications read per round from the pager projection.
+DUE_BATCH = 500
+#: Sent by mailboxes (one message covers many pages); texts and calls go one by one.
+MAILBOX_METHODS = frozenset({"EMAIL", "PUSH"})
+
+#: Which of the given notifications are no longer owed: no longer SCHEDULED in the pager,
+#: or pages about an alert that is not PENDING any more.
+CANCELLED_SQL = """
+SELECT d.id FROM unnest($1::text[], $2::uuid[], $3::text[]) AS d(id, stream, kind)
+WHERE EXISTS (SELECT 1 FROM notifications n WHERE n.id = d.id AND n.status <> 'SCHEDULED')
+   OR (d.kind = 'ALERT' AND EXISTS (
+       SELECT 1 FROM pager_alerts a WHERE a.stream_id = d.stream AND a.status <> 'PENDING'))
+"""
 
 
 @dataclass(frozen=True)
@@ -67,7 +91,48 @@ class NotifySettings:
     #: After a text or call to a number, further ones wait this long and go out as one
     #: summary (a storm of alerts is not a storm of texts).
     bundle_window_s: float = 180.0
+    #: E-mail and push: pages to one person due within this window after a message go out
+    #: together as the next message.
+    message_window_s: float = 0.5
     policy: NetworkPolicy = field(default_factory=NetworkPolicy)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A notification to send now: from planning this round, or a due projection row."""
+
+    id: str
+    alert_id: int
+    alert_stream: UUID
+    user_id: int
+    method: str
+    target: str
+    kind: str
+    due_at: datetime
+    attempts: int = 0
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> Due:
+        return cls(
+            row["id"],
+            row["alert_id"],
+            UUID(str(row["alert_stream"])),
+            row["user_id"],
+            row["method"],
+            row["target"],
+            row["kind"],
+            row["due_at"],
+            row["attempts"],
+        )
+
+    @property
+    def stream(self) -> UUID:
+        return notifications_id(self.alert_stream, self.user_id)
+
+    @property
+    def mailbox(self) -> tuple[str, str, str]:
+        """Pages and each kind of status update to one address are bundled apart."""
+        return (self.method, self.target, self.kind)
 
 
 class Notifier(LeaderWorker):
@@ -91,30 +156,52 @@ class Notifier(LeaderWorker):
         self._phone_targets: dict[str, tuple[str, str, str]] = {}
         #: numbers texted or called whose notifications the pager has not shown as sent yet
         self._phones_recorded: dict[tuple[str, str, str], int] = {}
+        #: Notifications waiting in a mailbox, by mailbox; each mailbox has one courier.
+        self._mailboxes: dict[tuple[str, str, str], list[Due]] = {}
+        self._couriers: dict[tuple[str, str, str], asyncio.Task[None]] = {}
+        self._queued: set[str] = set()
+        #: When each mailbox last sent a message (event loop time).
+        self._last_message: dict[tuple[str, str, str], float] = {}
 
     async def _open(self) -> None:
         self._session = aiohttp.ClientSession(connector=make_connector(self.settings.policy))
 
     async def _close(self) -> None:
+        for task in list(self._couriers.values()):
+            task.cancel()
+        for task in list(self._couriers.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._couriers.clear()
+        self._mailboxes.clear()
+        self._queued.clear()
         if self._session is not None:
             await self._session.close()
             self._session = None
 
+    def _busy(self) -> list[str]:
+        return [*super()._busy(), *self._queued]
+
+    @property
+    def free(self) -> int:
+        """Sends in flight, not notifications: one message covers many."""
+        return self.concurrency - len(set(self._inflight.values()))
+
     async def _round(self) -> float:
         now = self.clock.now()
-        busy = self._busy()
         applied = self.runner.positions.get("pager", 0)
         self._phones_recorded = {k: p for k, p in self._phones_recorded.items() if p > applied}
+        pages = await self.pool.fetch(
+            "SELECT * FROM page_requests WHERE NOT planned AND NOT (id = ANY($1::text[])) "
+            "ORDER BY paged_at LIMIT $2",
+            self._busy(),
+            PLAN_BATCH,
+        )
+        if pages:
+            for due in await self._plan(pages, now):
+                self._post(due)
         if self.free > 0:
-            for row in await self.pool.fetch(
-                "SELECT * FROM page_requests WHERE NOT planned AND NOT (id = ANY($1::text[])) "
-                "ORDER BY paged_at LIMIT $2",
-                busy,
-                min(self.free, BATCH),
-            ):
-                self._start([row["id"]], lambda row=row: self._plan(row))
-        if self.free > 0:
-            self._start_sends(await self._due(now, busy), self.free)
+            self._start_sends(await self._due(now, self._busy()), self.free)
         upcoming = await self.pool.fetchval(
             "SELECT min(next_attempt_at) FROM notifications "
             "WHERE status = 'SCHEDULED' AND next_attempt_at > $1",
@@ -140,32 +227,33 @@ class Notifier(LeaderWorker):
             now,
             busy,
             self.settings.bundle_window_s,
-            BATCH * 5,
+            DUE_BATCH,
         )
 
     def _start_sends(self, rows: list[asyncpg.Record], free: int) -> None:
-        """One send per notification; texts and calls to one number as one bundle, and
-        none while another to that number is still in flight. Pages and each kind of
-        status update are bundled apart."""
+        """E-mail and push to their mailboxes; texts and calls to one number as one bundle,
+        and none while another to that number is still in flight."""
         phones_busy = set(self._phone_targets.values())
-        bundles: dict[tuple[str, str, str], list[asyncpg.Record]] = {}
+        bundles: dict[tuple[str, str, str], list[Due]] = {}
         for row in rows:
-            if row["method"] in ("SMS", "VOICE"):
-                key = (row["method"], row["target"], row["kind"])
-                if key not in phones_busy:
-                    bundles.setdefault(key, []).append(row)
+            due = Due.of(row)
+            if due.method in MAILBOX_METHODS:
+                self._post(due)
+            elif due.method in ("SMS", "VOICE"):
+                if due.mailbox not in phones_busy:
+                    bundles.setdefault(due.mailbox, []).append(due)
             elif free > 0:
-                self._start([row["id"]], lambda row=row: self._send([row]))
+                self._start([due.id], lambda due=due: self._send([due]))
                 free -= 1
         for key, group in bundles.items():
             if free <= 0:
                 break
-            ids = [r["id"] for r in group]
+            ids = [d.id for d in group]
             self._phone_targets[ids[0]] = key
             self._start(ids, lambda ids=ids, group=group: self._send_phone(ids[0], group))
             free -= 1
 
-    async def _send_phone(self, first: str, group: list[asyncpg.Record]) -> int | None:
+    async def _send_phone(self, first: str, group: list[Due]) -> int | None:
         key = self._phone_targets[first]
         position = None
         try:
@@ -176,103 +264,158 @@ class Notifier(LeaderWorker):
             if position is not None:  # busy until the pager shows it was sent
                 self._phones_recorded[key] = position
 
+    # -- mailboxes ---------------------------------------------------------------------
+
+    def _post(self, due: Due) -> None:
+        """Queue an e-mail or push notification for its recipient's next message."""
+        if due.id in self._queued or due.id in self._inflight:
+            return
+        self._queued.add(due.id)
+        self._mailboxes.setdefault(due.mailbox, []).append(due)
+        if due.mailbox not in self._couriers:
+            self._couriers[due.mailbox] = asyncio.get_running_loop().create_task(
+                self._courier(due.mailbox)
+            )
+
+    async def _courier(self, key: tuple[str, str, str]) -> None:
+        """Empty one mailbox: a message at once, then at most one per window."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self._mailboxes.get(key):
+                wait = self._last_message.get(key, -1e9) + self.settings.message_window_s
+                if wait > loop.time():
+                    await asyncio.sleep(wait - loop.time())
+                group = self._mailboxes.pop(key)
+                self._last_message[key] = loop.time()
+                ids = [d.id for d in group]
+                self._queued.difference_update(ids)
+                task = asyncio.current_task()
+                assert task is not None
+                for nid in ids:
+                    self._inflight[nid] = task
+                try:
+                    position = await self._send(await self._still_owed(group))
+                    if position is not None:
+                        self._recorded.update(dict.fromkeys(ids, position))
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("message failed unexpectedly; cooling down", items=len(ids))
+                    until = loop.time() + 5.0
+                    self._cooling.update(dict.fromkeys(ids, until))
+                finally:
+                    for nid in ids:
+                        self._inflight.pop(nid, None)
+        finally:
+            self._couriers.pop(key, None)
+            if len(self._last_message) > 10_000:
+                self._last_message = {
+                    k: t
+                    for k, t in self._last_message.items()
+                    if t > loop.time() - self.settings.message_window_s
+                }
+            self._wakeup.set()
+
+    async def _still_owed(self, group: list[Due]) -> list[Due]:
+        """Leave out what was cancelled while it waited (the alert was accepted or
+        resolved, the responder removed)."""
+        gone = {
+            r["id"]
+            for r in await self.pool.fetch(
+                CANCELLED_SQL,
+                [d.id for d in group],
+                [d.alert_stream for d in group],
+                [d.kind for d in group],
+            )
+        }
+        return [d for d in group if d.id not in gone]
+
     # -- planning ----------------------------------------------------------------------
 
-    async def _save(self, row: asyncpg.Record, change: Any) -> int | None:
-        """Apply ``change`` to the (alert, user) stream and append it (retried on a race);
-        the position of the last event appended, None when there was nothing to do."""
-        alert_stream = UUID(str(row["alert_stream"]))
-        stream = notifications_id(alert_stream, row["user_id"])
-        _, result = await self.repository.change(
-            stream,
-            change,
-            metadata={"actor": "system:notify"},
-            create=lambda: AlertNotifications(
-                alert_id=row["alert_id"],
-                alert_stream=alert_stream,
-                user_id=row["user_id"],
+    async def _plan(self, pages: list[asyncpg.Record], now: datetime) -> list[Due]:
+        """Plan ``pages`` (one round's open requests) in one go; the notifications due now
+        by e-mail or push, to hand to their mailboxes."""
+        user_ids = sorted({p["user_id"] for p in pages})
+        alert_streams = list({p["alert_stream"] for p in pages})
+        users = {
+            r["id"]: r
+            for r in await self.pool.fetch(
+                "SELECT id, email, muted_until, deleted_at FROM users WHERE id = ANY($1::bigint[])",
+                user_ids,
+            )
+        }
+        rules = await notification_rules_of(self.pool, user_ids, ("alerts", "updates"))
+        priorities = {
+            r["stream_id"]: r["priority"]
+            for r in await self.pool.fetch(
+                "SELECT stream_id, priority FROM pager_alerts WHERE stream_id = ANY($1::uuid[])",
+                alert_streams,
+            )
+        }
+        by_stream: dict[UUID, list[asyncpg.Record]] = {}
+        for page in pages:
+            stream = notifications_id(UUID(str(page["alert_stream"])), page["user_id"])
+            by_stream.setdefault(stream, []).append(page)
+        aggregates = await self.repository.load_many(list(by_stream))
+        changed: list[tuple[AlertNotifications, list[str]]] = []
+        due_now: list[Due] = []
+        for stream, stream_pages in by_stream.items():
+            first = stream_pages[0]
+            notifications = aggregates.get(stream) or AlertNotifications(
+                alert_id=first["alert_id"],
+                alert_stream=UUID(str(first["alert_stream"])),
+                user_id=first["user_id"],
                 id=stream,
-            ),
-        )
-        return result.last_position if result else None
-
-    async def _plan(self, page: asyncpg.Record) -> int | None:
-        now = self.clock.now()
-        user = await self.pool.fetchrow(
-            "SELECT id, email, muted_until, deleted_at FROM users WHERE id = $1", page["user_id"]
-        )
-        alert = await self.pool.fetchrow(
-            "SELECT priority FROM pager_alerts WHERE stream_id = $1", page["alert_stream"]
-        )
-        priority = alert["priority"] if alert else "HIGH"
-        plans: list[tuple[str, str, int, int | None]] = []
-        reason = None
-        if user is None or user["deleted_at"] is not None:
-            reason = "the user does not exist"
-        elif user["muted_until"] is not None and user["muted_until"] > now:
-            reason = f"the user is muted until {user['muted_until'].isoformat()}"
-        elif page["kind"] != PAGE:
-            plans = await self._update_plans(user, page["kind"])
-            if not plans:
-                reason = f"the user has no updates rule for {page['kind']} any more"
-        else:
-            plans = await self._plans(user, priority)
-            if not plans:
-                reason = "the user has no way to be reached"
-
-        def change(notifications: AlertNotifications) -> bool:
-            if page["id"] in notifications.planned:
-                return False
-            if reason is not None:
-                notifications.skip(page["id"], reason)
-                return True
-            for method, target, delay_min, rule_id in plans:
-                notifications.schedule(
-                    page["id"],
-                    f"{page['id']}-{rule_id or 0}",
-                    method,
-                    target,
-                    page["paged_at"] + timedelta(minutes=delay_min),
-                    rule_id,
-                    page["kind"],
+            )
+            for page in stream_pages:
+                if page["id"] in notifications.planned:
+                    continue
+                kind = page["kind"]
+                decision = decide(
+                    kind,
+                    priorities.get(page["alert_stream"], "HIGH"),
+                    users.get(page["user_id"]),
+                    rules.get((page["user_id"], "alerts" if kind == PAGE else "updates"), []),
+                    now,
+                    self.settings.ntfy_topic_prefix,
                 )
-            return True
-
-        return await self._save(page, change)
-
-    async def _plans(
-        self, user: asyncpg.Record, priority: str
-    ) -> list[tuple[str, str, int, int | None]]:
-        """(method, target, delay in minutes, rule id) for each of the user's rules."""
-        wanted = PRIORITY_RULE.get(priority, "HIGH_PRIORITY")
-        rules = [
-            r
-            for r in await notification_rules(self.pool, user["id"], "alerts")
-            if (r["priority_type"] or "HIGH_PRIORITY") == wanted
-        ]
-        if not rules:
-            return [("EMAIL", user["email"], 0, None)] if user["email"] else []
-        return self._rule_plans(user, rules)
-
-    async def _update_plans(
-        self, user: asyncpg.Record, kind: str
-    ) -> list[tuple[str, str, int, int | None]]:
-        """The user's ``updates`` rules for ``kind``, all at once."""
-        rules = await notification_rules(self.pool, user["id"], "updates")
-        return self._rule_plans(user, [r for r in rules if r["update_type"] == kind])
-
-    def _rule_plans(
-        self, user: asyncpg.Record, rules: list[asyncpg.Record]
-    ) -> list[tuple[str, str, int, int | None]]:
-        plans = []
-        for rule in rules:
-            method = rule["method"]
-            target = rule["target"]
-            if method == "PUSH":
-                target = f"{self.settings.ntfy_topic_prefix}{user['id']}"
-            if target:
-                plans.append((method, target, rule["delay_min"] or 0, rule["rule_id"]))
-        return plans
+                if decision.skipped is not None:
+                    notifications.skip(page["id"], decision.skipped)
+                for plan in decision.plans:
+                    due_at = page["paged_at"] + timedelta(minutes=plan.delay_min)
+                    nid = notification_id(page["id"], plan.rule_id)
+                    notifications.schedule(
+                        page["id"], nid, plan.method, plan.target, due_at, plan.rule_id, kind
+                    )
+                    if due_at <= now and plan.method in MAILBOX_METHODS:
+                        due_now.append(
+                            Due(
+                                nid,
+                                page["alert_id"],
+                                UUID(str(page["alert_stream"])),
+                                page["user_id"],
+                                plan.method,
+                                plan.target,
+                                kind,
+                                due_at,
+                            )
+                        )
+            if notifications.pending_events:
+                changed.append((notifications, [p["id"] for p in stream_pages]))
+        results = await asyncio.gather(
+            *(self.repository.save(n, metadata={"actor": "system:notify"}) for n, _ in changed),
+            return_exceptions=True,
+        )
+        lost: set[UUID] = set()
+        for (notifications, page_ids), result in zip(changed, results, strict=True):
+            if isinstance(result, ConcurrencyError):
+                lost.add(notifications.id)  # planned elsewhere: the next round sees it
+            elif isinstance(result, BaseException):
+                raise result
+            elif result is not None:
+                # not picked again until the pager shows them planned
+                self._recorded.update(dict.fromkeys(page_ids, result.last_position))
+        return [d for d in due_now if d.stream not in lost]
 
     # -- sending -----------------------------------------------------------------------
 
@@ -284,34 +427,47 @@ class Notifier(LeaderWorker):
             for action in LinkAction
         }
 
-    async def _page(self, row: asyncpg.Record) -> Page:
-        alert = await self.pool.fetchrow(
-            "SELECT a.summary, a.details, a.priority, s.name AS source_name FROM alerts a "
-            "LEFT JOIN alert_sources s ON s.id = a.source_id WHERE a.id = $1",
-            row["alert_id"],
-        )
-        kind = row["kind"]
-        links = self._links(row["alert_id"], row["user_id"]) if kind == PAGE else {}
-        return Page(
-            alert_id=row["alert_id"],
-            summary=alert["summary"] if alert else f"alert {row['alert_id']}",
-            details=alert["details"] if alert else "",
-            priority=alert["priority"] if alert else "HIGH",
-            source_name=(alert["source_name"] if alert else None) or "",
-            alert_url=f"{self.settings.public_url}/api/alerts/{row['alert_id']}",
-            links=links,
-            update=UPDATES.get(kind, ""),
-        )
+    async def _pages(self, group: list[Due]) -> dict[int, Page]:
+        """Each covered alert's page, from the pager's own copy of the alerts (it has them
+        before any page request for them exists)."""
+        rows = {
+            r["alert_id"]: r
+            for r in await self.pool.fetch(
+                "SELECT a.alert_id, a.summary, a.details, a.priority, s.name AS source_name "
+                "FROM pager_alerts a LEFT JOIN alert_sources s ON s.id = a.source_id "
+                "WHERE a.alert_id = ANY($1::bigint[])",
+                list({d.alert_id for d in group}),
+            )
+        }
+        pages: dict[int, Page] = {}
+        for due in group:
+            alert = rows.get(due.alert_id)
+            pages[due.alert_id] = Page(
+                alert_id=due.alert_id,
+                summary=alert["summary"] if alert else f"alert {due.alert_id}",
+                details=alert["details"] if alert else "",
+                priority=alert["priority"] if alert else "HIGH",
+                source_name=(alert["source_name"] if alert else None) or "",
+                alert_url=f"{self.settings.public_url}/api/alerts/{due.alert_id}",
+                links=self._links(due.alert_id, due.user_id) if due.kind == PAGE else {},
+                update=UPDATES.get(due.kind, ""),
+            )
+        return pages
 
-    async def _deliver(self, row: asyncpg.Record, page: Page) -> str:
-        """Send one notification; the provider's reference. Raises ProviderError."""
-        method, target = row["method"], row["target"]
+    async def _deliver(self, due: Due, pages: list[Page], message_id: str) -> str:
+        """Send one message about ``pages`` (the latest last); the provider's reference.
+        Raises ProviderError."""
+        method, target = due.method, due.target
         assert self._session is not None
         timeout = self.settings.timeout_s
+        latest = pages[-1]
+        page = replace(latest, bundled=len(pages)) if len(pages) > 1 else latest
         if method == "EMAIL":
-            if self.settings.smtp is None:
+            smtp = self.settings.smtp
+            if smtp is None:
                 raise ProviderError("no SMTP server configured (smtp.host)", retryable=False)
-            return await send_page_email(self.settings.smtp, target, page)
+            message = build_bundle_email(smtp.sender, target, pages, message_id)
+            return await send_message(smtp, message, latest)
         if method in ("SMS", "VOICE"):
             if self.settings.twilio is None:
                 raise ProviderError("no SMS/voice provider configured", retryable=False)
@@ -331,47 +487,74 @@ class Notifier(LeaderWorker):
             )
         raise ProviderError(f"ilertd cannot notify by {method}", retryable=False)
 
-    async def _send(self, group: list[asyncpg.Record]) -> int | None:
-        """Send one notification, or several to one number as one summary; record the
-        outcome for each."""
-        row = max(group, key=lambda r: r["due_at"])  # a bundle shows its latest alert
-        page = await self._page(row)
-        if len(group) > 1:
-            page = replace(page, bundled=len(group))
-        attempt = row["attempts"] + 1
+    async def _send(self, group: list[Due]) -> int | None:
+        """Send one message covering every notification of ``group`` (one recipient);
+        record the outcome for each."""
+        if not group:
+            return None
+        group = sorted(group, key=lambda d: (d.due_at, d.alert_id))
+        pages_by_alert = await self._pages(group)
+        pages = list({d.alert_id: pages_by_alert[d.alert_id] for d in group}.values())
+        latest = group[-1]
+        message_id = (
+            message_id_for(self.settings.smtp.sender)
+            if latest.method == "EMAIL" and self.settings.smtp is not None
+            else ""
+        )
         try:
-            reference = await self._deliver(row, page)
+            reference = await self._deliver(latest, pages, message_id)
         except (ProviderError, ValueError) as exc:
             error = str(exc)
             retryable = isinstance(exc, ProviderError) and exc.retryable
-            retry_at: datetime | None = None
-            if retryable and attempt < self.settings.max_attempts:
-                wait = self.settings.retry_base_s * 2 ** (attempt - 1)
-                retry_at = self.clock.now() + timedelta(seconds=wait)
             log.info(
                 "notification failed",
-                notification=row["id"],
-                method=row["method"],
+                notification=latest.id,
+                method=latest.method,
                 bundled=len(group),
                 error=error,
-                retry=retry_at is not None,
             )
-            return await self._record_all(
-                group,
-                lambda n, r: n.failed(
-                    r["id"], r["method"], r["target"], r["attempts"] + 1, error, retry_at
-                ),
-            )
+
+            def failed(n: AlertNotifications, d: Due) -> None:
+                attempt = d.attempts + 1
+                retry_at: datetime | None = None
+                if retryable and attempt < self.settings.max_attempts:
+                    wait = self.settings.retry_base_s * 2 ** (attempt - 1)
+                    retry_at = self.clock.now() + timedelta(seconds=wait)
+                n.failed(d.id, d.method, d.target, attempt, error, retry_at)
+
+            return await self._record_all(group, failed)
         log.info(
-            "notification sent", notification=row["id"], method=row["method"], bundled=len(group)
+            "notification sent", notification=latest.id, method=latest.method, bundled=len(group)
         )
         ref = str(reference)[:200]
         return await self._record_all(
-            group, lambda n, r: n.sent(r["id"], r["method"], r["target"], ref)
+            group,
+            lambda n, d: n.sent(d.id, d.method, d.target, ref, message_id or ref, len(pages)),
         )
 
-    async def _record_all(self, group: list[asyncpg.Record], change: Any) -> int | None:
-        positions = await asyncio.gather(
-            *(self._save(r, lambda n, r=r: change(n, r)) for r in group)
-        )
+    async def _record_all(self, group: list[Due], change: Any) -> int | None:
+        """Apply ``change`` for each notification on its stream and append them all at
+        once (one read of the streams; a stream that moved on is read again)."""
+        by_stream: dict[UUID, list[Due]] = {}
+        for due in group:
+            by_stream.setdefault(due.stream, []).append(due)
+        aggregates = await self.repository.load_many(list(by_stream))
+
+        async def save(stream: UUID, dues: list[Due]) -> int | None:
+            notifications = aggregates.get(stream)
+            for _ in range(5):
+                if notifications is not None:
+                    for due in dues:
+                        change(notifications, due)
+                    try:
+                        result = await self.repository.save(
+                            notifications, metadata={"actor": "system:notify"}
+                        )
+                        return result.last_position if result else None
+                    except ConcurrencyError:
+                        pass
+                notifications = (await self.repository.load_many([stream])).get(stream)
+            raise RuntimeError(f"notifications stream {stream} keeps moving")
+
+        positions = await asyncio.gather(*(save(s, d) for s, d in by_stream.items()))
         return max((p for p in positions if p is not None), default=None)

@@ -35,6 +35,7 @@ def notify_settings(config: Config, link_secret: bytes) -> NotifySettings:
         ntfy=NtfySettings(ntfy, config["notify.ntfy_token"] or None) if ntfy else None,
         ntfy_topic_prefix=config["notify.ntfy_topic_prefix"],
         bundle_window_s=config["notify.bundle_window_s"],
+        message_window_s=config["notify.message_window_s"],
         policy=NetworkPolicy.from_config(
             networks(config["outbound.allow_networks"]),
             networks(config["outbound.deny_networks"]),
