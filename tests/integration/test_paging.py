@@ -339,3 +339,53 @@ async def test_a_storm_of_200_alerts_sends_a_few_bundled_texts(dsn: str) -> None
         int(m.group(1)) if (m := re.search(r"(\d+) new alerts", body)) else 1 for body in texts
     )
     assert counted == 200, texts
+
+
+async def test_an_email_storm_is_a_few_messages_each_alert_in_exactly_one(world) -> None:
+    """300 alerts at once for one person by e-mail: one message per window (not 300),
+    every alert covered by exactly one message, and its timeline names that message."""
+    api, inbox, _ = world
+    zoe = await new_user(api, "zoe")
+    source = await make_source(api)
+    gate = asyncio.Semaphore(32)
+
+    async def create(n: int) -> int:
+        async with gate:
+            status, created = await api.call(
+                "POST",
+                "/api/alerts",
+                json={
+                    "summary": f"storm {n}",
+                    "alertSource": {"id": source["id"]},
+                    "responders": [{"user": {"id": zoe}}],
+                },
+            )
+        assert status == 201, created
+        return created["id"]
+
+    alerts = await asyncio.gather(*(create(n) for n in range(300)))
+
+    async def all_sent() -> bool:
+        rows = await api.services.store.pool.fetch(
+            "SELECT status FROM notifications WHERE user_id = $1", zoe
+        )
+        return len(rows) == 300 and {r["status"] for r in rows} == {"SUCCESS"}
+
+    await until(all_sent, timeout=60)
+    covered: dict[int, str] = {}
+    for message in inbox.messages:
+        ids = message.get("X-Ilertd-Alert-Ids") or message["X-Ilertd-Alert-Id"]
+        for alert_id in (int(i) for i in str(ids).split(",")):
+            assert alert_id not in covered, f"alert {alert_id} paged twice"
+            covered[alert_id] = message["Message-ID"]
+    assert set(covered) == set(alerts)
+    assert len(inbox.messages) <= 40, len(inbox.messages)  # 0.5 s windows, not 300 mails
+    bundled = next(m for m in inbox.messages if m.get("X-Ilertd-Alert-Ids"))
+    first = int(str(bundled["X-Ilertd-Alert-Ids"]).split(",")[0])
+    status, entries = await api.call("GET", f"/api/alerts/{first}/log-entries")
+    assert status == 200
+    sent = [e for e in entries if e["logEntryType"] == "NotificationSentLogEntry"]
+    assert len(sent) == 1 and bundled["Message-ID"] in sent[0]["text"], sent
+    plain = next(p for p in bundled.walk() if p.get_content_type() == "text/plain")
+    body = plain.get_payload(decode=True).decode()
+    assert f"#{first} storm" in body and "/r/" in body
