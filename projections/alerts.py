@@ -230,10 +230,13 @@ CREATED_SQL = """
 INSERT INTO alerts (id, stream_id, source_id, status, summary, details, priority,
     severity, alert_key, alert_key_norm, generation, escalation_policy_id,
     routing_key, assigned_user_id, images, links, labels, custom_details,
-    report_time, updated_at, version, next_escalation_at)
+    report_time, updated_at, version, next_escalation_at, escalation_level,
+    next_escalation_level)
 VALUES ($1, $2, $3, 'PENDING', $4, $5, $6, $7, $8, lower(trim($8)), $9, $10, $11,
-        $12, $13, $14, $15, $16, $17, $17, $18, $19)
+        $12, $13, $14, $15, $16, $17, $20, $18, $19, $21, $22)
 """
+#: Where _created_args puts what an escalation in the same run changes.
+_UPDATED_AT, _VERSION, _NEXT_AT, _LEVEL, _NEXT_LEVEL = 19, 17, 18, 20, 21
 RESPONDER_SQL = (
     "INSERT INTO alert_responders (alert_id, user_id, status, added_at) "
     "VALUES ($1, $2, 'PENDING', $3) ON CONFLICT DO NOTHING"
@@ -262,6 +265,9 @@ def _created_args(event: RecordedEvent, data: dict[str, Any], at: datetime) -> t
         at,
         event.version,
         _optional_ts(data.get("next_escalation_at")),
+        at,
+        0,
+        0,
     )
 
 
@@ -298,11 +304,14 @@ class AlertsProjection(Projection):
         #: them while it is, so they go in one pipelined statement each at its end.
         self._entries: list[Entry] = []
         self._counts: collections.Counter[tuple[int, str]] = collections.Counter()
+        #: Alerts opened in the current run of new alerts.
+        self._opened: set[Any] = set()
 
     async def handle_batch(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
         """Runs of dedup events (the bulk of inbound traffic) go as two pipelined
         statements; everything else one event at a time, in order."""
         self._entries, self._counts = [], collections.Counter()
+        self._opened = set()
         await self.apply_runs(conn, events, self._run_of)
         if self._entries:
             await conn.executemany(ENTRY_SQL, self._entries)
@@ -312,7 +321,11 @@ class AlertsProjection(Projection):
 
     def _run_of(self, event: RecordedEvent) -> RunHandler | None:
         if event.type == "alert-created":
+            self._opened.add(event.stream_id)
             return self._created_run
+        if event.type == "alert-escalated" and event.stream_id in self._opened:
+            return self._created_run  # level 0, paged in the append that opened the alert
+        self._opened.clear()
         if event.type == "alert-event-received":
             return self._received_run
         return None
@@ -374,16 +387,27 @@ class AlertsProjection(Projection):
         self._entry(event, alert_id, kind, data, at)
 
     async def _created_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
-        """New alerts, their responders, entries and counts: two pipelined statements."""
-        rows, responders = [], []
+        """New alerts, their responders, entries and counts: two pipelined statements. The
+        escalation that paged an alert's first level as it opened is folded into its row."""
+        rows: dict[Any, list[Any]] = {}
+        responders: list[tuple[int, int]] = []
         for event in run:
             data = event.data
             at = _ts(data["timestamp"])
-            rows.append(_created_args(event, data, at))
+            if event.type == "alert-escalated":
+                row = rows[event.stream_id]
+                row[_UPDATED_AT], row[_VERSION] = at, event.version
+                row[_NEXT_AT] = _optional_ts(data.get("next_escalation_at"))
+                row[_LEVEL], row[_NEXT_LEVEL] = data["level"], data["level"] + 1
+                alert_id = row[0]
+                responders += [(alert_id, u) for u in data.get("responders") or []]
+                self._entry(event, alert_id, "escalated", data, at)
+                continue
+            rows[event.stream_id] = list(_created_args(event, data, at))
             responders += [(event.position, u) for u in data.get("responders") or []]
             self._counts[(data["source_id"], "PENDING")] += 1
             self._entry(event, event.position, "created", data, at)
-        await conn.executemany(CREATED_SQL, rows)
+        await conn.executemany(CREATED_SQL, list(rows.values()))
         if responders:
             await conn.executemany(RESPONDER_SQL, [(a, u, a) for a, u in responders])
 

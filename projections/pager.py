@@ -201,6 +201,8 @@ class PagerProjection(Projection):
             if event.type == "alert-escalated" and event.stream_id in opened:
                 return self._new_alerts
             opened.clear()  # any other event ends a run of new alerts
+            if event.type == "alert-escalated":
+                return self._escalated_run
             if event.type == "alert-notifications-scheduled":
                 return self._scheduled_run
             if event.type == "alert-notifications-sent":
@@ -252,6 +254,62 @@ class PagerProjection(Projection):
                 )
                 for stream, a in alerts.items()
             ],
+        )
+        if pages:
+            await conn.executemany(PAGE_REQUEST_SQL, pages)
+            self._changed = True
+
+    async def _escalated_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
+        """Escalations of existing alerts (a storm's level-1 steps fall due together): one
+        read of their alerts, one of who wants "escalated" updates, pipelined writes."""
+        alerts = {
+            r["stream_id"]: dict(r)
+            for r in await conn.fetch(
+                "SELECT stream_id, alert_id, status, responders FROM pager_alerts "
+                "WHERE stream_id = ANY($1::uuid[])",
+                list({e.stream_id for e in run}),
+            )
+        }
+        pages: list[tuple[Any, ...]] = []
+        updates: list[tuple[RecordedEvent, dict[str, Any], datetime, set[int]]] = []
+        for event in run:
+            alert = alerts.get(event.stream_id)
+            if alert is None:
+                continue
+            data = event.data
+            at = datetime.fromisoformat(data["timestamp"])
+            users = list(data.get("responders") or [])
+            if alert["status"] != "RESOLVED":
+                told = set(alert["responders"]) - set(users)
+                actor = data.get("actor") or {}
+                if actor.get("type") == "user":
+                    told.discard(actor.get("id"))
+                if told:
+                    updates.append((event, alert, at, told))
+                pages += [
+                    (page_id(event.position, u), alert["alert_id"], event.stream_id, u, at, PAGE)
+                    for u in users
+                ]
+            alert["responders"] = list(dict.fromkeys([*alert["responders"], *users]))
+            alert["changed"] = True
+        if updates:
+            wanting = {
+                r["user_id"]
+                for r in await conn.fetch(
+                    "SELECT DISTINCT user_id FROM pager_update_rules "
+                    "WHERE user_id = ANY($1::bigint[]) AND update_type = 'ALERT_ESCALATED'",
+                    sorted(set().union(*(told for *_, told in updates))),
+                )
+            }
+            kind = UPDATE_KINDS["alert-escalated"]
+            pages += [
+                (page_id(event.position, u), alert["alert_id"], event.stream_id, u, at, kind)
+                for event, alert, at, told in updates
+                for u in sorted(told & wanting)
+            ]
+        await conn.executemany(
+            "UPDATE pager_alerts SET responders = $2 WHERE stream_id = $1",
+            [(s, a["responders"]) for s, a in alerts.items() if a.get("changed")],
         )
         if pages:
             await conn.executemany(PAGE_REQUEST_SQL, pages)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -77,12 +78,37 @@ class TimersProjection(Projection):
             await self.listener(changes)
 
     async def handle_batch(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
-        """A run of dedup events moves its deadlines in one statement."""
-        await self.apply_runs(
-            conn,
-            events,
-            lambda e: self._received_run if e.type == "alert-event-received" else None,
+        """A run of dedup events moves its deadlines in one statement; a run of escalations
+        that set their next step (a storm of new alerts, or of level-1 steps) one more."""
+
+        def run_of(event: RecordedEvent) -> Any:
+            if event.type == "alert-event-received":
+                return self._received_run
+            if event.type == "alert-escalated" and event.data.get("next_escalation_at"):
+                return self._escalated_run
+            if event.type == "alert-created" and not event.data.get("auto_resolve_after_s"):
+                # nothing but (maybe) an escalation timer: part of the same kind of run
+                return self._escalated_run
+            return None
+
+        await self.apply_runs(conn, events, run_of)
+
+    async def _escalated_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
+        due: dict[UUID, datetime] = {}
+        for event in run:
+            at = event.data.get("next_escalation_at")
+            if at:
+                due[event.stream_id] = datetime.fromisoformat(at)
+        if not due:
+            return
+        await conn.executemany(
+            "INSERT INTO timers VALUES ($1, $2, $3, $4, NULL) "
+            "ON CONFLICT (name) DO UPDATE SET due_at = $4",
+            [(_escalation_name(s), ESCALATE, s, at) for s, at in due.items()],
         )
+        self._changes += [
+            TimerChange(_escalation_name(s), ESCALATE, s, at) for s, at in due.items()
+        ]
 
     async def _received_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
         moved: dict[str, datetime] = {}
