@@ -85,8 +85,12 @@ class Server:
         return Path(self._log.name).read_text(errors="replace")[-chars:]
 
     async def wait_ready(
-        self, session: aiohttp.ClientSession, timeout: float = READY_TIMEOUT_S
+        self,
+        session: aiohttp.ClientSession,
+        timeout: float = READY_TIMEOUT_S,
+        path: str = "/readyz",
     ) -> None:
+        """Poll ``GET <path>`` until it answers 200 (``/-/ready`` for Alertmanager, say)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -95,13 +99,11 @@ class Server:
                     + self.log_tail()
                 )
             with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
-                async with session.get(self.url + "/readyz") as response:
+                async with session.get(self.url + path) as response:
                     if response.status == 200:
                         return
             await asyncio.sleep(0.1)
-        raise RuntimeError(
-            f"{self.name}: /readyz not 200 after {timeout:.0f} s:\n{self.log_tail()}"
-        )
+        raise RuntimeError(f"{self.name}: {path} not 200 after {timeout:.0f} s:\n{self.log_tail()}")
 
     async def stop(self) -> int:
         """SIGTERM and wait for the exit; kill if it does not come in time."""
@@ -446,9 +448,11 @@ def event_answer(raw: bytes, codes: collections.Counter[str]) -> Any:
     return answer
 
 
-def alert_events(integration_key: str, prefix: str, count: int) -> list[bytes]:
+def alert_events(
+    integration_key: str, prefix: str, count: int, priority: str | None = None
+) -> list[bytes]:
     """ALERT events with an alert key each (``<prefix>-<k>``), so every one opens an alert of
-    its own."""
+    its own; with ``priority`` (HIGH, LOW) set on each, else the source's default."""
     return [
         orjson.dumps(
             {
@@ -457,6 +461,7 @@ def alert_events(integration_key: str, prefix: str, count: int) -> list[bytes]:
                 "summary": f"Disk usage above 90% on host db-{k}",
                 "details": "Filesystem /var/lib/postgresql is filling up.",
                 "alertKey": f"{prefix}-{k}",
+                **({"priority": priority} if priority else {}),
             }
         )
         for k in range(count)

@@ -13,15 +13,24 @@ What is measured
     alert's level-1 ``alert-escalated`` event is in the store (or until ``--grace-s`` after
     the last one was due) and stops the daemon.
 
-    The lag of one escalation is computed from the event store alone (SQL on the scratch
-    database, after the run): for each alert stream, the ``alert-escalated`` event with
-    ``data.level = 1`` was recorded at its ``data.timestamp`` (the domain event time, the
-    daemon's clock when the step was taken) and was due at the ``data.next_escalation_at``
-    of the preceding level-0 ``alert-escalated`` event of that stream. Reported:
-    ``lag_p50_ms``, ``lag_p99_ms``, ``lag_max_ms`` (and a few more percentiles),
-    ``escalated`` / ``expected``, the same lag measured to the row's ``recorded_at`` (the
-    INSERT in the group-committed append, so HTTP-independent but including the commit
-    queue), and the level-0 lag (due at creation, fired while ingest is still running).
+    The lags are computed from the event store alone (SQL on the scratch database, after
+    the run), with each step's ``data.timestamp`` (the domain event time, the daemon's clock
+    when the step was taken). The headline is what a responder sees, counted from the
+    alert's creation (the ``alert-created`` event's ``data.timestamp``):
+
+    - ``created_to_level0_*``: alert created -> level 0 paged (its first page step);
+    - ``created_timeout_to_level1_*``: created + ``--timeout-s`` -> level 1 paged, so a
+      level 0 that came late (which moves level 1's due time with it) counts here
+      (``..._recorded_*``: the same to the row's ``recorded_at``).
+
+    The timer's own lag is measured from the due time the daemon had set: the level-1
+    ``alert-escalated`` event against the ``data.next_escalation_at`` of the preceding
+    level-0 step of that stream (which is that step's time + timeout, not creation +
+    timeout). Reported: ``lag_p50_ms``, ``lag_p99_ms``, ``lag_max_ms`` (and a few more
+    percentiles), ``escalated`` / ``expected``, the same lag measured to the row's
+    ``recorded_at`` (the INSERT in the group-committed append, so HTTP-independent but
+    including the commit queue), and the level-0 lag from its due time (at creation, fired
+    while ingest is still running).
     If posting the alerts takes longer than the timeout, early level-1 steps fall due while
     later alerts are still being posted: ``due_during_ingest`` counts them, and
     ``after_ingest_lag_*`` is the lag of the others alone (due after the last alert was
@@ -36,7 +45,9 @@ What is measured
 
 Target
     The issue's goal: with 10,000 escalations due within a minute, lag p99 <= 250 ms and
-    max <= 1 s. ``target_met`` says whether this run met it (and every escalation happened).
+    max <= 1 s. ``target_met`` says whether this run met it for the headline,
+    ``created_timeout_to_level1`` (and every escalation happened); ``target_met_from_due``
+    for the timer's own lag.
 
 The database (``--database``, default ``ilertd_bench_escalation``) is dropped and recreated
 at start; the daemon runs with the rate limit off and warning-level JSON logs in a temporary
@@ -203,7 +214,9 @@ WITH steps AS (
            (data->>'next_escalation_at')::timestamptz AS next_at,
            lag(type) OVER w AS prev_type,
            lag((data->>'level')::int) OVER w AS prev_level,
-           lag((data->>'next_escalation_at')::timestamptz) OVER w AS prev_next_at
+           lag((data->>'next_escalation_at')::timestamptz) OVER w AS prev_next_at,
+           -- the stream's first event of these two types is its alert-created
+           first_value((data->>'timestamp')::timestamptz) OVER w AS created_at
     FROM events
     WHERE type IN ('alert-created', 'alert-escalated')
     WINDOW w AS (PARTITION BY stream_id ORDER BY position)
@@ -211,7 +224,9 @@ WITH steps AS (
 SELECT level,
        extract(epoch FROM at - prev_next_at) AS lag_s,
        extract(epoch FROM recorded_at - prev_next_at) AS recorded_lag_s,
-       extract(epoch FROM prev_next_at) AS due_s
+       extract(epoch FROM prev_next_at) AS due_s,
+       extract(epoch FROM at - created_at) AS from_created_s,
+       extract(epoch FROM recorded_at - created_at) AS recorded_from_created_s
 FROM steps
 WHERE (level = 1 AND prev_type = 'alert-escalated' AND prev_level = 0)
    OR (level = 0 AND prev_type = 'alert-created')
@@ -222,7 +237,12 @@ def lag_summary(samples: list[float], prefix: str) -> dict[str, Any]:
     return ms_summary(samples, prefix, (50, 90, 99), with_min=True)
 
 
-async def store_lags(dsn: str) -> dict[str, Any]:
+async def store_lags(dsn: str, timeout_s: int) -> dict[str, Any]:
+    """The lags from the store. The headline is what a responder sees, counted from the
+    alert's creation: level 0 paged ``created_to_level0``, level 1 paged
+    ``created_timeout_to_level1`` after created + timeout (so a late level 0, which moves
+    level 1's due time along with it, counts); ``lag`` is level 1 from its due time as
+    the timers projection saw it (the timer's own lag)."""
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch(LAG_SQL)
@@ -243,12 +263,22 @@ async def store_lags(dsn: str) -> dict[str, Any]:
     level1 = [r for r in rows if r["level"] == 1]
     level0 = [r for r in rows if r["level"] == 0]
     lags = [float(r["lag_s"]) for r in level1]
+    from_created1 = [float(r["from_created_s"]) - timeout_s for r in level1]
+    from_created0 = [float(r["from_created_s"]) for r in level0]
     dues = [float(r["due_s"]) for r in level1]
     # Escalations due while alerts were still being posted compete with ingest for the
     # daemon's one event loop; those due after the last alert was created do not.
     quiet_from = float(ingest_end) if ingest_end is not None else math.inf
     quiet = [float(r["lag_s"]) for r in level1 if float(r["due_s"]) > quiet_from]
     return {
+        **lag_summary(from_created0, "created_to_level0"),
+        **lag_summary(from_created1, "created_timeout_to_level1"),
+        "created_timeout_to_level1_late_over_250ms": sum(1 for x in from_created1 if x > 0.25),
+        "created_timeout_to_level1_late_over_1s": sum(1 for x in from_created1 if x > 1.0),
+        **lag_summary(
+            [float(r["recorded_from_created_s"]) - timeout_s for r in level1],
+            "created_timeout_to_level1_recorded",
+        ),
         "alerts_created": created,
         "escalated": len(level1),
         "max_level1_steps_per_alert": per_stream,
@@ -315,19 +345,29 @@ async def bench(args: argparse.Namespace, dsn: str) -> dict[str, Any]:
         finally:
             await conn.close()
 
-    lags = await store_lags(dsn)
-    met = (
-        lags["escalated"] == args.alerts
-        and lags["lag_p99_ms"] is not None
-        and lags["lag_p99_ms"] <= TARGET_P99_MS
-        and lags["lag_max_ms"] <= TARGET_MAX_MS
+    lags = await store_lags(dsn, args.timeout_s)
+    progress(
+        f"created -> level 0 p99 {lags['created_to_level0_p99_ms']} ms; created + timeout -> "
+        f"level 1 p99 {lags['created_timeout_to_level1_p99_ms']} ms, max "
+        f"{lags['created_timeout_to_level1_max_ms']} ms; from due p99 {lags['lag_p99_ms']} ms"
     )
+
+    def met(prefix: str) -> bool:
+        p99, worst = lags[f"{prefix}_p99_ms"], lags[f"{prefix}_max_ms"]
+        return bool(
+            lags["escalated"] == args.alerts
+            and p99 is not None
+            and p99 <= TARGET_P99_MS
+            and worst <= TARGET_MAX_MS
+        )
+
     return {
         "expected": args.alerts,
-        **lags,
         "target_p99_ms": TARGET_P99_MS,
         "target_max_ms": TARGET_MAX_MS,
-        "target_met": met,
+        "target_met": met("created_timeout_to_level1"),
+        "target_met_from_due": met("lag"),
+        **lags,
         **histogram_summary(hist_before, hist_after),
         "level1_before_window_scrape": early,
         "ingest_alerts_per_s": round(load.per_s, 1),

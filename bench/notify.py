@@ -15,14 +15,16 @@ What is measured
     and records the outcome as an event.
 
     The SMTP server notes, per message, the time its DATA was complete (``time.time()``, the
-    same clock as this script's on one machine), the ``X-Ilertd-Alert-Id`` header and the
-    envelope recipients, answers 250, and hands the records over on ``GET /records`` of a
-    small HTTP endpoint beside it. This script records, per alert, when its ``POST
-    /api/alerts`` was due by the schedule, when it was sent and when the 201 came back
-    (ilertd answers once the alert is in its read model), so per alert:
+    same clock as this script's on one machine), the alerts it covers (the
+    ``X-Ilertd-Alert-Ids: 1,2,3`` header of a bundled page, else ``X-Ilertd-Alert-Id``; one
+    record per alert) and the envelope recipients, answers 250, and hands the records over
+    on ``GET /records`` of a small HTTP endpoint beside it. This script records, per alert,
+    when its ``POST /api/alerts`` was due by the schedule, when it was sent and when the 201
+    came back (ilertd answers once the alert is in its read model), so per alert:
 
     - ``send_to_received``: SMTP arrival minus the moment the POST was sent, i.e. from
-      "alert created" to "e-mail received by the SMTP server" (the target's subject);
+      "alert created" to "e-mail received by the SMTP server": the headline (``headline``,
+      and the target's subject), counted from the creation POST, not from its 201;
     - ``ack_to_received``: SMTP arrival minus the 201's arrival (negative when the e-mail
       overtakes the 201 on its way back to this client: ``received_before_ack``);
     - ``scheduled_to_received``: arrival minus the time the POST was due, which also counts
@@ -33,7 +35,8 @@ What is measured
     (default 30 s) after the last 201, whichever comes first. ``duplicates`` counts e-mails
     beyond the first for one alert (a healthy run has none), ``wrong_recipient`` e-mails not
     addressed to the alert's responder, ``unexpected_messages`` e-mails for no alert of the
-    run. ``notifications`` is the daemon's own ``notifications`` table for the run's alerts
+    run, ``messages`` and ``max_alerts_per_message`` how the pages were bundled.
+    ``notifications`` is the daemon's own ``notifications`` table for the run's alerts
     afterwards (status counts, retried ones, the most frequent errors), ``daemon_log`` its
     log lines counted by level and message.
 
@@ -76,8 +79,9 @@ import re
 import signal
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from typing import Any
 
 import aiohttp
@@ -126,9 +130,33 @@ SMTP_FROM = "bench@example.test"
 RAW_WARMUP = 50
 RAW_TIMEOUT_S = 30.0
 ALERT_ID_RE = re.compile(rb"^X-Ilertd-Alert-Id:[ \t]*(\S+)", re.IGNORECASE | re.MULTILINE)
+#: A bundled page names every alert it covers; a long list is folded over several lines.
+ALERT_IDS_RE = re.compile(
+    rb"^X-Ilertd-Alert-Ids:[ \t]*((?:[^\r\n]|\r?\n[ \t])*)", re.IGNORECASE | re.MULTILINE
+)
+ID_SEPARATORS_RE = re.compile(r"[\s,]+")
 
-#: (arrival time.time(), X-Ilertd-Alert-Id or None, envelope recipients comma-joined)
-Record = tuple[float, str | None, str]
+#: (arrival time.time(), alert id or None, envelope recipients comma-joined, message number):
+#: one record per alert a message covers (a bundled message gives several, one number).
+Record = tuple[float, str | None, str, int]
+
+
+def alert_ids_of(head: bytes) -> list[str]:
+    """The alerts a message's header block names: ``X-Ilertd-Alert-Ids: 1,2,3`` (a bundled
+    page; folded over lines, or as RFC 2047 encoded words, which is how Python's e-mail
+    package writes a long list without spaces) or else ``X-Ilertd-Alert-Id: 1``; [] if
+    neither."""
+    bundled = ALERT_IDS_RE.search(head)
+    if bundled:
+        value = bundled[1].decode("ascii", "replace")
+        if "=?" in value:
+            value = str(make_header(decode_header(value)))
+        ids = [i for i in ID_SEPARATORS_RE.split(value) if i]
+        if ids:
+            return ids
+    match = ALERT_ID_RE.search(head)
+    return [match[1].decode("ascii", "replace")] if match else []
+
 
 # --- The SMTP server (its own process) ------------------------------------------------
 
@@ -147,16 +175,20 @@ def run_smtp_server(http_port: int, smtp_port: int) -> None:
 
     records: list[Record] = []
     sample: dict[str, Any] = {}
+    messages = 0
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            nonlocal messages
             arrived = time.time()
             content: bytes = envelope.content
             head = content.split(b"\r\n\r\n", 1)[0]
-            match = ALERT_ID_RE.search(head)
-            alert_id = match[1].decode("ascii", "replace") if match else None
-            records.append((arrived, alert_id, ",".join(envelope.rcpt_tos)))
-            if not sample and alert_id is not None:
+            alert_ids = alert_ids_of(head)
+            rcpts = ",".join(envelope.rcpt_tos)
+            messages += 1
+            for alert_id in alert_ids or [None]:
+                records.append((arrived, alert_id, rcpts, messages))
+            if not sample and alert_ids:
                 sample["content"] = content.decode("utf-8", "replace")
                 sample["rcpt_tos"] = list(envelope.rcpt_tos)
             return "250 OK"
@@ -238,13 +270,17 @@ def alert_bodies(source_id: int, users: list[int], prefix: str, count: int) -> l
 # --- The daemon -----------------------------------------------------------------------
 
 
-def start_paging_daemon(dsn: str, data_dir: str, smtp_port: int) -> Server:
-    """``ilertd serve`` as in bench/ingest.py, paging by e-mail through our SMTP server."""
+def start_paging_daemon(
+    dsn: str, data_dir: str, smtp_port: int, extra: Mapping[str, str] | None = None
+) -> Server:
+    """``ilertd serve`` as in bench/ingest.py, paging by e-mail through our SMTP server;
+    ``extra`` ILERTD_* settings on top."""
     settings = {
         "ILERTD_SMTP_HOST": "127.0.0.1",
         "ILERTD_SMTP_PORT": str(smtp_port),
         "ILERTD_SMTP_SECURITY": "none",
         "ILERTD_SMTP_FROM": SMTP_FROM,
+        **(extra or {}),
     }
     return start_daemon(dsn, data_dir, settings)
 
@@ -311,7 +347,7 @@ def analyse(sends: Sends, records: list[Record], responder_of: dict[str, str]) -
     acked = sends.acknowledged()
     ours = [r for r in records if r[1] in acked]
     first_arrival: dict[str, float] = {}
-    for arrived, alert_id, _rcpt in ours:
+    for arrived, alert_id, _rcpt, _message in ours:
         assert alert_id is not None
         if alert_id not in first_arrival or arrived < first_arrival[alert_id]:
             first_arrival[alert_id] = arrived
@@ -335,7 +371,9 @@ def analyse(sends: Sends, records: list[Record], responder_of: dict[str, str]) -
         "missing": len(acked) - len(first_arrival),
         "duplicates": sum(n - 1 for n in per_alert.values() if n > 1),
         "wrong_recipient": sum(1 for r in ours if r[2] != responder_of.get(str(r[1]))),
-        "unexpected_messages": len(records) - len(ours),
+        "unexpected_messages": len({r[3] for r in records} - {r[3] for r in ours}),
+        "messages": len({r[3] for r in ours}),
+        "max_alerts_per_message": max(collections.Counter(r[3] for r in ours).values(), default=0),
         **ms_summary(send_lat, "send_to_received"),
         **ms_summary(ack_lat, "ack_to_received"),
         "received_before_ack": sum(1 for x in ack_lat if x < 0),
@@ -526,6 +564,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "clients": args.clients,
         "warmup": args.warmup,
         "drain_timeout_s": args.drain_timeout_s,
+        "headline": {
+            "what": "alert created (its POST /api/alerts sent) -> its page at the SMTP server",
+            "p50_ms": daemon["send_to_received_p50_ms"],
+            "p99_ms": p99,
+            "max_ms": daemon["send_to_received_max_ms"],
+            "missing": daemon["missing"],
+            "duplicates": daemon["duplicates"],
+        },
         "targets": {
             "send_to_received_p99_ms_max": TARGET_P99_MS,
             "rate_per_s": TARGET_RATE,
