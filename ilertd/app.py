@@ -4,8 +4,10 @@ knows every part."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable
 from pathlib import Path
+from typing import Literal
 
 import asyncpg
 import structlog
@@ -22,7 +24,7 @@ from .config import Config, mask_url
 from .domain.registry import build_registry
 from .embedded import EmbeddedPostgres, start_embedded
 from .engine.invariants import InvariantCheck
-from .engine.leader import Leadership
+from .engine.leader import Leadership, engine_session_name
 from .engine.timers import TimerEngine
 from .http.problems import ProblemError
 from .metrics import Metrics
@@ -34,6 +36,8 @@ from .outbound.settings import dispatch_settings
 from .secrets_store import installation_secret
 
 log = structlog.get_logger(__name__)
+
+Role = Literal["all", "http", "engine"]
 
 DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
@@ -61,8 +65,16 @@ class Services:
     """Everything a running daemon holds; HTTP handlers reach it through the app."""
 
     def __init__(
-        self, config: Config, metrics: Metrics | None = None, clock: Clock | None = None
+        self,
+        config: Config,
+        metrics: Metrics | None = None,
+        clock: Clock | None = None,
+        *,
+        role: Role = "all",
     ) -> None:
+        #: "all": read models and engine; "http": read models only, never leads (an engine
+        #: process beside it does); "engine": only the engine and its own read models.
+        self.role = role
         self.config = config
         self.metrics = metrics or Metrics()
         self.clock = clock or SystemClock()
@@ -95,7 +107,10 @@ class Services:
         self.feed_secret = await installation_secret(self.store.pool, "calendar-feeds")
         self.repository = Repository(self.store, self.mapper)
         self.alert_commands = AlertCommands(self.repository, self.store.pool, self.clock)
-        self.runner = ProjectionRunner(self.store, all_projections())
+        projections = all_projections()
+        if self.role == "engine":  # the HTTP process keeps the shared read models
+            projections = [p for p in projections if p.leader_only]
+        self.runner = ProjectionRunner(self.store, projections)
         await self.runner.prepare()
         await self.runner.catch_up()
         self.timers = TimerEngine(
@@ -131,10 +146,19 @@ class Services:
         self.duty_reminders = DutyReminders(self.store.pool, self.repository, self.clock, settings)
         self.runner.projections["pager"].listener = self.notifier.wake  # type: ignore[attr-defined]
         self.runner.start()
-        self.leadership = Leadership(
-            self.store.dsn, self._lead, self._follow, retry_s=self.config["engine.leader_retry_s"]
-        )
-        self.leadership.start()
+        if self.role != "http":
+            self.leadership = Leadership(
+                self.store.dsn,
+                self._lead,
+                self._follow,
+                retry_s=self.config["engine.leader_retry_s"],
+                application_name=self._session_name(),
+            )
+            self.leadership.start()
+        if self.role == "engine":
+            self.ready = True
+            log.info("engine ready", positions=self.runner.positions)
+            return
         created = await ensure_admin(
             self.repository, self.config["admin_api_key"], self.config["http.listen"]
         )
@@ -142,6 +166,12 @@ class Services:
             await self.runner.wait_for(await self.store.head_position())
         self.ready = True
         log.info("ready", positions=self.runner.positions)
+
+    def _session_name(self) -> str:
+        parent = os.environ.get("ILERTD_ENGINE_PARENT_PID")
+        if self.role == "engine" and parent:
+            return engine_session_name(int(parent))
+        return "ilertd-engine"
 
     async def _lead(self) -> None:
         """This instance runs the engine now."""

@@ -172,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="TOML file (default /etc/ilertd/ilertd.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the daemon")
+    sub.add_parser("engine", help="run only the engine (serve starts it: engine.process)")
     sub.add_parser("migrate", help="apply pending schema migrations")
     sub.add_parser("check-config", help="print the effective configuration, secrets masked")
     replay = sub.add_parser("replay", help="print one stream's events")
@@ -199,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
         from .serve import serve
 
         return asyncio.run(serve(config))
+    if args.command == "engine":
+        from .engine.process import run_engine
+
+        return asyncio.run(run_engine(config))
     if args.command == "migrate":
         return asyncio.run(_migrate(config))
     if args.command == "replay":

@@ -91,6 +91,15 @@ OPTIONS: tuple[Option, ...] = (
         minimum=0,
     ),
     Option(
+        "engine.process",
+        "ILERTD_ENGINE_PROCESS",
+        "separate",
+        str,
+        "separate: the engine (timers, paging, deliveries) runs in a child process on the "
+        "second core; inline: in the HTTP process",
+        choices=("separate", "inline"),
+    ),
+    Option(
         "engine.leader_retry_s",
         "ILERTD_ENGINE_LEADER_RETRY_S",
         2.0,

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from .app import Services
 from .config import Config
+from .engine.process import EngineProcess
 from .gc_tuning import freeze_startup_heap, tune_collector
 from .http.server import build_app
 from .sdnotify import sd_notify, watchdog_interval
@@ -30,7 +31,9 @@ async def _watchdog(interval: float) -> None:
 
 async def serve(config: Config) -> int:
     tune_collector()
-    services = Services(config)
+    separate = config["engine.process"] == "separate"
+    services = Services(config, role="http" if separate else "all")
+    engine: EngineProcess | None = None
     runner = web.AppRunner(
         build_app(services),
         handle_signals=False,
@@ -59,7 +62,12 @@ async def serve(config: Config) -> int:
         tasks.append(loop.create_task(_watchdog(interval)))
 
     async def start() -> None:
+        nonlocal engine
         await services.start()
+        if separate:
+            assert services.store is not None
+            engine = EngineProcess(config, services.store.dsn)
+            engine.start(services.store.pool, services.metrics)
         freeze_startup_heap()
         sd_notify("READY=1\nSTATUS=ready")
 
@@ -80,6 +88,8 @@ async def serve(config: Config) -> int:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
     await runner.cleanup()  # stops accepting, waits for in-flight handlers
+    if engine is not None:
+        await engine.stop()
     await services.close()
     log.info("stopped")
     return 1 if failed else 0

@@ -147,6 +147,16 @@ class OutboxProjection(Projection):
             row["id"]: row
             for row in await conn.fetch("SELECT * FROM outbox_actions WHERE NOT deleted")
         }
+        if not self._actions and not any(e.type in _ACTION_EVENTS for e in events):
+            # with no action to match, alert events other than a creation change nothing:
+            # leaving them out keeps a storm's new alerts one run (not one per alert)
+            events = [
+                e
+                for e in events
+                if e.type == "alert-created"
+                or e.type in _ACTION_EVENTS
+                or e.type in _DELIVERY_EVENTS
+            ]
         # runs of new alerts and of closing outcomes (the bulk under load) go pipelined
         await self.apply_runs(conn, events, self._run_of)
 

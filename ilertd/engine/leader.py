@@ -23,6 +23,19 @@ DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, Timeo
 
 Callback = Callable[[], Awaitable[None]]
 
+#: Is the leader lock held by a session of this name?
+HELD_BY_SQL = """
+SELECT EXISTS (
+    SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+    WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = $1
+      AND ((l.classid::bigint << 32) | l.objid::bigint) = $2)
+"""
+
+
+def engine_session_name(serve_pid: int) -> str:
+    """The leader session name of the engine that ``ilertd serve`` (pid) started."""
+    return f"ilertd-engine:{serve_pid}"
+
 
 class Leadership:
     def __init__(
@@ -33,8 +46,12 @@ class Leadership:
         *,
         retry_s: float = 2.0,
         key: int = LEADER_LOCK_KEY,
+        application_name: str = "ilertd-engine",
     ) -> None:
         self.dsn = dsn
+        #: Names the lock's session, so an ``ilertd serve`` whose engine runs in a child
+        #: process can tell (for /metrics) whether that child leads.
+        self.application_name = application_name
         self.on_gain = on_gain
         self.on_loss = on_loss
         self.retry_s = retry_s
@@ -61,7 +78,11 @@ class Leadership:
                     log.warning("leadership lost: its connection closed")
                     await self._step_down()
                 if self._conn is None or self._conn.is_closed():
-                    self._conn = await asyncpg.connect(self.dsn, timeout=10)
+                    self._conn = await asyncpg.connect(
+                        self.dsn,
+                        timeout=10,
+                        server_settings={"application_name": self.application_name},
+                    )
                 if not self.is_leader:
                     if await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key):
                         self.is_leader = True
