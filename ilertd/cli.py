@@ -201,9 +201,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return asyncio.run(serve(config))
     if args.command == "engine":
-        from .engine.process import run_engine
+        from .engine.process import engine_main
 
-        return asyncio.run(run_engine(config))
+        return engine_main(config)
     if args.command == "migrate":
         return asyncio.run(_migrate(config))
     if args.command == "replay":

@@ -128,6 +128,15 @@ async def _parent_gone(parent: int) -> None:
         await asyncio.sleep(1.0)
 
 
+def engine_main(config: Config) -> int:
+    """The child's whole life; it exits at once afterwards, so no task left behind by a
+    connection that died with the parent can hold the process up."""
+    code = asyncio.run(run_engine(config))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 async def run_engine(config: Config) -> int:
     """``ilertd engine``: the engine alone, until SIGTERM or the parent's death."""
     from ..app import Services
@@ -158,6 +167,9 @@ async def run_engine(config: Config) -> int:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-    await services.close()
+    try:
+        await asyncio.wait_for(services.close(), STOP_TIMEOUT_S)
+    except TimeoutError:
+        log.error("engine did not close in time; exiting anyway")
     log.info("engine stopped")
     return 1 if failed else 0
