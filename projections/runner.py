@@ -30,7 +30,7 @@ Progress = Callable[[int, int], None]
 
 class ProjectionRunner:
     def __init__(
-        self, store: EventStore, projections: Sequence[Projection], *, batch_size: int = 500
+        self, store: EventStore, projections: Sequence[Projection], *, batch_size: int = 2000
     ) -> None:
         self.store = store
         self.projections = {p.name: p for p in projections}

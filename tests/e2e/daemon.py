@@ -140,6 +140,28 @@ class Daemon:
         self.proc.kill()
         self.proc.wait(10)
 
+    def children(self) -> list[int]:
+        """Pids of this daemon's child processes (its engine process)."""
+        assert self.proc is not None
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    if int(stat[1]) == self.proc.pid:
+                        found.append(int(entry.name))
+        return found
+
+    def kill_all(self) -> None:
+        """SIGKILL the daemon and its engine process at once: a crash of both."""
+        assert self.proc is not None
+        children = self.children()
+        self.proc.kill()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.proc.wait(10)
+
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
