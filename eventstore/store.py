@@ -117,7 +117,7 @@ class EventStore:
         result = await self._writer.append(
             stream_id, stream_type, events, expected_version, idempotency_key
         )
-        self.notifier.poke()
+        self.notifier.poke(result.last_position)
         return result
 
     async def read_stream(

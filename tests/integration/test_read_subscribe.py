@@ -138,3 +138,32 @@ async def test_polling_fallback_when_listening_is_impossible(dsn: str) -> None:
             await follower
         await reader.close()
         await writer.close()
+
+
+async def test_another_instances_commit_wakes_a_subscriber_at_once(dsn: str) -> None:
+    """Every commit is announced to every instance (NOTIFY with the new head), so a follower
+    on another store does not wait for its idle poll; an announcement of a position this
+    process already knows wakes nobody a second time."""
+    writer = await EventStore.open(dsn)
+    reader = await EventStore.open(dsn, migrate=False)
+    reader.notifier.idle_poll_s = 30.0  # only a notification can wake it in time
+    seen: list[RecordedEvent] = []
+    follower = asyncio.create_task(collect(reader, seen))
+    try:
+        await wait_until(lambda: reader.notifier.listening)
+        for n in range(1, 6):
+            result = await writer.append(uuid.uuid4(), [ev(n)], 0, stream_type="t")
+            await wait_until(lambda n=n: len(seen) == n, timeout=2.0)
+            assert seen[-1].position == result.last_position
+            assert reader.notifier.announced == result.last_position
+        # the writer's own notification arrives after its append poked: no second wake-up
+        await wait_until(lambda: writer.notifier.announced == 5)
+        sequence = writer.notifier.sequence
+        await asyncio.sleep(0.2)
+        assert writer.notifier.sequence == sequence
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
+        for s in (writer, reader):
+            await s.close()
