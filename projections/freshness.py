@@ -2,8 +2,9 @@
 committed before it started.
 
 Positions are gapless and commit in order (appends hold the store's lock), so the store's
-head at the start of a read covers every write answered before it, on any instance. A read
-model holds position ``p`` when its tables reflect every event up to ``p``:
+head read after a request started (``EventStore.fresh_head``: one query, shared by the
+requests that arrive together) covers every write answered before it, on any instance. A
+read model holds position ``p`` when its tables reflect every event up to ``p``:
 
 - one this runner keeps (every projection, and a leader-only one while this instance leads):
   ``runner.positions`` says so and ``wait_until`` wakes at the advance that gets there. The
@@ -65,7 +66,7 @@ class ReadBarrier:
         """Return once every projection in ``names`` holds the head as of now; the seconds
         spent waiting (0.0 on the fast path: one query, no wait). ``ReadModelsBehind``
         past ``timeout``."""
-        head = await self.store.head_position()
+        head = await self.store.fresh_head()
         runner = self.runner
         local = [name for name in names if runner.runs(name)]
         remote = [name for name in names if not runner.runs(name)]
