@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 
 from eventstore import EventStore
 
 from .runner import ProjectionRunner
+
+#: Says whether what one read needs of a read model is already there, however far the rest
+#: of it lags (one alert's row, say).
+Current = Callable[[], Awaitable[bool]]
 
 #: Polling a leader-only read model kept by another instance: first pause, longest pause.
 POLL_FIRST_S = 0.002
@@ -62,10 +66,17 @@ class ReadBarrier:
             for name, p in runner.projections.items()
         }
 
-    async def wait(self, names: Collection[str], timeout: float) -> float:
+    async def wait(
+        self,
+        names: Collection[str],
+        timeout: float,
+        *,
+        current: Mapping[str, Current] | None = None,
+    ) -> float:
         """Return once every projection in ``names`` holds the head as of now; the seconds
         spent waiting (0.0 on the fast path: one query, no wait). ``ReadModelsBehind``
-        past ``timeout``."""
+        past ``timeout``. A read model behind the head whose ``current`` check says the
+        read's part of it is there is not waited for."""
         head = await self.store.fresh_head()
         runner = self.runner
         local = [name for name in names if runner.runs(name)]
@@ -76,6 +87,9 @@ class ReadBarrier:
         seen: dict[str, int] = {}
         try:
             async with asyncio.timeout(timeout):
+                for name, check in (current or {}).items():
+                    if name in local and runner.positions[name] < head and await check():
+                        local.remove(name)
                 await runner.wait_until(head, local)
                 for name in remote:
                     await self._applied_elsewhere(name, head, seen)

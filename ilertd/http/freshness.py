@@ -18,12 +18,14 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from projections.alerts import alert_is_current
 from projections.base import Projection
-from projections.freshness import ReadModelsBehind
+from projections.freshness import Current, ReadModelsBehind
 
 from .context import SERVICES
 from .middleware import Handler
 from .problems import problem
+from .writes import parse_id
 
 #: Paths whose requests wait for the read models.
 GUARDED_PREFIXES = ("/api/", "/r/")
@@ -54,6 +56,10 @@ WITHOUT_ALERTS = (
     "/api/alert-actions",
 )
 
+#: Reads of one alert: while the alerts read model lags (under ingest), they wait for it
+#: only if that alert's own row is behind its stream.
+ONE_ALERT = frozenset({"/api/alerts/{id}"})
+
 RETRY_AFTER_S = 1
 
 _READS = web.AppKey("read_models_by_route", dict)
@@ -68,6 +74,16 @@ def read_models(path: str, projections: Mapping[str, Projection]) -> frozenset[s
         names.discard("alerts")
     names.update(LEADER_READS.get(path, ()))
     return frozenset(names)
+
+
+def _current(request: web.Request, path: str) -> dict[str, Current] | None:
+    if path not in ONE_ALERT or request.method not in ("GET", "HEAD"):
+        return None
+    alert_id = parse_id(request.match_info["id"])
+    if alert_id is None:
+        return None
+    pool = request.app[SERVICES].require_database()
+    return {"alerts": lambda: alert_is_current(pool, alert_id)}
 
 
 @web.middleware
@@ -87,7 +103,11 @@ async def read_barrier(request: web.Request, handler: Handler) -> web.StreamResp
         )
     if names:
         try:
-            waited = await barrier.wait(names, services.config["http.read_wait_s"])
+            waited = await barrier.wait(
+                names,
+                services.config["http.read_wait_s"],
+                current=_current(request, resource.canonical),
+            )
         except ReadModelsBehind as exc:
             services.metrics.read_models_behind.inc()
             response = problem(

@@ -210,6 +210,33 @@ async def test_a_read_model_that_cannot_advance_is_a_503_after_the_bound(dsn: st
         assert "ilertd_http_read_models_behind_total 2.0" in await metrics.text()
 
 
+async def test_one_alert_is_read_at_once_while_the_rest_of_the_alerts_model_lags(
+    dsn: str,
+) -> None:
+    """Under ingest the alerts read model as a whole trails the head; a read of one alert
+    whose row holds its stream's last event needs no wait, one whose row is behind does."""
+    async with running_api(dsn, **UNLIMITED, ILERTD_HTTP_READ_WAIT_S="0.5") as api:
+        source = await make_source(api)
+        key = source["integrationKey"]
+        alert_id = (await event(api, key, "ALERT", "quiet"))["alertId"]
+        assert (await get(api, f"/api/alerts/{alert_id}"))["status"] == "PENDING"
+        runner = api.services.runner
+        await runner.stop_one("alerts")
+        try:
+            await event(api, key, "ALERT", "busy")  # the head moves on, the model does not
+            started = time.monotonic()
+            assert (await get(api, f"/api/alerts/{alert_id}"))["status"] == "PENDING"
+            assert time.monotonic() - started < 0.5
+            status, body = await api.call("GET", "/api/alerts?states=PENDING")
+            assert status == 503, body  # the list needs the whole model
+            await event(api, key, "ACCEPT", "quiet")  # now this alert's row is behind too
+            status, body = await api.call("GET", f"/api/alerts/{alert_id}")
+            assert status == 503 and body["code"] == "READ_MODELS_BEHIND", body
+        finally:
+            runner.follow_one("alerts")
+        assert (await get(api, f"/api/alerts/{alert_id}"))["status"] == "ACCEPTED"
+
+
 async def test_a_leader_only_read_model_left_behind_is_a_503_on_the_other_instance(
     dsn: str, receiver: Receiver
 ) -> None:
