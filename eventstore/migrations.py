@@ -21,12 +21,15 @@ class Migration:
     sql: str
 
 
-#: One call = one statement = one implicit transaction: lock, check every append's version
-#: and idempotency key, insert the accepted ones with positions assigned under the lock,
-#: record their keys, notify. The caller guarantees a stream and a key appear at most once
-#: per batch, so the checks are set-based (no per-append SQL). Outcome per append, in order:
-#: 'ok' (positions, new version), 'duplicate' (the first result, whose stream may differ),
-#: 'conflict' (the actual version).
+#: One call = one implicit transaction: lock, check every append's version and idempotency
+#: key, insert the accepted ones with positions assigned under the lock, record their keys,
+#: then notify the new head to every listening instance. The notification is a statement of
+#: its own: a plain SELECT in a WITH runs only if the outer query reads its rows (the first
+#: version had it in a CTE joined for a count nobody read, the planner dropped it, and other
+#: instances learnt of commits only by polling). The caller guarantees a stream and a key
+#: appear at most once per batch, so the checks are set-based (no per-append SQL). Outcome
+#: per append, in order: 'ok' (positions, new version), 'duplicate' (the first result, whose
+#: stream may differ), 'conflict' (the actual version).
 APPEND_BATCH_FUNCTION = """
 CREATE OR REPLACE FUNCTION eventstore_append_batch(
     p_streams uuid[], p_stream_types text[], p_expected integer[], p_keys text[],
@@ -83,15 +86,14 @@ BEGIN
         SELECT d.key, d.sid, d.first_pos, d.last_pos, d.ver
         FROM d WHERE d.result = 'ok' AND d.key IS NOT NULL
         RETURNING 1
-    ), notified AS (
-        SELECT pg_notify('ilertd_events', max(d.last_pos)::text) FROM d
-        WHERE d.result = 'ok' HAVING count(*) > 0
     )
     SELECT d.result, d.stream, d.first_pos, d.last_pos, d.ver
     FROM d
-    CROSS JOIN (SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM keys)
-                       + (SELECT count(*) FROM notified)) AS forced(n)
+    CROSS JOIN (SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM keys))
+        AS forced(n)
     ORDER BY d.i;
+    PERFORM pg_notify('ilertd_events', max(e.position)::text) FROM events e
+    HAVING max(e.position) > head;
 END
 $fn$;
 """
@@ -133,6 +135,14 @@ EVENTSTORE_MIGRATIONS: tuple[Migration, ...] = (
         "eventstore",
         3,
         "append a whole group-commit batch in one round trip",
+        APPEND_BATCH_FUNCTION,
+    ),
+    # 3 installs the current function too (CREATE OR REPLACE): databases that ran the first
+    # version get the one that really notifies
+    Migration(
+        "eventstore",
+        4,
+        "append batch: notify other instances of every commit",
         APPEND_BATCH_FUNCTION,
     ),
 )

@@ -38,6 +38,8 @@ class Notifier:
         self._conn: asyncpg.Connection | None = None
         self._changed: asyncio.Future[None] | None = None
         self.sequence = 0
+        #: Highest position announced so far (by this process's appends or a notification).
+        self.announced = 0
         self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
         self._closed = False
@@ -74,17 +76,30 @@ class Notifier:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._changed), timeout)
 
-    def poke(self) -> None:
-        """Something committed: wake every waiter. Synchronous and cheap: it runs after
-        every local append."""
+    def poke(self, position: int | None = None) -> None:
+        """Something committed (up to ``position``, when known): wake every waiter.
+        Synchronous and cheap: it runs after every local append.
+
+        A position announced already wakes nobody again (an append's own notification
+        arriving after its poke, or the other way round): positions commit in order, so
+        the waiters woken then read up to it anyway."""
+        if position is not None:
+            if position <= self.announced:
+                return
+            self.announced = position
         self.sequence += 1
         changed = self._changed
         self._changed = asyncio.get_running_loop().create_future()
         if changed is not None and not changed.done():
             changed.set_result(None)
 
-    def _on_notify(self, *_args: object) -> None:
-        self.poke()
+    def _on_notify(self, _conn: object, _pid: object, _channel: object, payload: str) -> None:
+        """A commit of any instance, this one's included; the payload is the new head."""
+        try:
+            position: int | None = int(payload)
+        except ValueError:
+            position = None
+        self.poke(position)
 
     def _on_terminate(self, *_args: object) -> None:
         if self._closed:

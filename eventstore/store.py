@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
+from .head import HeadReader
 from .migrations import apply_migrations
 from .notifier import Notifier
 from .records import RECORDED_COLUMNS, AppendResult, NewEvent, RecordedEvent
@@ -61,12 +62,16 @@ class EventStore:
         )
         self.notifier = Notifier(self._connect_listener)
         self._tail = SharedTail(self._read_from)
+        self._head = HeadReader(self._connect_head)
 
     @property
     def dsn(self) -> str:
         return self._dsn
 
     async def _connect_writer(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self._dsn, timeout=10, command_timeout=60)
+
+    async def _connect_head(self) -> asyncpg.Connection:
         return await asyncpg.connect(self._dsn, timeout=10, command_timeout=60)
 
     async def _connect_listener(self) -> asyncpg.Connection:
@@ -92,6 +97,7 @@ class EventStore:
         """Finish in-flight appends, stop listening, close the pool."""
         await self._writer.close()
         await self.notifier.close()
+        await self._head.close()
         if close_pool:
             try:
                 # graceful: waits for connections still in use to come back
@@ -117,7 +123,7 @@ class EventStore:
         result = await self._writer.append(
             stream_id, stream_type, events, expected_version, idempotency_key
         )
-        self.notifier.poke()
+        self.notifier.poke(result.last_position)
         return result
 
     async def read_stream(
@@ -152,6 +158,15 @@ class EventStore:
 
     async def head_position(self) -> int:
         return await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
+
+    async def fresh_head(self) -> int:
+        """The head read after this call began: every commit answered before it is at or
+        below it, whichever instance made it. Cheap for many callers at once: they share
+        one query on a connection of its own (``head.HeadReader``). Also wakes this
+        process's subscribers if it shows a commit they were not told about."""
+        head = await self._head.head()
+        self.notifier.poke(head)  # nothing if announced already
+        return head
 
     async def _read_from(self, position: int, limit: int) -> list[RecordedEvent]:
         return await self.pool.fetch(

@@ -16,6 +16,7 @@ from eventstore import EventStore
 from eventstore.mapping import EventMapper
 from eventstore.repository import Repository
 from projections import ProjectionRunner, all_projections
+from projections.freshness import ReadBarrier
 
 from .alert_commands import AlertCommands
 from .bootstrap import ensure_admin
@@ -91,6 +92,8 @@ class Services:
         self.repository: Repository | None = None
         self.alert_commands: AlertCommands | None = None
         self.runner: ProjectionRunner | None = None
+        #: What HTTP requests wait on to read their writes (set once projections are set up).
+        self.read_barrier: ReadBarrier | None = None
         self.embedded: EmbeddedPostgres | None = None
         self.ready = False
         self.database_state = "connecting"
@@ -112,6 +115,8 @@ class Services:
             projections = [p for p in projections if p.leader_only]
         self.runner = ProjectionRunner(self.store, projections)
         await self.runner.prepare()
+        # from here on requests wait (bounded) for the read models instead of reading stale
+        self.read_barrier = ReadBarrier(self.store, self.runner)
         await self.runner.catch_up()
         self.timers = TimerEngine(
             self.store.pool,

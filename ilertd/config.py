@@ -83,6 +83,13 @@ OPTIONS: tuple[Option, ...] = (
         "largest request body accepted; larger ones get 413",
     ),
     Option(
+        "http.read_wait_s",
+        "ILERTD_HTTP_READ_WAIT_S",
+        10.0,
+        float,
+        "longest a request waits for the read models to show earlier writes; then 503",
+    ),
+    Option(
         "events.rate_limit_per_minute",
         "ILERTD_EVENTS_RATE_LIMIT_PER_MINUTE",
         50,

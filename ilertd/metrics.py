@@ -72,6 +72,17 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.read_wait = Histogram(
+            "ilertd_http_read_wait_seconds",
+            "How long requests waited for the read models to reach the store's head",
+            buckets=(0.0, *LATENCY_BUCKETS),
+            registry=self.registry,
+        )
+        self.read_models_behind = Counter(
+            "ilertd_http_read_models_behind",
+            "Requests answered 503 because the read models stayed behind http.read_wait_s",
+            registry=self.registry,
+        )
         #: labelled children by (method, route, status): labels() validates and locks on
         #: every call, and every request calls it
         self._answered: dict[tuple[str, str, str], tuple[Any, Any]] = {}

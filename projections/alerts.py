@@ -647,3 +647,16 @@ def _target(data: dict[str, Any]) -> str:
 def log_vars(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     skip = {"timestamp", "originator_topic", "actor"}
     return {k: v for k, v in data.items() if k not in skip}
+
+
+async def alert_is_current(pool: asyncpg.Pool, alert_id: int) -> bool:
+    """Whether the alert's row (and its responders) hold every event of its stream committed
+    so far: its read is then fresh however far the rest of the read model lags. Only the
+    timeline also takes events of other streams (deliveries, notifications)."""
+    return bool(
+        await pool.fetchval(
+            "SELECT a.version >= (SELECT max(e.version) FROM events e "
+            "WHERE e.stream_id = a.stream_id) FROM alerts a WHERE a.id = $1",
+            alert_id,
+        )
+    )

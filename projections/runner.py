@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+import heapq
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 
 import asyncpg
 import structlog
@@ -41,7 +43,10 @@ class ProjectionRunner:
         self._persisted: dict[str, int] = {}
         self.caught_up = False
         self._following: dict[str, asyncio.Task[None]] = {}
-        self._advanced = asyncio.Condition()
+        #: Per projection, a heap of (position, n, future) woken once it reaches position:
+        #: an advance wakes only the waiters it satisfies, however many reads are waiting.
+        self._waiters: dict[str, list[tuple[int, int, asyncio.Future[None]]]] = {}
+        self._waiter_ids = itertools.count()
 
     async def prepare(self) -> None:
         """Create tables and tracking rows; rebuild any projection whose version changed."""
@@ -105,25 +110,53 @@ class ProjectionRunner:
         wanted = [e for e in fresh if projection.wants(e.type)]
         if not wanted:
             self.positions[name] = fresh[-1].position
-            await self._notify_advanced()
+            self._advanced(name)
             return True
         async with self.store.pool.acquire() as conn, conn.transaction():
             current = await tracking.lock_position(conn, name)
             if current != self._persisted[name]:
                 # another runner (instance, or a rebuild) moved it: re-read from there
                 self.positions[name] = self._persisted[name] = current
+                self._advanced(name)  # its tables hold what the other runner applied
                 return False
             projection.batch_started()
             await projection.handle_batch(conn, wanted)
             await tracking.advance(conn, name, fresh[-1].position)
         self.positions[name] = self._persisted[name] = fresh[-1].position
         await projection.batch_committed()
-        await self._notify_advanced()
+        self._advanced(name)
         return True
 
-    async def _notify_advanced(self) -> None:
-        async with self._advanced:
-            self._advanced.notify_all()
+    def _advanced(self, name: str) -> None:
+        """Wake the waiters the projection's new position satisfies."""
+        heap = self._waiters.get(name)
+        position = self.positions[name]
+        while heap and heap[0][0] <= position:
+            waiter = heapq.heappop(heap)[2]
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def runs(self, name: str) -> bool:
+        """Whether this runner keeps ``name`` up to date here, so ``positions[name]`` is
+        live: every projection but a leader-only one, which only while leading."""
+        return not self.projections[name].leader_only or name in self._following
+
+    async def wait_until(self, position: int, names: Iterable[str]) -> None:
+        """Wait, unbounded (the caller bounds it), until each of ``names`` has applied
+        ``position``; woken by the advance that gets it there, not by every advance."""
+        for name in names:
+            if self.positions[name] >= position:
+                continue
+            waiter = asyncio.get_running_loop().create_future()
+            heap = self._waiters.setdefault(name, [])
+            heapq.heappush(heap, (position, next(self._waiter_ids), waiter))
+            try:
+                await waiter
+            finally:
+                if waiter.cancelled() and len(heap) > 64:
+                    # timed-out waits of a stuck projection must not pile up
+                    heap[:] = [entry for entry in heap if not entry[2].done()]
+                    heapq.heapify(heap)
 
     def start(self) -> None:
         """Follow live commits; call after catch_up. Leader-only projections wait for
@@ -178,18 +211,9 @@ class ProjectionRunner:
         """Wait until every projection (or ``only`` that one) has applied ``position``
         (read-your-writes)."""
         names = [
-            name
-            for name, projection in self.projections.items()
-            if (only is None or name == only)
-            and (not projection.leader_only or name in self._following)
+            name for name in self.projections if (only is None or name == only) and self.runs(name)
         ]
-        async with self._advanced:
-            await asyncio.wait_for(
-                self._advanced.wait_for(
-                    lambda: all(self.positions[name] >= position for name in names)
-                ),
-                timeout,
-            )
+        await asyncio.wait_for(self.wait_until(position, names), timeout)
 
     async def rebuild(self, name: str, progress: Progress | None = None) -> int:
         """Drop one projection's tables and replay it from position 0."""

@@ -588,7 +588,7 @@ PROBLEM_TEXT = {
     409: "Conflicts with the resource's state",
     413: "Body over the size limit",
     429: "Over the integration key's rate",
-    503: "Not ready",
+    503: "Not ready, or the read models stayed behind http.read_wait_s (Retry-After)",
 }
 
 

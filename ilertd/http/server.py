@@ -14,6 +14,7 @@ from . import (
     deliveries,
     escalation_policies,
     events,
+    freshness,
     health,
     openapi,
     pages,
@@ -23,6 +24,7 @@ from . import (
 )
 from .auth import authenticate
 from .context import SERVICES
+from .freshness import read_barrier
 from .middleware import METRICS_KEY, request_context
 
 if TYPE_CHECKING:
@@ -31,11 +33,12 @@ if TYPE_CHECKING:
 
 def build_app(services: Services) -> web.Application:
     app = web.Application(
-        middlewares=[request_context, authenticate],
+        middlewares=[request_context, read_barrier, authenticate],
         client_max_size=services.config["http.max_body_bytes"],
     )
     app[SERVICES] = services
     app[METRICS_KEY] = services.metrics
+    freshness.setup(app)
     health.add_routes(app)
     users.add_routes(app)
     user_contacts.add_routes(app)

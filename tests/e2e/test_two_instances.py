@@ -80,3 +80,65 @@ async def test_same_key_on_two_instances_opens_one_alert(tmp_path: Path, dsn: st
     finally:
         first.close()
         second.close()
+
+
+async def test_a_write_through_one_instance_is_read_at_once_through_the_other(
+    tmp_path: Path, dsn: str
+) -> None:
+    """Read your writes across processes: an Events API 202 or a REST 2xx from one daemon,
+    then at once a GET from the other, which must show it (no sleep, no retry)."""
+    env = {
+        "ILERTD_DATABASE_URL": dsn,
+        "ILERTD_ADMIN_API_KEY": ADMIN,
+        "ILERTD_EVENTS_RATE_LIMIT_PER_MINUTE": "0",
+        "ILERTD_LOG_LEVEL": "warning",
+    }
+    first = Daemon(tmp_path / "a", **env).start()
+    second = Daemon(tmp_path / "b", **env).start()
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    try:
+        await asyncio.gather(
+            asyncio.to_thread(first.wait_ready), asyncio.to_thread(second.wait_ready)
+        )
+        async with aiohttp.ClientSession() as session:
+
+            async def call(daemon: Daemon, method: str, path: str, body=None) -> tuple:
+                kwargs = {"json": body} if body is not None else {}
+                headers = {} if path.startswith("/api/events") else auth
+                async with session.request(
+                    method, daemon.url + path, headers=headers, **kwargs
+                ) as response:
+                    return response.status, await response.json(content_type=None)
+
+            status, source = await call(
+                first, "POST", "/api/alert-sources", {"name": "ryw", "integrationType": "API"}
+            )
+            assert status == 201, source
+            key = source["integrationKey"]
+            for n in range(20):
+                writer, reader = (first, second) if n % 2 else (second, first)
+                body = {"integrationKey": key, "alertKey": f"k{n}", "summary": "disk"}
+                status, created = await call(
+                    writer, "POST", "/api/events", body | {"eventType": "ALERT"}
+                )
+                assert status == 202, created
+                status, alert = await call(reader, "GET", f"/api/alerts/{created['alertId']}")
+                assert status == 200 and alert["status"] == "PENDING", (n, alert)
+                status, _ = await call(
+                    writer, "POST", "/api/events", body | {"eventType": "ACCEPT"}
+                )
+                assert status == 202
+                status, alert = await call(reader, "GET", f"/api/alerts/{created['alertId']}")
+                assert alert["status"] == "ACCEPTED", (n, alert)
+                status, count = await call(reader, "GET", "/api/alerts/count?states=PENDING")
+                assert count["count"] == 0, (n, count)
+                person = {"email": f"u{n}@example.test", "firstName": f"u{n}", "lastName": "T"}
+                status, user = await call(writer, "POST", "/api/users", person)
+                assert status == 201, user
+                status, found = await call(reader, "GET", f"/api/users/{user['id']}")
+                assert status == 200 and found["firstName"] == f"u{n}", (n, found)
+        assert await asyncio.to_thread(first.terminate) == 0
+        assert await asyncio.to_thread(second.terminate) == 0
+    finally:
+        first.close()
+        second.close()

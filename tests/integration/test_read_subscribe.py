@@ -138,3 +138,76 @@ async def test_polling_fallback_when_listening_is_impossible(dsn: str) -> None:
             await follower
         await reader.close()
         await writer.close()
+
+
+async def test_another_instances_commit_wakes_a_subscriber_at_once(dsn: str) -> None:
+    """Every commit is announced to every instance (NOTIFY with the new head), so a follower
+    on another store does not wait for its idle poll; an announcement of a position this
+    process already knows wakes nobody a second time."""
+    writer = await EventStore.open(dsn)
+    reader = await EventStore.open(dsn, migrate=False)
+    reader.notifier.idle_poll_s = 30.0  # only a notification can wake it in time
+    seen: list[RecordedEvent] = []
+    follower = asyncio.create_task(collect(reader, seen))
+    try:
+        await wait_until(lambda: reader.notifier.listening)
+        for n in range(1, 6):
+            result = await writer.append(uuid.uuid4(), [ev(n)], 0, stream_type="t")
+            await wait_until(lambda n=n: len(seen) == n, timeout=2.0)
+            assert seen[-1].position == result.last_position
+            assert reader.notifier.announced == result.last_position
+        # the writer's own notification arrives after its append poked: no second wake-up
+        await wait_until(lambda: writer.notifier.announced == 5)
+        sequence = writer.notifier.sequence
+        await asyncio.sleep(0.2)
+        assert writer.notifier.sequence == sequence
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
+        for s in (writer, reader):
+            await s.close()
+
+
+async def test_fresh_head_covers_every_commit_before_the_call_sharing_queries(
+    dsn: str,
+) -> None:
+    writer = await EventStore.open(dsn)
+    reader = await EventStore.open(dsn, migrate=False)  # as another instance
+    queries = 0
+    gate: asyncio.Event | None = None
+    fetched = asyncio.Event()
+    query = reader._head._query
+
+    async def counted() -> int:
+        nonlocal queries
+        queries += 1
+        head = await query()
+        if gate is not None:
+            fetched.set()
+            await gate.wait()  # read already; answers late
+        return head
+
+    reader._head._query = counted  # type: ignore[method-assign]
+    try:
+        assert await reader.fresh_head() == 0
+        for n in range(1, 4):
+            result = await writer.append(uuid.uuid4(), [ev(n)], 0, stream_type="t")
+            assert await reader.fresh_head() == result.last_position
+        queries = 0
+        heads = await asyncio.gather(*(reader.fresh_head() for _ in range(50)))
+        assert heads == [3] * 50
+        assert queries <= 2  # the first caller's, then one for all who came meanwhile
+        # a query that read the head before a commit was answered serves nobody after it
+        gate = asyncio.Event()
+        early = asyncio.create_task(reader.fresh_head())
+        await asyncio.wait_for(fetched.wait(), 5)
+        result = await writer.append(uuid.uuid4(), [ev(9)], 0, stream_type="t")
+        late = asyncio.create_task(reader.fresh_head())
+        await asyncio.sleep(0.05)
+        gate.set()
+        assert await early == 3
+        assert await late == result.last_position == 4
+    finally:
+        for s in (writer, reader):
+            await s.close()
