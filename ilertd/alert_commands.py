@@ -8,6 +8,7 @@ in the store even with several ilertd instances racing.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import OrderedDict
@@ -33,6 +34,8 @@ from .oncall import on_call_at
 from .oncall.model import Schedule as OnCallSchedule
 
 MAX_ATTEMPTS = 8
+#: Escalation steps taken per round (one read, one group commit).
+DUE_ROUND = 500
 #: (source, key) pairs whose latest alert is kept in memory, least recently used out.
 RECENT_ALERTS = 20_000
 #: How long a looked-up escalation policy is trusted: edits reach new steps within this
@@ -110,6 +113,9 @@ class AlertCommands:
         self._policies: dict[int, tuple[float, Policy | None]] = {}
         self._schedules: dict[int, tuple[float, OnCallSchedule | None]] = {}
         self._locks = KeyedLocks()
+        #: Steps whose timers fired, waiting for the next escalation round.
+        self._due: list[tuple[UUID, asyncio.Future[bool]]] = []
+        self._due_task: asyncio.Task[None] | None = None
 
     async def stream_of(self, alert_id: int) -> UUID:
         stream = await self.pool.fetchval("SELECT stream_id FROM alerts WHERE id = $1", alert_id)
@@ -311,40 +317,93 @@ class AlertCommands:
                 alert: Alert = await self.repository.load(stream)
                 if by is None and not _escalation_due(alert, self.clock.now()):
                     return False
-                policy = await self.policy(alert.escalation_policy_id)
-                if policy is None:
-                    if by is not None:
-                        raise DomainError("the alert has no escalation policy to escalate on")
-                    alert.end_escalation("the escalation policy no longer exists", actor)
-                else:
-                    on_call = await self._on_call(policy)
-                    step = next_step(
-                        policy,
-                        alert.next_level,
-                        alert.next_round,
-                        self.clock.now(),
-                        on_call.get,
-                        low_priority=by is None and alert.priority is Priority.LOW,
-                    )
-                    if isinstance(step, Step):
-                        alert.escalate(
-                            step.level,
-                            actor,
-                            list(step.responders),
-                            round=step.round,
-                            next_escalation_at=step.next_at,
-                            skipped=list(step.skipped),
-                        )
-                    elif by is not None:
-                        raise DomainError(f"cannot escalate: {step.reason}")
-                    else:
-                        alert.end_escalation(step.reason, actor, list(step.skipped))
+                await self._take_next_step(alert, actor, by)
                 try:
                     await self.repository.save(alert, metadata={"actor": _actor_tag(actor)})
                 except ConcurrencyError:
                     continue
                 return True
         raise DomainError("the alert is changing too fast; try again")
+
+    async def _take_next_step(
+        self, alert: Alert, actor: dict[str, Any], by: dict[str, Any] | None
+    ) -> None:
+        """Apply the alert's next escalation step (or its end) to the aggregate."""
+        policy = await self.policy(alert.escalation_policy_id)
+        if policy is None:
+            if by is not None:
+                raise DomainError("the alert has no escalation policy to escalate on")
+            alert.end_escalation("the escalation policy no longer exists", actor)
+            return
+        on_call = await self._on_call(policy)
+        step = next_step(
+            policy,
+            alert.next_level,
+            alert.next_round,
+            self.clock.now(),
+            on_call.get,
+            low_priority=by is None and alert.priority is Priority.LOW,
+        )
+        if isinstance(step, Step):
+            alert.escalate(
+                step.level,
+                actor,
+                list(step.responders),
+                round=step.round,
+                next_escalation_at=step.next_at,
+                skipped=list(step.skipped),
+            )
+        elif by is not None:
+            raise DomainError(f"cannot escalate: {step.reason}")
+        else:
+            alert.end_escalation(step.reason, actor, list(step.skipped))
+
+    async def escalate_due(self, stream: UUID) -> bool:
+        """A timer says the alert's next step is due: taken together with every other step
+        falling due at the same moment (a storm's level-1 steps), in rounds of one read of
+        all their streams and one group-committed append; True if it escalated."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[bool] = loop.create_future()
+        self._due.append((stream, done))
+        if self._due_task is None or self._due_task.done():
+            self._due_task = loop.create_task(self._escalate_rounds())
+        return await done
+
+    async def _escalate_rounds(self) -> None:
+        while self._due:
+            await asyncio.sleep(0)  # timers firing in this same instant join the round
+            round_, self._due = self._due[:DUE_ROUND], self._due[DUE_ROUND:]
+            try:
+                results = await self._escalate_round(list(dict.fromkeys(s for s, _ in round_)))
+            except Exception as exc:
+                for _, done in round_:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for stream, done in round_:
+                if not done.done():
+                    done.set_result(results.get(stream, False))
+
+    async def _escalate_round(self, streams: list[UUID]) -> dict[UUID, bool]:
+        actor = {"type": "system", "reason": "escalation"}
+        alerts = await self.repository.load_many(streams)
+        now = self.clock.now()
+        taking = [a for a in alerts.values() if _escalation_due(a, now)]
+        for alert in taking:
+            await self._take_next_step(alert, actor, None)
+        saved = await asyncio.gather(
+            *(self.repository.save(a, metadata={"actor": _actor_tag(actor)}) for a in taking),
+            return_exceptions=True,
+        )
+        results = dict.fromkeys(streams, False)
+        for alert, outcome in zip(taking, saved, strict=True):
+            if isinstance(outcome, ConcurrencyError):
+                results[alert.id] = await self.escalate(alert.id)  # re-checked on a reload
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                results[alert.id] = True
+        return results
 
     async def create(
         self,

@@ -122,7 +122,7 @@ class Services:
             self.store.pool,
             {
                 "auto-resolve": self.alert_commands.auto_resolve,
-                "escalate": self.alert_commands.escalate,
+                "escalate": self.alert_commands.escalate_due,
             },
             self.clock,
             self.metrics,

@@ -46,7 +46,7 @@ OPTIONS: tuple[Option, ...] = (
         "PostgreSQL URL; empty starts an embedded PostgreSQL in data_dir",
         secret=True,
     ),
-    Option("database.pool_size", "ILERTD_DATABASE_POOL_SIZE", 10, int, "connections in the pool"),
+    Option("database.pool_size", "ILERTD_DATABASE_POOL_SIZE", 20, int, "connections in the pool"),
     Option(
         "database.connect_retry_s",
         "ILERTD_DATABASE_CONNECT_RETRY_S",
@@ -227,7 +227,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "notify.message_window_s",
         "ILERTD_NOTIFY_MESSAGE_WINDOW_S",
-        0.5,
+        0.25,
         float,
         "e-mail and push: pages to one person due within this window go out as one message",
     ),

@@ -12,7 +12,7 @@ per page, because a storm is the case that matters:
    recipient's *mailbox*, without waiting for the pager projection to show it. A mailbox
    sends the first page at once; pages to the same person that fall due within
    ``message_window_s`` after a message wait for the window's end and go out together as
-   one message listing every alert (a storm is a message every half second per person,
+   one message listing every alert (a storm is a message every quarter second per person,
    not hundreds). Delayed notifications, retries, texts and calls come from the pager
    projection once due; texts and calls to one number are bundled over the longer
    ``bundle_window_s``.
@@ -93,7 +93,7 @@ class NotifySettings:
     bundle_window_s: float = 180.0
     #: E-mail and push: pages to one person due within this window after a message go out
     #: together as the next message.
-    message_window_s: float = 0.5
+    message_window_s: float = 0.25
     policy: NetworkPolicy = field(default_factory=NetworkPolicy)
 
 
@@ -159,6 +159,7 @@ class Notifier(LeaderWorker):
         #: Notifications waiting in a mailbox, by mailbox; each mailbox has one courier.
         self._mailboxes: dict[tuple[str, str, str], list[Due]] = {}
         self._couriers: dict[tuple[str, str, str], asyncio.Task[None]] = {}
+        self._messages: set[asyncio.Task[None]] = set()
         self._queued: set[str] = set()
         #: When each mailbox last sent a message (event loop time).
         self._last_message: dict[tuple[str, str, str], float] = {}
@@ -167,9 +168,10 @@ class Notifier(LeaderWorker):
         self._session = aiohttp.ClientSession(connector=make_connector(self.settings.policy))
 
     async def _close(self) -> None:
-        for task in list(self._couriers.values()):
+        tasks = [*self._couriers.values(), *self._messages]
+        for task in tasks:
             task.cancel()
-        for task in list(self._couriers.values()):
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._couriers.clear()
@@ -278,7 +280,8 @@ class Notifier(LeaderWorker):
             )
 
     async def _courier(self, key: tuple[str, str, str]) -> None:
-        """Empty one mailbox: a message at once, then at most one per window."""
+        """Empty one mailbox: a message at once, then at most one per window. Recording a
+        message's outcome (an append per covered alert) goes on beside the next window."""
         loop = asyncio.get_running_loop()
         try:
             while self._mailboxes.get(key):
@@ -287,25 +290,15 @@ class Notifier(LeaderWorker):
                     await asyncio.sleep(wait - loop.time())
                 group = self._mailboxes.pop(key)
                 self._last_message[key] = loop.time()
-                ids = [d.id for d in group]
-                self._queued.difference_update(ids)
-                task = asyncio.current_task()
-                assert task is not None
-                for nid in ids:
-                    self._inflight[nid] = task
+                handed_over = asyncio.Event()
+                message = loop.create_task(self._message(group, handed_over))
+                self._messages.add(message)
+                message.add_done_callback(self._messages.discard)
+                waiter = loop.create_task(handed_over.wait())
                 try:
-                    position = await self._send(await self._still_owed(group))
-                    if position is not None:
-                        self._recorded.update(dict.fromkeys(ids, position))
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("message failed unexpectedly; cooling down", items=len(ids))
-                    until = loop.time() + 5.0
-                    self._cooling.update(dict.fromkeys(ids, until))
+                    await asyncio.wait({message, waiter}, return_when=asyncio.FIRST_COMPLETED)
                 finally:
-                    for nid in ids:
-                        self._inflight.pop(nid, None)
+                    waiter.cancel()
         finally:
             self._couriers.pop(key, None)
             if len(self._last_message) > 10_000:
@@ -314,6 +307,31 @@ class Notifier(LeaderWorker):
                     for k, t in self._last_message.items()
                     if t > loop.time() - self.settings.message_window_s
                 }
+            self._wakeup.set()
+
+    async def _message(self, group: list[Due], handed_over: asyncio.Event) -> None:
+        """Send one mailbox message and record it; its notifications stay in flight until
+        the pager shows the outcome."""
+        loop = asyncio.get_running_loop()
+        ids = [d.id for d in group]
+        self._queued.difference_update(ids)
+        task = asyncio.current_task()
+        assert task is not None
+        for nid in ids:
+            self._inflight[nid] = task
+        try:
+            position = await self._send(await self._still_owed(group), handed_over)
+            if position is not None:
+                self._recorded.update(dict.fromkeys(ids, position))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("message failed unexpectedly; cooling down", items=len(ids))
+            self._cooling.update(dict.fromkeys(ids, loop.time() + 5.0))
+        finally:
+            handed_over.set()
+            for nid in ids:
+                self._inflight.pop(nid, None)
             self._wakeup.set()
 
     async def _still_owed(self, group: list[Due]) -> list[Due]:
@@ -487,9 +505,9 @@ class Notifier(LeaderWorker):
             )
         raise ProviderError(f"ilertd cannot notify by {method}", retryable=False)
 
-    async def _send(self, group: list[Due]) -> int | None:
+    async def _send(self, group: list[Due], handed_over: asyncio.Event | None = None) -> int | None:
         """Send one message covering every notification of ``group`` (one recipient);
-        record the outcome for each."""
+        record the outcome for each. ``handed_over`` is set once the provider answered."""
         if not group:
             return None
         group = sorted(group, key=lambda d: (d.due_at, d.alert_id))
@@ -504,6 +522,8 @@ class Notifier(LeaderWorker):
         try:
             reference = await self._deliver(latest, pages, message_id)
         except (ProviderError, ValueError) as exc:
+            if handed_over is not None:
+                handed_over.set()
             error = str(exc)
             retryable = isinstance(exc, ProviderError) and exc.retryable
             log.info(
@@ -523,6 +543,8 @@ class Notifier(LeaderWorker):
                 n.failed(d.id, d.method, d.target, attempt, error, retry_at)
 
             return await self._record_all(group, failed)
+        if handed_over is not None:
+            handed_over.set()
         log.info(
             "notification sent", notification=latest.id, method=latest.method, bundled=len(group)
         )
