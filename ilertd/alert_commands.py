@@ -344,19 +344,9 @@ class AlertCommands:
             on_call.get,
             low_priority=by is None and alert.priority is Priority.LOW,
         )
-        if isinstance(step, Step):
-            alert.escalate(
-                step.level,
-                actor,
-                list(step.responders),
-                round=step.round,
-                next_escalation_at=step.next_at,
-                skipped=list(step.skipped),
-            )
-        elif by is not None:
+        if isinstance(step, Ended) and by is not None:
             raise DomainError(f"cannot escalate: {step.reason}")
-        else:
-            alert.end_escalation(step.reason, actor, list(step.skipped))
+        _apply_step(alert, step, actor)
 
     async def escalate_due(self, stream: UUID) -> bool:
         """A timer says the alert's next step is due: taken together with every other step
@@ -447,18 +437,8 @@ class AlertCommands:
             next_escalation_at=first,
             id=stream_id or uuid.uuid4(),
         )
-        actor_system = {"type": "system", "reason": "escalation"}
-        if isinstance(step, Step):
-            alert.escalate(
-                step.level,
-                actor_system,
-                list(step.responders),
-                round=step.round,
-                next_escalation_at=step.next_at,
-                skipped=list(step.skipped),
-            )
-        elif step is not None:
-            alert.end_escalation(step.reason, actor_system, list(step.skipped))
+        if step is not None:
+            _apply_step(alert, step, {"type": "system", "reason": "escalation"})
         result = await self.repository.save(
             alert, metadata=metadata, idempotency_key=idempotency_key
         )
@@ -642,6 +622,21 @@ class AlertCommands:
             self._remember(source, alert_key, None if result and result.duplicate else known)
             return Outcome(code, alert, result.last_position if result else None, known.alert_id)
         raise DomainError("too many concurrent events for this alertKey; try again")
+
+
+def _apply_step(alert: Alert, step: Step | Ended, actor: dict[str, Any]) -> None:
+    """Page the step's level, or record that escalation ended, on the aggregate."""
+    if isinstance(step, Step):
+        alert.escalate(
+            step.level,
+            actor,
+            list(step.responders),
+            round=step.round,
+            next_escalation_at=step.next_at,
+            skipped=list(step.skipped),
+        )
+    else:
+        alert.end_escalation(step.reason, actor, list(step.skipped))
 
 
 def _escalation_due(alert: Alert, now: datetime) -> bool:
