@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
+from ..integration.receiver import Receiver
 from .daemon import Daemon, http
 
 ADMIN = "ilk_e2e_two_instances_admin_key_0123"
@@ -86,7 +87,9 @@ async def test_a_write_through_one_instance_is_read_at_once_through_the_other(
     tmp_path: Path, dsn: str
 ) -> None:
     """Read your writes across processes: an Events API 202 or a REST 2xx from one daemon,
-    then at once a GET from the other, which must show it (no sleep, no retry)."""
+    then at once a GET from the other, which must show it (no sleep, no retry). Deliveries
+    are the engine's read model, kept by the leader's engine process: neither HTTP process
+    keeps it, both wait for its tracking row."""
     env = {
         "ILERTD_DATABASE_URL": dsn,
         "ILERTD_ADMIN_API_KEY": ADMIN,
@@ -115,6 +118,16 @@ async def test_a_write_through_one_instance_is_read_at_once_through_the_other(
             )
             assert status == 201, source
             key = source["integrationKey"]
+            receiver = await Receiver().start()
+            action = {
+                "name": "siem",
+                "connectorType": "webhook",
+                "params": {"webhookUrl": receiver.url},
+                "alertSources": [{"id": source["id"]}],
+                "triggerTypes": ["alert-created"],
+            }
+            status, created = await call(second, "POST", "/api/alert-actions", action)
+            assert status == 201, created
             for n in range(20):
                 writer, reader = (first, second) if n % 2 else (second, first)
                 body = {"integrationKey": key, "alertKey": f"k{n}", "summary": "disk"}
@@ -124,6 +137,9 @@ async def test_a_write_through_one_instance_is_read_at_once_through_the_other(
                 assert status == 202, created
                 status, alert = await call(reader, "GET", f"/api/alerts/{created['alertId']}")
                 assert status == 200 and alert["status"] == "PENDING", (n, alert)
+                path = f"/api/deliveries?alert-id={created['alertId']}"
+                status, deliveries = await call(reader, "GET", path)
+                assert status == 200 and len(deliveries) == 1, (n, deliveries)
                 status, _ = await call(
                     writer, "POST", "/api/events", body | {"eventType": "ACCEPT"}
                 )
@@ -137,6 +153,7 @@ async def test_a_write_through_one_instance_is_read_at_once_through_the_other(
                 assert status == 201, user
                 status, found = await call(reader, "GET", f"/api/users/{user['id']}")
                 assert status == 200 and found["firstName"] == f"u{n}", (n, found)
+            await receiver.stop()
         assert await asyncio.to_thread(first.terminate) == 0
         assert await asyncio.to_thread(second.terminate) == 0
     finally:
