@@ -165,8 +165,9 @@ async def run_engine(config: Config) -> int:
         log.error("engine start-up failed", error=repr(starting.exception()))
     for task in (starting, watch):
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+    # bounded: a start-up retrying a database that died with the parent can swallow the
+    # cancellation (asyncio.wait_for's race); the process exits right after anyway
+    await asyncio.wait({starting, watch}, timeout=STOP_TIMEOUT_S / 4)
     try:
         await asyncio.wait_for(services.close(), STOP_TIMEOUT_S)
     except TimeoutError:
