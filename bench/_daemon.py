@@ -272,6 +272,42 @@ def process_cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants: the daemon runs its engine as a child process, whose
+    CPU is the daemon's as much as the HTTP process's is."""
+    parents: dict[int, list[int]] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                with open(f"/proc/{entry.name}/stat") as f:
+                    ppid = int(f.read().rpartition(")")[2].split()[1])
+                parents.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(parents.get(current, ()))
+    return tree
+
+
+def tree_cpu_s(pid: int) -> float | None:
+    """CPU seconds of ``pid`` and its descendants (None if ``pid`` is gone)."""
+    own = process_cpu_s(pid)
+    if own is None:
+        return None
+    return own + sum(s for c in process_tree(pid)[1:] if (s := process_cpu_s(c)) is not None)
+
+
+def tree_wait_s(pid: int) -> float | None:
+    """Run-queue wait of ``pid`` and its descendants (None if ``pid`` is gone)."""
+    own = process_wait_s(pid)
+    if own is None:
+        return None
+    return own + sum(s for c in process_tree(pid)[1:] if (s := process_wait_s(c)) is not None)
+
+
 def process_wait_s(pid: int) -> float | None:
     """Seconds the process's threads were runnable but waiting for a CPU (schedstat)."""
     total = 0.0
@@ -325,8 +361,8 @@ class CpuSnapshot:
         return cls(
             at=time.perf_counter(),
             client_s=time.process_time(),
-            server_s=process_cpu_s(server_pid),
-            server_wait_s=process_wait_s(server_pid),
+            server_s=tree_cpu_s(server_pid),
+            server_wait_s=tree_wait_s(server_pid),
             postgres_s=postgres,
             host=host_cpu_jiffies(),
             helper_s=None if helper_pid is None else process_cpu_s(helper_pid),
@@ -345,9 +381,10 @@ def cpu_report(
 ) -> dict[str, float | None]:
     """Percent of one core over the interval (100 = one core busy all the time).
 
-    ``server`` names the server process's entries: ``<server>_cpu_pct``, its CPU time per
-    event, and ``<server>_runqueue_wait_pct``, the time it was ready to run but had no CPU
-    (high means the machine, not the server, is the limit). With ``backend_pids``,
+    ``server`` names the server process's entries, its child processes (the engine)
+    included: ``<server>_cpu_pct``, its CPU time per event, and
+    ``<server>_runqueue_wait_pct``, the time it was ready to run but had no CPU (high means
+    the machine, not the server, is the limit). With ``backend_pids``,
     PostgreSQL's CPU is split into those backends and everything else. ``other_cpu_pct`` is
     the host's busy time minus all of the above: other processes (a concurrent test run,
     say) and kernel time not charged to any process (loopback softirq). ``helper`` names

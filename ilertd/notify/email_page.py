@@ -7,16 +7,16 @@ sanitized by ``Page`` and HTML-escaped here; the subject never holds a line brea
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
-from email import policy
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import make_msgid, parseaddr
 from html import escape
 
 import structlog
 
 from ilertd.outbound.email_message import check_address
-from ilertd.outbound.smtp import SmtpDeliveryError, SmtpSettings, send_email
+from ilertd.outbound.mime import RawMessage, address_header, alternative_message
+from ilertd.outbound.smtp import SmtpDeliveryError, SmtpSettings, send_raw
 
 from .errors import ProviderError
 from .page import EMAIL_DETAILS_MAX, Page
@@ -36,41 +36,45 @@ def message_id_for(sender: str) -> str:
     return make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")
 
 
-def _envelope(
-    sender: str, recipient: str, subject: str, latest: Page, message_id: str | None
-) -> EmailMessage:
+@functools.lru_cache(maxsize=64)
+def _checked_sender(sender: str) -> str:
+    """The From header for ``sender`` (the same few, parsed once); ValueError if bad."""
     if "\r" in sender or "\n" in sender:
         raise ValueError("sender contains a line break")
     check_address(parseaddr(sender)[1])
+    return address_header(sender)
+
+
+def _headers(sender: str, recipient: str, subject: str, latest: Page) -> list[tuple[str, str]]:
     check_address(recipient)
-    message = EmailMessage(policy=policy.SMTP)
-    message["From"] = sender
-    message["To"] = recipient
-    message["Subject"] = subject
-    # set here, so the sender need not copy the message to add them
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = message_id or message_id_for(sender)
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-    message["X-Ilertd-Alert-Id"] = str(latest.alert_id)
+    headers = [
+        ("From", _checked_sender(sender)),
+        ("To", recipient),
+        ("Subject", subject),
+        ("Auto-Submitted", "auto-generated"),  # RFC 3834: no auto-replies, please
+        ("X-Ilertd-Alert-Id", str(latest.alert_id)),
+    ]
     if latest.priority == "HIGH":
-        message["Importance"] = "high"
-        message["X-Priority"] = "1"
-    return message
+        headers += [("Importance", "high"), ("X-Priority", "1")]
+    return headers
 
 
 def build_page_email(
     sender: str, recipient: str, page: Page, message_id: str | None = None
-) -> EmailMessage:
+) -> RawMessage:
     """The page for ``recipient``; ValueError for an address that is not a bare ASCII one."""
-    message = _envelope(sender, recipient, page.email_subject(), page, message_id)
-    message.set_content(page.email_text())
-    message.add_alternative(page_html(page), subtype="html")
-    return message
+    return alternative_message(
+        [recipient],
+        _headers(sender, recipient, page.email_subject(), page),
+        page.email_text(),
+        page_html(page),
+        message_id=message_id or message_id_for(sender),
+    )
 
 
 def build_bundle_email(
     sender: str, recipient: str, pages: list[Page], message_id: str | None = None
-) -> EmailMessage:
+) -> RawMessage:
     """One message for several pages to one person (a storm): each alert listed with its
     own action links, newest first, up to ``BUNDLE_LIST_MAX``; ``X-Ilertd-Alert-Ids``
     names every alert it covers."""
@@ -78,11 +82,15 @@ def build_bundle_email(
         return build_page_email(sender, recipient, pages[0], message_id)
     ordered = sorted(pages, key=lambda p: p.alert_id, reverse=True)
     summary = replace(ordered[0], bundled=len(pages))
-    message = _envelope(sender, recipient, summary.email_subject(), summary, message_id)
-    message["X-Ilertd-Alert-Ids"] = ", ".join(str(p.alert_id) for p in ordered)
-    message.set_content(bundle_text(summary, ordered))
-    message.add_alternative(bundle_html(summary, ordered), subtype="html")
-    return message
+    headers = _headers(sender, recipient, summary.email_subject(), summary)
+    headers.append(("X-Ilertd-Alert-Ids", ", ".join(str(p.alert_id) for p in ordered)))
+    return alternative_message(
+        [recipient],
+        headers,
+        bundle_text(summary, ordered),
+        bundle_html(summary, ordered),
+        message_id=message_id or message_id_for(sender),
+    )
 
 
 def _headline(summary: Page) -> str:
@@ -181,10 +189,10 @@ async def send_page_email(
     )
 
 
-async def send_message(settings: SmtpSettings, message: EmailMessage, page: Page) -> str:
+async def send_message(settings: SmtpSettings, message: RawMessage, page: Page) -> str:
     """Send a built page or bundle (``page``: the latest alert it covers)."""
     try:
-        response = await send_email(settings, message)
+        response = await send_raw(settings, message)
     except SmtpDeliveryError as exc:  # send_email has logged the details
         raise ProviderError(
             f"e-mail page for alert {page.alert_id} not sent: {exc}",

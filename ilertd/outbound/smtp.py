@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import socket
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -32,9 +32,14 @@ from email.utils import formatdate, make_msgid, parseaddr
 import aiosmtplib
 import structlog
 
+from .mime import RawMessage
+
 log = structlog.get_logger(__name__)
 
 SECURITY_MODES = ("none", "starttls", "tls")
+
+#: Hands the message to a connected client: (refused recipients, final answer).
+Transmit = Callable[[aiosmtplib.SMTP], Awaitable[tuple[dict[str, aiosmtplib.SMTPResponse], str]]]
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,22 @@ async def send_email(settings: SmtpSettings, message: EmailMessage) -> str:
     Raises SmtpDeliveryError, or ValueError for a message without recipients.
     """
     prepared = _prepared(message, settings.sender)
+    return await _sent(
+        settings, lambda client: client.send_message(prepared, sender=settings.sender)
+    )
+
+
+async def send_raw(settings: SmtpSettings, message: RawMessage) -> str:
+    """Send a message written by ``mime`` (complete, with its envelope recipients) as is."""
+    return await _sent(
+        settings,
+        lambda client: client.sendmail(settings.sender, list(message.recipients), message.data),
+    )
+
+
+async def _sent(settings: SmtpSettings, transmit: Transmit) -> str:
     try:
-        response = await _deliver(settings, prepared)
+        response = await _deliver(settings, transmit)
     except SmtpDeliveryError as exc:
         log.warning(
             "email not sent",
@@ -131,7 +150,7 @@ async def local_hostname() -> str:
     return _local_hostname
 
 
-async def _deliver(settings: SmtpSettings, message: EmailMessage) -> str:
+async def _deliver(settings: SmtpSettings, transmit: Transmit) -> str:
     client = aiosmtplib.SMTP(
         local_hostname=await local_hostname(),
         hostname=settings.host,
@@ -150,7 +169,7 @@ async def _deliver(settings: SmtpSettings, message: EmailMessage) -> str:
                 with _failures(settings, "login"):
                     await _login(client, settings)
             with _failures(settings, "send"):
-                refused, response = await client.send_message(message, sender=settings.sender)
+                refused, response = await transmit(client)
     if refused:
         log.warning(
             "email refused for some recipients",

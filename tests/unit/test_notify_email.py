@@ -10,6 +10,7 @@ import pytest
 
 from ilertd.notify.email_page import build_page_email
 from ilertd.notify.page import Page
+from ilertd.outbound.mime import RawMessage
 
 LINKS = {
     "accept": "https://ilertd.example/r/acc.TOKEN?u=7&a=accept",
@@ -49,7 +50,7 @@ def make_page(**overrides: object) -> Page:
     return Page(**fields)  # type: ignore[arg-type]
 
 
-def reparsed(message: EmailMessage) -> EmailMessage:
+def reparsed(message: RawMessage) -> EmailMessage:
     parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
     assert isinstance(parsed, EmailMessage)
     return parsed
@@ -76,7 +77,9 @@ def test_headers() -> None:
 
 
 def test_low_priority_pages_are_not_flagged_important() -> None:
-    message = build_page_email("p@example.com", "j@example.com", make_page(priority="LOW"))
+    message = reparsed(
+        build_page_email("p@example.com", "j@example.com", make_page(priority="LOW"))
+    )
     assert "Importance" not in message and "X-Priority" not in message
 
 
@@ -110,7 +113,9 @@ def test_alert_text_cannot_inject_headers_or_markup() -> None:
 
 
 def test_bundled_email_says_the_buttons_act_on_all() -> None:
-    _, html = parts(build_page_email("p@example.com", "j@example.com", make_page(bundled=9)))
+    _, html = parts(
+        reparsed(build_page_email("p@example.com", "j@example.com", make_page(bundled=9)))
+    )
     assert "These buttons act on all 9 alerts." in html
     assert ">Accept all</a>" in html
 
@@ -127,3 +132,22 @@ def test_bundled_email_says_the_buttons_act_on_all() -> None:
 def test_bad_addresses_are_refused(sender: str, recipient: str) -> None:
     with pytest.raises(ValueError):
         build_page_email(sender, recipient, make_page())
+
+
+def test_non_ascii_text_survives_headers_and_both_parts() -> None:
+    page = make_page(summary="Festplatte voll: /var zu 98 % belegt ✓", source_name="Zürich")
+    message = reparsed(build_page_email("Pager Ü <p@example.com>", "j@example.com", page))
+    assert message["Subject"] == "[ilertd] HIGH #42: Festplatte voll: /var zu 98 % belegt ✓"
+    assert message["From"] == "Pager Ü <p@example.com>"
+    text, html = parts(message)
+    assert "Festplatte voll: /var zu 98 % belegt ✓" in text and "Zürich" in text
+    assert "Festplatte voll: /var zu 98 % belegt ✓" in html
+
+
+def test_every_line_is_short_and_crlf_terminated() -> None:
+    page = make_page(details="x" * 5000, summary="y " * 200)
+    data = build_page_email("p@example.com", "j@example.com", page).as_bytes()
+    lines = data.split(b"\r\n")
+    assert all(b"\n" not in line and b"\r" not in line for line in lines)
+    assert max(len(line) for line in lines) <= 998
+    assert reparsed(build_page_email("p@example.com", "j@example.com", page))["To"]
