@@ -16,7 +16,10 @@ from eventstore import EventStore
 from eventstore.mapping import EventMapper
 from eventstore.repository import Repository
 from projections import ProjectionRunner, all_projections
+from projections.alert_sources import source_by_id, source_by_key
+from projections.cache import ReadModelCache
 from projections.freshness import ReadBarrier
+from projections.users import user_by_id, user_by_key_hash
 
 from .alert_commands import AlertCommands
 from .bootstrap import ensure_admin
@@ -94,6 +97,9 @@ class Services:
         self.runner: ProjectionRunner | None = None
         #: What HTTP requests wait on to read their writes (set once projections are set up).
         self.read_barrier: ReadBarrier | None = None
+        #: API keys' users and users by id; alert sources by id and by integration key.
+        self.users_cache: ReadModelCache[asyncpg.Record] | None = None
+        self.sources_cache: ReadModelCache[asyncpg.Record] | None = None
         self.embedded: EmbeddedPostgres | None = None
         self.ready = False
         self.database_state = "connecting"
@@ -102,6 +108,36 @@ class Services:
         if self.store is None:
             raise ProblemError(503, "UNAVAILABLE", "ilertd is starting: the database is not ready")
         return self.store.pool
+
+    async def user_for_key(self, key_hash: str) -> asyncpg.Record | None:
+        """The live user holding the API key with this hash (cached while users last)."""
+        pool = self.require_database()
+        if self.users_cache is None:
+            return await user_by_key_hash(pool, key_hash)
+        return await self.users_cache.get(
+            ("key", key_hash), lambda: user_by_key_hash(pool, key_hash)
+        )
+
+    async def live_user(self, user_id: int) -> asyncpg.Record | None:
+        pool = self.require_database()
+        if self.users_cache is None:
+            return await user_by_id(pool, user_id)
+        return await self.users_cache.get(("id", user_id), lambda: user_by_id(pool, user_id))
+
+    async def source_with_id(self, source_id: int) -> asyncpg.Record | None:
+        pool = self.require_database()
+        if self.sources_cache is None:
+            return await source_by_id(pool, source_id)
+        return await self.sources_cache.get(
+            ("id", source_id), lambda: source_by_id(pool, source_id)
+        )
+
+    async def source_with_key(self, key: str) -> asyncpg.Record | None:
+        """The live alert source whose integration key this is (how events find theirs)."""
+        pool = self.require_database()
+        if self.sources_cache is None:
+            return await source_by_key(pool, key)
+        return await self.sources_cache.get(("key", key), lambda: source_by_key(pool, key))
 
     async def start(self) -> None:
         """Connect (retrying while unreachable), migrate, catch up, bootstrap; then ready."""
@@ -117,6 +153,8 @@ class Services:
         await self.runner.prepare()
         # from here on requests wait (bounded) for the read models instead of reading stale
         self.read_barrier = ReadBarrier(self.store, self.runner)
+        self.users_cache = ReadModelCache(self.runner, "users")
+        self.sources_cache = ReadModelCache(self.runner, "alert_sources")
         await self.runner.catch_up()
         self.timers = TimerEngine(
             self.store.pool,

@@ -46,6 +46,9 @@ class ProjectionRunner:
         #: Per projection, a heap of (position, n, future) woken once it reaches position:
         #: an advance wakes only the waiters it satisfies, however many reads are waiting.
         self._waiters: dict[str, list[tuple[int, int, asyncio.Future[None]]]] = {}
+        #: Per projection, how many batches of events it wants were applied (by this
+        #: runner or another): a row read from its tables stays valid while this holds.
+        self.generations: dict[str, int] = dict.fromkeys(self.projections, 0)
         self._waiter_ids = itertools.count()
 
     async def prepare(self) -> None:
@@ -116,12 +119,14 @@ class ProjectionRunner:
             current = await tracking.lock_position(conn, name)
             if current != self._persisted[name]:
                 # another runner (instance, or a rebuild) moved it: re-read from there
+                self.generations[name] += 1  # and its tables may have changed
                 self.positions[name] = self._persisted[name] = current
                 self._advanced(name)  # its tables hold what the other runner applied
                 return False
             projection.batch_started()
             await projection.handle_batch(conn, wanted)
             await tracking.advance(conn, name, fresh[-1].position)
+        self.generations[name] += 1
         self.positions[name] = self._persisted[name] = fresh[-1].position
         await projection.batch_committed()
         self._advanced(name)

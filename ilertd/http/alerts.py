@@ -247,11 +247,9 @@ async def log_entries(request: web.Request) -> web.Response:
 
 
 async def create_alert(request: web.Request) -> web.Response:
-    from projections.alert_sources import source_by_id
-
     require_role(request, Role.RESPONDER)
     services = request.app[SERVICES]
-    pool = services.require_database()
+    services.require_database()
     body = await read_json(request)
     if not isinstance(body, dict):
         raise ProblemError(400, "BAD_REQUEST", "body: a JSON object is required", field="body")
@@ -277,7 +275,7 @@ async def create_alert(request: web.Request) -> web.Response:
             "alertSource.id: an alert source id is required",
             field="alertSource.id",
         )
-    source = await source_by_id(pool, source_id)
+    source = await services.source_with_id(source_id)
     if source is None:
         raise ProblemError(
             400,
@@ -324,14 +322,11 @@ def _query_id(request: web.Request, *names: str) -> int | None:
 
 
 async def _require_user(request: web.Request, user_id: object, field: str) -> int:
-    pool = request.app[SERVICES].require_database()
     if (
         not isinstance(user_id, int)
         or isinstance(user_id, bool)
         or int64(str(user_id)) is None
-        or not await pool.fetchval(
-            "SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL", user_id
-        )
+        or await request.app[SERVICES].live_user(user_id) is None
     ):
         raise ProblemError(400, "BAD_REQUEST", f"{field}: no such user", field=field)
     return user_id

@@ -6,8 +6,6 @@ import re
 
 from aiohttp import web
 
-from projections.users import user_by_key_hash
-
 from ..security import feed_token_valid, hash_api_key
 from .context import SERVICES, USER
 from .middleware import Handler
@@ -52,9 +50,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
             raise ProblemError(
                 401, "UNAUTHORIZED", "missing credentials: send 'Authorization: Bearer <api key>'"
             )
-        services = request.app[SERVICES]
-        pool = services.require_database()
-        user = await user_by_key_hash(pool, hash_api_key(key.strip()))
+        user = await request.app[SERVICES].user_for_key(hash_api_key(key.strip()))
         if user is None:
             raise ProblemError(403, "FORBIDDEN", "the API key is not valid")
         request[USER] = user

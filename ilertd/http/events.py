@@ -8,13 +8,9 @@ first answer and writes nothing.
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
-import asyncpg
 from aiohttp import web
-
-from projections.alert_sources import source_by_key
 
 from ..alert_commands import NewAlert
 from ..domain.errors import DomainError, InvalidValueError
@@ -27,39 +23,12 @@ from .ratelimit import RateLimiter
 RATE_LIMITER = web.AppKey("events_rate_limiter", RateLimiter)
 #: How long a looked-up alert source is trusted: updates and deletions of a source reach
 #: the Events API within this time, and a busy integration costs no query per event.
-SOURCE_TTL_S = 2.0
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-
-
-class SourceCache:
-    """Integration key -> alert source row, briefly cached (misses are not cached)."""
-
-    def __init__(self, ttl_s: float = SOURCE_TTL_S) -> None:
-        self.ttl_s = ttl_s
-        self._rows: dict[str, tuple[float, asyncpg.Record]] = {}
-
-    async def get(self, pool: asyncpg.Pool, key: str) -> asyncpg.Record | None:
-        now = time.monotonic()
-        hit = self._rows.get(key)
-        if hit is not None and now - hit[0] < self.ttl_s:
-            return hit[1]
-        row = await source_by_key(pool, key)
-        if row is None:
-            self._rows.pop(key, None)
-        else:
-            if len(self._rows) > 10_000:
-                self._rows.clear()
-            self._rows[key] = (now, row)
-        return row
-
-
-SOURCES = web.AppKey("events_sources", SourceCache)
 
 
 async def handle_event(request: web.Request, event: InboundEvent, *, legacy: bool) -> web.Response:
     services = request.app[SERVICES]
-    pool = services.require_database()
-    source = await request.app[SOURCES].get(pool, event.integration_key)
+    source = await services.source_with_key(event.integration_key)
     if source is None:
         raise ProblemError(
             404, "NOT_FOUND", "integrationKey: no alert source has this key", field="integrationKey"
@@ -148,6 +117,5 @@ async def post_events_v1(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application, per_minute: int) -> None:
     app[RATE_LIMITER] = RateLimiter(per_minute)
-    app[SOURCES] = SourceCache()
     app.router.add_post("/api/events", post_events)
     app.router.add_post("/api/v1/events", post_events_v1)

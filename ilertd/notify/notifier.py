@@ -62,6 +62,8 @@ log = structlog.get_logger(__name__)
 PLAN_BATCH = 1000
 #: Due notifications read per round from the pager projection.
 DUE_BATCH = 500
+#: Saved notification streams kept for recording their outcome without a read.
+SAVED_MAX = 10_000
 #: Sent by mailboxes (one message covers many pages); texts and calls go one by one.
 MAILBOX_METHODS = frozenset({"EMAIL", "PUSH"})
 
@@ -110,6 +112,8 @@ class Due:
     kind: str
     due_at: datetime
     attempts: int = 0
+    #: The alert's text for the page (from planning); None: read it when sending.
+    alert: asyncpg.Record | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> Due:
@@ -161,6 +165,8 @@ class Notifier(LeaderWorker):
         self._couriers: dict[tuple[str, str, str], asyncio.Task[None]] = {}
         self._messages: set[asyncio.Task[None]] = set()
         self._queued: set[str] = set()
+        #: Notification streams as saved by planning, until their outcome is recorded.
+        self._saved: dict[UUID, AlertNotifications] = {}
         #: When each mailbox last sent a message (event loop time).
         self._last_message: dict[tuple[str, str, str], float] = {}
 
@@ -176,6 +182,7 @@ class Notifier(LeaderWorker):
                 await task
         self._couriers.clear()
         self._mailboxes.clear()
+        self._saved.clear()
         self._queued.clear()
         if self._session is not None:
             await self._session.close()
@@ -363,10 +370,13 @@ class Notifier(LeaderWorker):
             )
         }
         rules = await notification_rules_of(self.pool, user_ids, ("alerts", "updates"))
-        priorities = {
-            r["stream_id"]: r["priority"]
+        alerts = {
+            r["stream_id"]: r
             for r in await self.pool.fetch(
-                "SELECT stream_id, priority FROM pager_alerts WHERE stream_id = ANY($1::uuid[])",
+                "SELECT a.stream_id, a.alert_id, a.summary, a.details, a.priority, "
+                "s.name AS source_name FROM pager_alerts a "
+                "LEFT JOIN alert_sources s ON s.id = a.source_id "
+                "WHERE a.stream_id = ANY($1::uuid[])",
                 alert_streams,
             )
         }
@@ -385,13 +395,14 @@ class Notifier(LeaderWorker):
                 user_id=first["user_id"],
                 id=stream,
             )
+            alert = alerts.get(first["alert_stream"])
             for page in stream_pages:
                 if page["id"] in notifications.planned:
                     continue
                 kind = page["kind"]
                 decision = decide(
                     kind,
-                    priorities.get(page["alert_stream"], "HIGH"),
+                    alert["priority"] if alert else "HIGH",
                     users.get(page["user_id"]),
                     rules.get((page["user_id"], "alerts" if kind == PAGE else "updates"), []),
                     now,
@@ -416,6 +427,7 @@ class Notifier(LeaderWorker):
                                 plan.target,
                                 kind,
                                 due_at,
+                                alert=alert,
                             )
                         )
             if notifications.pending_events:
@@ -433,7 +445,18 @@ class Notifier(LeaderWorker):
             elif result is not None:
                 # not picked again until the pager shows them planned
                 self._recorded.update(dict.fromkeys(page_ids, result.last_position))
-        return [d for d in due_now if d.stream not in lost]
+        due_now = [d for d in due_now if d.stream not in lost]
+        self._keep_saved({n.id: n for n, _ in changed if n.id not in lost}, due_now)
+        return due_now
+
+    def _keep_saved(self, saved: dict[UUID, AlertNotifications], due_now: list[Due]) -> None:
+        """Keep the streams just saved whose notifications go out now: recording their
+        outcome then needs no read (a stream that moved meanwhile is read again)."""
+        for due in due_now:
+            if due.stream in saved:
+                self._saved[due.stream] = saved[due.stream]
+        while len(self._saved) > SAVED_MAX:
+            del self._saved[next(iter(self._saved))]
 
     # -- sending -----------------------------------------------------------------------
 
@@ -448,15 +471,18 @@ class Notifier(LeaderWorker):
     async def _pages(self, group: list[Due]) -> dict[int, Page]:
         """Each covered alert's page, from the pager's own copy of the alerts (it has them
         before any page request for them exists)."""
-        rows = {
-            r["alert_id"]: r
-            for r in await self.pool.fetch(
-                "SELECT a.alert_id, a.summary, a.details, a.priority, s.name AS source_name "
-                "FROM pager_alerts a LEFT JOIN alert_sources s ON s.id = a.source_id "
-                "WHERE a.alert_id = ANY($1::bigint[])",
-                list({d.alert_id for d in group}),
+        rows = {d.alert_id: d.alert for d in group if d.alert is not None}
+        unread = list({d.alert_id for d in group if d.alert_id not in rows})
+        if unread:
+            rows.update(
+                (r["alert_id"], r)
+                for r in await self.pool.fetch(
+                    "SELECT a.alert_id, a.summary, a.details, a.priority, s.name AS source_name "
+                    "FROM pager_alerts a LEFT JOIN alert_sources s ON s.id = a.source_id "
+                    "WHERE a.alert_id = ANY($1::bigint[])",
+                    unread,
+                )
             )
-        }
         pages: dict[int, Page] = {}
         for due in group:
             alert = rows.get(due.alert_id)
@@ -560,7 +586,10 @@ class Notifier(LeaderWorker):
         by_stream: dict[UUID, list[Due]] = {}
         for due in group:
             by_stream.setdefault(due.stream, []).append(due)
-        aggregates = await self.repository.load_many(list(by_stream))
+        aggregates = {s: a for s in by_stream if (a := self._saved.pop(s, None)) is not None}
+        unknown = [s for s in by_stream if s not in aggregates]
+        if unknown:
+            aggregates.update(await self.repository.load_many(unknown))
 
         async def save(stream: UUID, dues: list[Due]) -> int | None:
             notifications = aggregates.get(stream)

@@ -146,6 +146,43 @@ async def test_two_instances_read_each_others_writes_at_once(pair: tuple[Api, Ap
         assert (await get(reader, "/api/users/current", key=issued["apiKey"]))["id"] == user_id
 
 
+async def test_a_revoked_key_or_deactivated_source_stops_at_once_on_both_instances(
+    pair: tuple[Api, Api],
+) -> None:
+    """API keys' users and alert sources are cached while their read model is unchanged:
+    a revocation through one instance must end the key on the other with the next request,
+    however often the key was used just before."""
+    leader, other = pair
+    for n in range(ROUNDS // 5):
+        writer, reader = (leader, other) if n % 2 else (other, leader)
+        user_id = await new_user(writer, f"r{n}")
+        status, issued = await writer.call(
+            "POST", f"/api/users/{user_id}/api-keys", json={"label": "cli"}
+        )
+        assert status == 201, issued
+        for _ in range(3):  # cached on both
+            for api in (reader, writer):
+                assert (await get(api, "/api/users/current", key=issued["apiKey"]))["id"] == user_id
+        path = f"/api/users/{user_id}/api-keys/{issued['id']}"
+        status, _ = await writer.call("DELETE", path)
+        assert status == 204
+        for api in (reader, writer):
+            status, problem = await api.call("GET", "/api/users/current", key=issued["apiKey"])
+            assert status == 403, (n, problem)
+
+        source = await make_source(writer, name=f"s{n}")
+        for api in (reader, writer):
+            await event(api, source["integrationKey"], "ALERT", f"k{n}")
+        status, changed = await writer.call(
+            "PUT", f"/api/alert-sources/{source['id']}", json={"name": f"s{n}", "active": False}
+        )
+        assert status == 200, changed
+        for api in (reader, writer):
+            body = {"integrationKey": source["integrationKey"], "eventType": "ALERT"}
+            status, problem = await send(api, {**body, "summary": "x", "alertKey": f"j{n}"})
+            assert status == 409, (n, problem)
+
+
 async def test_the_other_instance_reads_the_leaders_outbox_at_once(
     pair: tuple[Api, Api], receiver: Receiver
 ) -> None:
