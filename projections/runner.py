@@ -115,17 +115,29 @@ class ProjectionRunner:
             self.positions[name] = fresh[-1].position
             self._advanced(name)
             return True
-        async with self.store.pool.acquire() as conn, conn.transaction():
-            current = await tracking.lock_position(conn, name)
-            if current != self._persisted[name]:
-                # another runner (instance, or a rebuild) moved it: re-read from there
-                self.generations[name] += 1  # and its tables may have changed
-                self.positions[name] = self._persisted[name] = current
-                self._advanced(name)  # its tables hold what the other runner applied
-                return False
-            projection.batch_started()
-            await projection.handle_batch(conn, wanted)
-            await tracking.advance(conn, name, fresh[-1].position)
+        async with self.store.pool.acquire() as conn:
+            # two round trips around the handler's statements, not four (BEGIN, lock,
+            # advance, COMMIT): on a slow machine a round trip costs as much as a statement
+            locked = await conn.execute(tracking.begin_batch_sql(name, self._persisted[name]))
+            try:
+                if locked != "UPDATE 1":
+                    # another runner (instance, or a rebuild) moved it: re-read from there
+                    await conn.execute("ROLLBACK")
+                    current = await tracking.position_of(conn, name)
+                    self.generations[name] += 1  # and its tables may have changed
+                    self.positions[name] = self._persisted[name] = current
+                    self._advanced(name)  # its tables hold what the other runner applied
+                    return False
+                projection.batch_started()
+                await projection.handle_batch(conn, wanted)
+                await conn.execute(tracking.commit_batch_sql(name, fresh[-1].position))
+            except Exception:
+                if not conn.is_closed() and conn.is_in_transaction():
+                    with contextlib.suppress(
+                        OSError, asyncpg.PostgresError, asyncpg.InterfaceError
+                    ):
+                        await conn.execute("ROLLBACK")
+                raise
         self.generations[name] += 1
         self.positions[name] = self._persisted[name] = fresh[-1].position
         await projection.batch_committed()
