@@ -69,7 +69,7 @@ Raw ceilings, same run
       daemon's accepted alerts/s over it. This Python client is the limit there
       (``client_cpu_pct`` near 100); the wrk runs below are not client-bound.
     - ``smtp``: ``bench/notify.py``'s plain aiosmtplib loop replaying a captured page to the
-      same SMTP server (``--raw-messages``, default 1000), one connection per message.
+      same SMTP server (``--raw-messages``, default 1000), connections kept open.
     - ``alertmanager`` (when ``prometheus-alertmanager`` and ``wrk`` are installed, unless
       ``--no-alertmanager``): Alertmanager in memory (its own storage directory, clustering
       off, a receiver that sends nothing) taking ``POST /api/v2/alerts``, one alert with

@@ -16,7 +16,7 @@ import structlog
 
 from ilertd.outbound.email_message import check_address
 from ilertd.outbound.mime import RawMessage, address_header, alternative_message
-from ilertd.outbound.smtp import SmtpDeliveryError, SmtpSettings, send_raw
+from ilertd.outbound.smtp import SmtpDeliveryError, SmtpSender, SmtpSettings
 
 from .errors import ProviderError
 from .page import EMAIL_DETAILS_MAX, Page
@@ -183,21 +183,23 @@ def _buttons(page: Page) -> list[str]:
 async def send_page_email(
     settings: SmtpSettings, recipient: str, page: Page, message_id: str | None = None
 ) -> str:
-    """Send the page over SMTP; return the server's answer. Raises ProviderError."""
+    """Send the page over SMTP (a connection of its own); return the server's answer.
+    Raises ProviderError."""
+    sender = SmtpSender(settings, max_idle=0)
     return await send_message(
-        settings, build_page_email(settings.sender, recipient, page, message_id), page
+        sender, build_page_email(settings.sender, recipient, page, message_id), page
     )
 
 
-async def send_message(settings: SmtpSettings, message: RawMessage, page: Page) -> str:
+async def send_message(sender: SmtpSender, message: RawMessage, page: Page) -> str:
     """Send a built page or bundle (``page``: the latest alert it covers)."""
     try:
-        response = await send_raw(settings, message)
-    except SmtpDeliveryError as exc:  # send_email has logged the details
+        response = await sender.send_raw(message)
+    except SmtpDeliveryError as exc:  # the sender has logged the details
         raise ProviderError(
             f"e-mail page for alert {page.alert_id} not sent: {exc}",
             retryable=not exc.permanent,
             code=exc.code,
         ) from exc
-    log.info("page email sent", alert_id=page.alert_id, smtp=settings.address)
+    log.info("page email sent", alert_id=page.alert_id, smtp=sender.settings.address)
     return response

@@ -47,7 +47,7 @@ from ..clock import Clock
 from ..domain.alert_notifications import PAGE, AlertNotifications, notifications_id
 from ..engine.worker import IDLE_POLL_S, LeaderWorker
 from ..outbound.guard import NetworkPolicy, make_connector
-from ..outbound.smtp import SmtpSettings
+from ..outbound.smtp import SmtpSender, SmtpSettings
 from .email_page import build_bundle_email, message_id_for, send_message
 from .errors import ProviderError
 from .links import ActionLink, LinkAction, make_token
@@ -156,6 +156,8 @@ class Notifier(LeaderWorker):
         self.clock = clock
         self.settings = settings
         self._session: aiohttp.ClientSession | None = None
+        #: Connections to the SMTP server, kept between messages.
+        self._smtp: SmtpSender | None = None
         #: (method, number, kind) of each text or call in flight, by its first notification
         self._phone_targets: dict[str, tuple[str, str, str]] = {}
         #: numbers texted or called whose notifications the pager has not shown as sent yet
@@ -187,6 +189,9 @@ class Notifier(LeaderWorker):
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._smtp is not None:
+            await self._smtp.close()
+            self._smtp = None
 
     def _busy(self) -> list[str]:
         return [*super()._busy(), *self._queued]
@@ -511,7 +516,9 @@ class Notifier(LeaderWorker):
             if smtp is None:
                 raise ProviderError("no SMTP server configured (smtp.host)", retryable=False)
             message = build_bundle_email(smtp.sender, target, pages, message_id)
-            return await send_message(smtp, message, latest)
+            if self._smtp is None or self._smtp.settings is not smtp:
+                self._smtp = SmtpSender(smtp, max_idle=self.concurrency)
+            return await send_message(self._smtp, message, latest)
         if method in ("SMS", "VOICE"):
             if self.settings.twilio is None:
                 raise ProviderError("no SMS/voice provider configured", retryable=False)

@@ -18,7 +18,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from ilertd.outbound.smtp import SmtpDeliveryError, SmtpSettings, send_email
+from ilertd.outbound.mime import alternative_message
+from ilertd.outbound.smtp import SmtpDeliveryError, SmtpSender, SmtpSettings, send_email
 
 USERNAME = "alice"
 PASSWORD = "s3cret-passw0rd"
@@ -32,6 +33,8 @@ class Received:
     message: EmailMessage
     tls: bool
     authenticated: bool
+    #: The client's (address, port): one per connection.
+    peer: Any = None
 
 
 @dataclass
@@ -61,6 +64,7 @@ class Inbox:
                 message=message,
                 tls=server.transport.get_extra_info("ssl_object") is not None,
                 authenticated=bool(session.authenticated),
+                peer=session.peer,
             )
         )
         return f"250 {QUEUED}"
@@ -329,3 +333,53 @@ def test_repr_masks_the_password() -> None:
 def test_invalid_settings_are_refused(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         SmtpSettings(host="mail.example.com", **options)
+
+
+def raw_mail(n: int, to: str = "ops@example.com") -> Any:
+    return alternative_message(
+        [to],
+        [("From", "ilertd@example.com"), ("To", to), ("Subject", f"page {n}")],
+        f"text {n}",
+        f"<p>html {n}</p>",
+        message_id=f"<m{n}@example.com>",
+    )
+
+
+async def test_a_sender_keeps_one_connection_for_many_messages(start_server: StartServer) -> None:
+    server = start_server()
+    sender = SmtpSender(settings_for(server))
+    for n in range(5):
+        assert await sender.send_raw(raw_mail(n)) == QUEUED
+    await sender.close()
+    received = server.inbox.received
+    assert [r.message["Subject"] for r in received] == [f"page {n}" for n in range(5)]
+    assert len({r.peer for r in received}) == 1
+    assert received[0].message.get_body(("plain",)).get_content().splitlines() == ["text 0"]
+
+
+async def test_a_sender_reconnects_when_the_server_dropped_its_connection(
+    start_server: StartServer,
+) -> None:
+    server = start_server(timeout=0.3)  # aiosmtpd closes connections idle for 0.3 s
+    sender = SmtpSender(settings_for(server), idle_s=60)
+    assert await sender.send_raw(raw_mail(1)) == QUEUED
+    await asyncio.sleep(0.8)
+    assert await sender.send_raw(raw_mail(2)) == QUEUED
+    await sender.close()
+    received = server.inbox.received
+    assert [r.message["Subject"] for r in received] == ["page 1", "page 2"]
+    assert len({r.peer for r in received}) == 2
+
+
+async def test_a_refusal_on_a_kept_connection_is_not_retried_and_the_next_goes_out(
+    start_server: StartServer,
+) -> None:
+    server = start_server()
+    sender = SmtpSender(settings_for(server))
+    assert await sender.send_raw(raw_mail(1)) == QUEUED
+    with pytest.raises(SmtpDeliveryError) as refused:
+        await sender.send_raw(raw_mail(2, to="refused@example.com"))
+    assert refused.value.permanent and refused.value.code == 550
+    assert await sender.send_raw(raw_mail(3)) == QUEUED
+    await sender.close()
+    assert [r.message["Subject"] for r in server.inbox.received] == ["page 1", "page 3"]
