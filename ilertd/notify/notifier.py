@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,7 +49,7 @@ from ..domain.alert_notifications import PAGE, AlertNotifications, notifications
 from ..engine.worker import IDLE_POLL_S, LeaderWorker
 from ..outbound.guard import NetworkPolicy, make_connector
 from ..outbound.smtp import SmtpSender, SmtpSettings
-from .email_page import build_bundle_email, message_id_for, send_message
+from .email_page import BUNDLE_LIST_MAX, build_bundle_email, message_id_for, send_message
 from .errors import ProviderError
 from .links import ActionLink, LinkAction, make_token
 from .ntfy import NtfyClient, NtfySettings
@@ -129,7 +130,7 @@ class Due:
             row["attempts"],
         )
 
-    @property
+    @functools.cached_property
     def stream(self) -> UUID:
         return notifications_id(self.alert_stream, self.user_id)
 
@@ -488,6 +489,10 @@ class Notifier(LeaderWorker):
                     unread,
                 )
             )
+        # A message lists the newest alerts with their links and counts the rest: only
+        # those (and the latest, which texts, calls and pushes act on) need signed links.
+        newest = sorted({d.alert_id for d in group}, reverse=True)[:BUNDLE_LIST_MAX]
+        linked = {*newest, group[-1].alert_id}
         pages: dict[int, Page] = {}
         for due in group:
             alert = rows.get(due.alert_id)
@@ -498,7 +503,11 @@ class Notifier(LeaderWorker):
                 priority=alert["priority"] if alert else "HIGH",
                 source_name=(alert["source_name"] if alert else None) or "",
                 alert_url=f"{self.settings.public_url}/api/alerts/{due.alert_id}",
-                links=self._links(due.alert_id, due.user_id) if due.kind == PAGE else {},
+                links=(
+                    self._links(due.alert_id, due.user_id)
+                    if due.kind == PAGE and due.alert_id in linked
+                    else {}
+                ),
                 update=UPDATES.get(due.kind, ""),
             )
         return pages

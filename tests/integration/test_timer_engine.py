@@ -1,0 +1,57 @@
+"""The timer engine against real time: one APScheduler job for the earliest of many timers,
+timers moved, removed and overdue, each fired once, in due order."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+from eventstore import EventStore
+from ilertd.clock import SystemClock
+from ilertd.engine.timers import TimerEngine
+from projections.timers import TimerChange, TimersProjection
+
+
+def timer(name: str, stream: UUID, in_s: float | None) -> TimerChange:
+    due = None if in_s is None else datetime.now(UTC) + timedelta(seconds=in_s)
+    return TimerChange(name, "escalate", stream, due)
+
+
+async def test_timers_fire_once_in_due_order_as_moved_and_removed(store: EventStore) -> None:
+    async with store.pool.acquire() as conn:
+        await TimersProjection().setup(conn)
+    fired: list[tuple[str, datetime]] = []
+    names: dict[UUID, str] = {}
+
+    async def record(stream: UUID) -> bool:
+        fired.append((names[stream], datetime.now(UTC)))
+        return True
+
+    engine = TimerEngine(store.pool, {"escalate": record}, SystemClock())
+    await engine.start()
+    try:
+        streams = {name: uuid4() for name in ("early", "late", "gone", "moved", "overdue")}
+        names.update({s: n for n, s in streams.items()})
+        due = {"early": 0.3, "late": 0.6, "gone": 0.3, "moved": 1.0}
+        started = datetime.now(UTC)
+        await engine.apply([timer(n, streams[n], s) for n, s in due.items()])
+        await engine.apply(
+            [
+                timer("gone", streams["gone"], None),
+                timer("moved", streams["moved"], 0.1),  # now the earliest
+                timer("overdue", streams["overdue"], -5),  # fires at once
+            ]
+        )
+        for _ in range(100):
+            if len(fired) >= 4:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # nothing else fires: not "gone", nothing twice
+    finally:
+        await engine.stop()
+    assert [name for name, _ in fired] == ["overdue", "moved", "early", "late"]
+    at = {name: (when - started).total_seconds() for name, when in fired}
+    # never early (how late is the benchmarks' business)
+    assert at["moved"] >= 0.1 and at["early"] >= 0.3 and at["late"] >= 0.6
+    assert engine.fired == 4
