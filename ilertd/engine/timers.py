@@ -130,6 +130,9 @@ class TimerEngine:
             replace_existing=True,
             misfire_grace_time=None,  # overdue (after a restart): fire at once
             coalesce=True,
+            # set again from inside its own run, for a due time that may have passed by
+            # then: the new run must not be skipped as a second instance of the running one
+            max_instances=1_000_000,
         )
         self._wake_at = due
 

@@ -55,3 +55,32 @@ async def test_timers_fire_once_in_due_order_as_moved_and_removed(store: EventSt
     # never early (how late is the benchmarks' business)
     assert at["moved"] >= 0.1 and at["early"] >= 0.3 and at["late"] >= 0.6
     assert engine.fired == 4
+
+
+async def test_a_storm_of_timers_a_millisecond_apart_all_fire(store: EventStore) -> None:
+    """The job is set again from inside its own run for a time already due: that run must
+    not be skipped as a second instance (every timer after it would wait forever)."""
+    async with store.pool.acquire() as conn:
+        await TimersProjection().setup(conn)
+    fired: list[UUID] = []
+
+    async def record(stream: UUID) -> bool:
+        fired.append(stream)
+        await asyncio.sleep(0.01)  # a handler that takes a while
+        return True
+
+    engine = TimerEngine(store.pool, {"escalate": record}, SystemClock())
+    await engine.start()
+    streams = [uuid4() for _ in range(2000)]
+    try:
+        for start in range(0, len(streams), 100):  # as the projection reports them
+            await engine.apply(
+                [timer(f"t{n}", streams[n], 0.2 + n / 2000) for n in range(start, start + 100)]
+            )
+        for _ in range(200):
+            if len(fired) >= len(streams):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await engine.stop()
+    assert sorted(fired) == sorted(streams)
