@@ -16,6 +16,7 @@ from eventstore import EventStore
 from eventstore.migrations import apply_migrations
 from projections import ProjectionRunner, all_projections
 
+from . import event_loop
 from .app import resolve_database
 from .config import OPTIONS, Config, ConfigError, load_config
 from .logging import configure_logging
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from .serve import serve
 
-        return asyncio.run(serve(config))
+        return event_loop.run(serve(config))
     if args.command == "engine":
         from .engine.process import engine_main
 

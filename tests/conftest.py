@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -9,9 +10,16 @@ import pytest
 from eventstore import EventStore
 from eventstore.mapping import EventMapper
 from eventstore.repository import Repository
+from ilertd import event_loop
 from ilertd.domain.registry import build_registry
 
 from .pg import create_database, drop_database, test_server
+
+
+def pytest_asyncio_loop_factories(config: object, item: object) -> dict[str, object]:
+    """Tests run on the loop the daemon runs on (uvloop unless ILERTD_EVENT_LOOP=asyncio)."""
+    factory = event_loop.loop_factory()
+    return {"asyncio": asyncio.new_event_loop} if factory is None else {"uvloop": factory}
 
 
 @pytest.fixture(scope="session")

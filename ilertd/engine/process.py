@@ -26,6 +26,7 @@ import sys
 import asyncpg
 import structlog
 
+from .. import event_loop
 from ..config import Config
 from ..metrics import Metrics
 from .leader import HELD_BY_SQL, LEADER_LOCK_KEY, engine_session_name
@@ -131,7 +132,7 @@ async def _parent_gone(parent: int) -> None:
 def engine_main(config: Config) -> int:
     """The child's whole life; it exits at once afterwards, so no task left behind by a
     connection that died with the parent can hold the process up."""
-    code = asyncio.run(run_engine(config))
+    code = event_loop.run(run_engine(config))
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
