@@ -16,6 +16,7 @@ import asyncpg
 import orjson
 
 from eventstore import RecordedEvent
+from ilertd.domain.log_entries import LogEntryType
 
 from .base import Projection, RunHandler
 
@@ -144,15 +145,17 @@ def describe_delivery(event_type: str, data: dict[str, Any]) -> tuple[str, str]:
     what = f"Alert action {data.get('action')} ({data.get('event_type')})"
     answer = f"HTTP {data['status_code']}" if data.get("status_code") else ""
     if event_type == "action-delivery-succeeded":
-        return "AlertActionSuccessLogEntry", f"{what} succeeded" + (f": {answer}" if answer else "")
+        return LogEntryType.ALERT_ACTION_SUCCESS, f"{what} succeeded" + (
+            f": {answer}" if answer else ""
+        )
     if event_type == "action-delivery-attempt-failed":
         return (
-            "AlertActionFailLogEntry",
+            LogEntryType.ALERT_ACTION_FAIL,
             f"{what} failed (attempt {data.get('attempt')}): {data.get('error')}; "
             f"retrying at {data.get('next_attempt_at')}",
         )
     return (
-        "AlertActionFailLogEntry",
+        LogEntryType.ALERT_ACTION_FAIL,
         f"{what} failed for good after {data.get('attempts')} attempts: {data.get('error')}",
     )
 
@@ -201,17 +204,20 @@ def describe_notification(event_type: str, data: dict[str, Any]) -> tuple[str, s
     user = f"user {data.get('user_id')}"
     kind = event_type.removeprefix("alert-notifications-")
     if kind == "scheduled":
-        return "NotificationScheduledLogEntry", f"Notifying {user} by {how} at {data.get('due_at')}"
+        return (
+            LogEntryType.NOTIFICATION_SCHEDULED,
+            f"Notifying {user} by {how} at {data.get('due_at')}",
+        )
     if kind == "skipped":
-        return "NotificationSkippedLogEntry", f"Not notifying {user}: {data.get('reason')}"
+        return LogEntryType.NOTIFICATION_SKIPPED, f"Not notifying {user}: {data.get('reason')}"
     if kind == "sent":
         covers = data.get("covers") or 1
         by = f" (one message for {covers} alerts: {data.get('message')})" if covers > 1 else ""
-        return "NotificationSentLogEntry", f"Notified {user} by {how}{by}"
+        return LogEntryType.NOTIFICATION_SENT, f"Notified {user} by {how}{by}"
     retry = data.get("retry_at")
     tail = f"; retrying at {retry}" if retry else "; giving up on this channel"
     return (
-        "NotificationFailedLogEntry",
+        LogEntryType.NOTIFICATION_FAILED,
         f"Notifying {user} by {how} failed: {data.get('error')}{tail}",
     )
 
@@ -575,20 +581,20 @@ COUNT_SQL = (
 
 
 _LOG_TYPES = {
-    "created": "AlertReceivedLogEntry",
-    "event-received": "AlertReceivedLogEntry",
-    "accepted": "AlertAcceptedLogEntry",
-    "resolved": "AlertResolvedLogEntry",
-    "commented": "AlertCommentLogEntry",
-    "rerouted": "AlertAssignedByUserLogEntry",
-    "responder-added": "AlertResponderAddedLogEntry",
-    "responder-removed": "AlertResponderRemovedLogEntry",
-    "priority-raised": "AlertPriorityRaisedLogEntry",
-    "escalated": "AlertEscalatedLogEntry",
-    "channel-attached": "AlertChannelAttachedLogEntry",
-    "channel-detached": "AlertChannelDetachedLogEntry",
-    "escalation-ended": "AlertEscalationEndedLogEntry",
-    "user-responded": "UserResponseLogEntry",
+    "created": LogEntryType.ALERT_RECEIVED,
+    "event-received": LogEntryType.ALERT_RECEIVED,
+    "accepted": LogEntryType.ALERT_ACCEPTED,
+    "resolved": LogEntryType.ALERT_RESOLVED,
+    "commented": LogEntryType.ALERT_COMMENT,
+    "rerouted": LogEntryType.ALERT_ASSIGNED_BY_USER,
+    "responder-added": LogEntryType.ALERT_RESPONDER_ADDED,
+    "responder-removed": LogEntryType.ALERT_RESPONDER_REMOVED,
+    "priority-raised": LogEntryType.ALERT_PRIORITY_RAISED,
+    "escalated": LogEntryType.ALERT_ESCALATED,
+    "channel-attached": LogEntryType.ALERT_CHANNEL_ATTACHED,
+    "channel-detached": LogEntryType.ALERT_CHANNEL_DETACHED,
+    "escalation-ended": LogEntryType.ALERT_ESCALATION_ENDED,
+    "user-responded": LogEntryType.USER_RESPONSE,
 }
 
 
@@ -598,7 +604,7 @@ def describe_event(kind: str, data: dict[str, Any]) -> tuple[str, str]:
     by = _actor_text(actor)
     entry_type = _LOG_TYPES[kind]
     if kind == "created" and actor.get("type") == "user":
-        entry_type = "AlertCreatedByUserLogEntry"
+        entry_type = LogEntryType.ALERT_CREATED_BY_USER
     text = {
         "created": f"Alert created by {by}: {data.get('summary', '')}",
         "event-received": f"Event received from {by}: {data.get('summary', '')}",

@@ -14,6 +14,7 @@ import orjson
 from aiohttp import web
 
 from .. import __version__
+from ..domain.log_entries import LogEntryType
 
 Schema = dict[str, Any]
 
@@ -40,20 +41,7 @@ RESPONSE_CODES = (
     "COMMENT_ADDED",
     "NO_OPEN_ALERT",
 )
-LOG_ENTRY_TYPES = (
-    "AlertReceivedLogEntry",
-    "AlertCreatedByUserLogEntry",
-    "AlertAcceptedLogEntry",
-    "AlertResolvedLogEntry",
-    "AlertCommentLogEntry",
-    "AlertAssignedByUserLogEntry",
-    "AlertResponderAddedLogEntry",
-    "AlertResponderRemovedLogEntry",
-    "AlertPriorityRaisedLogEntry",
-    "AlertEscalatedLogEntry",
-    "AlertChannelAttachedLogEntry",
-    "AlertChannelDetachedLogEntry",
-)
+LOG_ENTRY_TYPES = tuple(LogEntryType)
 
 DESCRIPTION = """\
 ilertd speaks ilert's public API, so ilert's clients work against it by changing only the
@@ -96,7 +84,10 @@ def nullable(schema: Schema) -> Schema:
         return {"anyOf": [schema, {"type": "null"}]}
     kind = schema.get("type", "object")
     types = kind if isinstance(kind, list) else [kind]
-    return {**schema, "type": [*types, "null"]}
+    widened = {**schema, "type": [*types, "null"]}
+    if "enum" in schema:
+        widened["enum"] = [*schema["enum"], None]
+    return widened
 
 
 def string(description: str | None = None, **extra: Any) -> Schema:
@@ -660,10 +651,12 @@ def operation(
         op["parameters"] = parameters
     if body:
         op["requestBody"] = {"required": body_required, "content": json_content(ref(body))}
+    # any route answers 503 while ilertd starts or its read models lag (Retry-After)
+    op["responses"] = {**responses, **problems(503)}
     if public:
         op["security"] = []
     else:
-        op["responses"] = {**problems(401, 403), **responses}
+        op["responses"] = {**problems(401, 403), **op["responses"]}
     return op
 
 

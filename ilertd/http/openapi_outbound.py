@@ -131,6 +131,13 @@ def delivery_schema() -> Schema:
     )
 
 
+def retry_requested() -> Schema:
+    """The dead letter as it was, its ``status`` saying the retry was recorded."""
+    schema = delivery_schema()
+    schema["properties"]["status"] = enum(("RETRY_REQUESTED",))
+    return schema
+
+
 def alert_action_trigger_schema() -> Schema:
     return obj(
         {
@@ -260,7 +267,7 @@ def outbound_paths() -> dict[str, Any]:
                 "retryDelivery",
                 tag,
                 "Send a dead letter again from attempt 1 (RESPONDER)",
-                {"202": answer("Retry requested", ref("Delivery")), **problems(404, 409)},
+                {"202": answer("Retry requested", retry_requested()), **problems(404, 409)},
                 parameters=[delivery_id],
             ),
         },

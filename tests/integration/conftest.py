@@ -15,6 +15,8 @@ from ilertd.app import Services
 from ilertd.config import load_config
 from ilertd.http.server import build_app
 
+from ..contract import check_answer
+
 ADMIN_KEY = "ilk_integration_admin_key_0123456789abcdef"
 
 
@@ -48,8 +50,11 @@ class Api:
         ) as response:
             body = await response.read()
             if response.content_type.endswith("json") and body:
-                return response.status, await response.json(content_type=None)
-            return response.status, body.decode() if body else None
+                parsed = await response.json(content_type=None)
+            else:
+                parsed = body.decode() if body else None
+            check_answer(method, path, response.status, response.content_type, parsed)
+            return response.status, parsed
 
     async def settle(self) -> None:
         """Wait until projections have applied everything committed so far."""

@@ -6,10 +6,12 @@ import json
 import re
 
 import openapi_spec_validator
+import pytest
 
 import ilertd
 from ilertd.http.openapi import DOC_PATHS
 
+from ..contract import check_answer
 from .conftest import Api
 
 METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
@@ -158,3 +160,34 @@ async def test_schemas_carry_the_contract_enums(api: Api) -> None:
         "detail",
         "field",
     }
+
+
+def test_the_answer_check_finds_departures() -> None:
+    """The check every API test's answers go through can fail: a wrong type, an undeclared
+    enum value and an undeclared status are each a finding."""
+    path = "/api/alert-sources/7"
+    check_answer("GET", path, 404, "application/problem+json", _problem(404))
+    with pytest.raises(AssertionError, match="departs from the document at id"):
+        check_answer("GET", path, 200, "application/json", {"id": "seven", "name": "x"})
+    with pytest.raises(AssertionError, match="departs from the document at 0/logEntryType"):
+        check_answer(
+            "GET",
+            "/api/alerts/7/log-entries",
+            200,
+            "application/json",
+            [
+                {
+                    "id": 1,
+                    "timestamp": "2026-12-03T00:00:00.000Z",
+                    "logEntryType": "MadeUpLogEntry",
+                    "text": "x",
+                    "alertId": 7,
+                }
+            ],
+        )
+    with pytest.raises(AssertionError, match="status 418 is not in the document"):
+        check_answer("GET", path, 418, "application/json", {})
+
+
+def _problem(status: int) -> dict:
+    return {"status": status, "code": "NOT_FOUND", "message": "no", "title": "Not Found"}
