@@ -13,15 +13,18 @@ import asyncpg
 from aiohttp import web
 
 from projections.alert_sources import list_sources, source_by_id, source_by_key, source_json
+from projections.escalation_policies import policy_by_id
 
+from ..contract.alert_sources import AlertSource as AlertSourceBody
+from ..contract.common import IdRef
 from ..domain.alert_source import AlertSource
 from ..domain.durations import DurationError, parse_duration
 from ..domain.errors import DomainError
 from ..domain.user import Role
-from .authz import require_role
-from .body import base_url, read_json
-from .paging import page
+from .body import base_url
+from .paging import PAGING, page
 from .problems import ProblemError, json_response
+from .routes import Answer, Call, Param, Route
 from .writes import bad, domain_problem, load_live, parse_id, pool, save
 
 _NOT_FOUND = "no such alert source"
@@ -39,37 +42,39 @@ def _duration_seconds(field: str, value: Any) -> int | None:
     raise bad(field, "must be an ISO-8601 duration such as PT5M, or whole seconds")
 
 
-def _policy_id(value: Any) -> Any:
+def _policy_id(value: IdRef | int | str | None) -> Any:
     """``{"id": n}`` as ilert, or a bare id; the domain checks the number itself."""
-    if isinstance(value, dict):
-        value = value.get("id")
-    if isinstance(value, str) and (ident := parse_id(value.strip())) is not None:
+    if isinstance(value, IdRef):
+        value = value.id
+        field = "escalationPolicy.id"
+    else:
+        field = "escalationPolicy"
+    if isinstance(value, str):
+        ident = parse_id(value.strip())
+        if ident is None:
+            raise bad(field, 'must be an id: {"id": <integer>}, or null')
         return ident
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise bad("escalationPolicy", 'must be {"id": <integer>} or null')
     return value
 
 
-def _settings(body: Any) -> dict[str, Any]:
+def _settings(body: AlertSourceBody) -> dict[str, Any]:
     """Domain settings from a request body; absent fields take their defaults (PUT replaces
     the whole resource). ilert's older ``incident*`` names are read when the new are absent."""
-    if not isinstance(body, dict):
-        raise ProblemError(400, "BAD_REQUEST", "body: must be a JSON object", field="body")
     settings: dict[str, Any] = {
-        "name": body.get("name"),
-        "escalation_policy_id": _policy_id(body.get("escalationPolicy")),
+        "name": body.name,
+        "escalation_policy_id": _policy_id(body.escalationPolicy),
         "alert_grouping_window_s": _duration_seconds(
-            "alertGroupingWindow", body.get("alertGroupingWindow")
+            "alertGroupingWindow", body.alertGroupingWindow
         ),
         "auto_resolution_timeout_s": _duration_seconds(
-            "autoResolutionTimeout", body.get("autoResolutionTimeout")
+            "autoResolutionTimeout", body.autoResolutionTimeout
         ),
     }
     optional = {
-        "integration_type": body.get("integrationType"),
-        "alert_creation": body.get("alertCreation", body.get("incidentCreation")),
-        "alert_priority_rule": body.get("alertPriorityRule", body.get("incidentPriorityRule")),
-        "active": body.get("active"),
+        "integration_type": body.integrationType,
+        "alert_creation": body.alertCreation or body.incidentCreation,
+        "alert_priority_rule": body.alertPriorityRule or body.incidentPriorityRule,
+        "active": body.active,
     }
     settings.update({key: value for key, value in optional.items() if value is not None})
     return settings
@@ -99,6 +104,15 @@ async def _save(request: web.Request, caller: asyncpg.Record, source: AlertSourc
     return await save(request, caller, source)
 
 
+async def _check_policy(request: web.Request, settings: dict[str, Any]) -> None:
+    """A source must name a policy that exists, or its alerts would page nobody, silently
+    (a policy deleted later leaves the reference behind, as in ilert)."""
+    policy_id = settings.get("escalation_policy_id")
+    if isinstance(policy_id, int) and await policy_by_id(pool(request), policy_id) is None:
+        field = "escalationPolicy.id"
+        raise bad(field, f"there is no escalation policy with id {policy_id}")
+
+
 async def _reread(request: web.Request, source_id: int) -> asyncpg.Record:
     row = await source_by_id(pool(request), source_id)
     if row is None:  # deleted by someone else in the meantime
@@ -106,44 +120,45 @@ async def _reread(request: web.Request, source_id: int) -> asyncpg.Record:
     return row
 
 
-async def list_alert_sources(request: web.Request) -> web.Response:
+async def list_alert_sources(request: web.Request, call: Call) -> web.Response:
     start, limit = page(request)
     rows = await list_sources(pool(request), start, limit)
     return json_response([_present(request, row) for row in rows])
 
 
-async def create_alert_source(request: web.Request) -> web.Response:
-    caller = require_role(request, Role.ADMIN)
-    settings = _settings(await read_json(request))
+async def create_alert_source(request: web.Request, call: Call) -> web.Response:
+    caller, settings = call.caller, _settings(call.body)
     try:
         source = AlertSource.create(**settings)
     except DomainError as exc:
         raise domain_problem(exc) from None
+    await _check_policy(request, settings)
     source_id = await _save(request, caller, source)
     assert source_id is not None  # a new aggregate always has its Created event
     row = await _reread(request, source_id)
     return json_response(_present(request, row), status=201)
 
 
-async def get_alert_source(request: web.Request) -> web.Response:
+async def get_alert_source(request: web.Request, call: Call) -> web.Response:
     return json_response(_present(request, await _find(request)))
 
 
-async def replace_alert_source(request: web.Request) -> web.Response:
-    caller = require_role(request, Role.ADMIN)
+async def replace_alert_source(request: web.Request, call: Call) -> web.Response:
+    caller = call.caller
     row = await _find(request)
-    settings = _settings(await read_json(request))
+    settings = _settings(call.body)
     source: AlertSource = await load_live(request, row, _NOT_FOUND)
     try:
         source.update(**settings)
     except DomainError as exc:
         raise domain_problem(exc) from None
+    await _check_policy(request, settings)
     await _save(request, caller, source)  # nothing to save when nothing changed
     return json_response(_present(request, await _reread(request, row["id"])))
 
 
-async def delete_alert_source(request: web.Request) -> web.Response:
-    caller = require_role(request, Role.ADMIN)
+async def delete_alert_source(request: web.Request, call: Call) -> web.Response:
+    caller = call.caller
     source: AlertSource = await load_live(request, await _find(request), _NOT_FOUND)
     try:
         source.delete()
@@ -153,9 +168,73 @@ async def delete_alert_source(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/alert-sources", list_alert_sources)
-    app.router.add_post("/api/alert-sources", create_alert_source)
-    app.router.add_get("/api/alert-sources/{id}", get_alert_source)
-    app.router.add_put("/api/alert-sources/{id}", replace_alert_source)
-    app.router.add_delete("/api/alert-sources/{id}", delete_alert_source)
+_TAG = "Alert sources"
+_SOURCE_ID = Param(
+    "id",
+    "path",
+    {"type": "string", "pattern": "^[^/]+$"},
+    "the source's id, or (reads and writes alike) its integration key",
+)
+_ONE = Answer("The alert source", AlertSourceBody)
+
+ROUTES = (
+    Route(
+        "GET",
+        "/api/alert-sources",
+        list_alert_sources,
+        "listAlertSources",
+        _TAG,
+        "List alert sources",
+        {200: Answer("Alert sources", list[AlertSourceBody])},
+        problems=(400,),
+        params=PAGING,
+    ),
+    Route(
+        "POST",
+        "/api/alert-sources",
+        create_alert_source,
+        "createAlertSource",
+        _TAG,
+        "Create an alert source",
+        {201: _ONE},
+        role=Role.ADMIN,
+        body=AlertSourceBody,
+        problems=(400, 409),
+    ),
+    Route(
+        "GET",
+        "/api/alert-sources/{id}",
+        get_alert_source,
+        "getAlertSource",
+        _TAG,
+        "One alert source",
+        {200: _ONE},
+        problems=(404,),
+        params=(_SOURCE_ID,),
+    ),
+    Route(
+        "PUT",
+        "/api/alert-sources/{id}",
+        replace_alert_source,
+        "replaceAlertSource",
+        _TAG,
+        "Replace an alert source",
+        {200: _ONE},
+        role=Role.ADMIN,
+        body=AlertSourceBody,
+        problems=(400, 404, 409),
+        params=(_SOURCE_ID,),
+    ),
+    Route(
+        "DELETE",
+        "/api/alert-sources/{id}",
+        delete_alert_source,
+        "deleteAlertSource",
+        _TAG,
+        "Delete an alert source",
+        {204: Answer("Deleted")},
+        role=Role.ADMIN,
+        problems=(404, 409),
+        params=(_SOURCE_ID,),
+    ),
+)

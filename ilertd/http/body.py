@@ -24,7 +24,7 @@ async def read_json(request: web.Request) -> Any:
         raise ProblemError(
             400, "BAD_REQUEST", f"body: not valid JSON ({exc.msg})", field="body"
         ) from None
-    if where := _nul_at(body, "body"):
+    if where := nul_at(body, "body"):
         # PostgreSQL's jsonb cannot hold U+0000; refuse it here rather than fail at commit.
         raise ProblemError(
             400, "BAD_REQUEST", f"{where}: contains a NUL character (U+0000)", field=where
@@ -32,7 +32,11 @@ async def read_json(request: web.Request) -> Any:
     return body
 
 
-def _nul_at(value: Any, path: str) -> str | None:
+#: How U+0000 can appear in JSON text at all (a raw NUL byte is not valid JSON).
+NUL_ESCAPE = b"\\u0000"
+
+
+def nul_at(value: Any, path: str) -> str | None:
     """The path of the first string (or key) holding U+0000, if any. Iterative: orjson
     accepts nesting deeper than Python's recursion limit."""
     stack: list[tuple[Any, str]] = [(value, path)]

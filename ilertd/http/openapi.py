@@ -15,6 +15,7 @@ from aiohttp import web
 
 from .. import __version__
 from ..domain.log_entries import LogEntryType
+from .routes import document_parts
 
 Schema = dict[str, Any]
 
@@ -282,35 +283,6 @@ def log_entry_schema() -> Schema:
     )
 
 
-def alert_source_schema() -> Schema:
-    return obj(
-        {
-            "id": {**int64(), "readOnly": True},
-            "name": string(maxLength=255),
-            "integrationType": string("open enum: API, PROMETHEUS, GRAFANA, HEARTBEAT2, ..."),
-            "integrationKey": {**string("generated, unguessable"), "readOnly": True},
-            "integrationUrl": {**string(format="uri"), "readOnly": True},
-            "escalationPolicy": nullable(id_ref("a bare integer id is accepted too")),
-            "alertCreation": enum(ALERT_CREATION, "legacy name incidentCreation accepted"),
-            "alertGroupingWindow": nullable(
-                string("ISO-8601 duration (whole seconds accepted on input)")
-            ),
-            "alertPriorityRule": enum(
-                ALERT_PRIORITY_RULES, "legacy name incidentPriorityRule accepted"
-            ),
-            "autoResolutionTimeout": nullable(
-                string("ISO-8601 duration (whole seconds accepted on input)")
-            ),
-            "active": boolean(),
-            "status": {**enum(SOURCE_STATUSES), "readOnly": True},
-            "createdAt": {**timestamp(), "readOnly": True},
-            "updatedAt": {**timestamp(), "readOnly": True},
-        },
-        ("name",),
-        description="PUT replaces the whole source: absent fields take their defaults.",
-    )
-
-
 TIMEOUT_TEXT = (
     "On input integer minutes (as ilert) or an ISO-8601 duration such as PT30S. On output "
     "integer minutes when the timeout is a whole number of minutes, else the ISO-8601 "
@@ -546,7 +518,6 @@ def schemas() -> dict[str, Schema]:
         "Link": link_schema(),
         "EventComment": event_comment_schema(),
         "LogEntry": log_entry_schema(),
-        "AlertSource": alert_source_schema(),
         **schedule_schemas(),
         "User": user_schema(),
         "EscalationRule": escalation_rule_schema(),
@@ -578,6 +549,7 @@ PROBLEM_TEXT = {
     404: "Unknown or invisible",
     409: "Conflicts with the resource's state",
     413: "Body over the size limit",
+    422: "The Idempotency-Key was used by a request with a different body",
     429: "Over the integration key's rate",
     503: "Not ready, or the read models stayed behind http.read_wait_s (Retry-After)",
 }
@@ -707,14 +679,15 @@ def event_paths() -> dict[str, Any]:
                 summary,
                 {
                     str(status): answer("Event committed", ref("EventResponse")),
-                    **problems(400, 404, 409, 413, 429),
+                    **problems(400, 404, 409, 413, 422, 429),
                 },
                 parameters=[
                     param(
                         "Idempotency-Key",
                         "header",
                         string(pattern="^[\\x21-\\x7e]{1,255}$"),
-                        "a retry with the same key gets the first answer, writes nothing",
+                        "a retry with the same key gets the first answer, writes nothing; "
+                        "the same key with a different body is a 422",
                     )
                 ],
                 body="EventRequest",
@@ -857,56 +830,6 @@ def alert_paths() -> dict[str, Any]:
                 {"204": answer("Detached"), **problems(404, 409)},
                 parameters=[alert_id, path_id("channel_id", "Channel.id", string())],
             )
-        },
-    }
-
-
-def alert_source_paths() -> dict[str, Any]:
-    source_id = path_id(
-        description="the source's id, or (reads and writes alike) its integration key",
-        schema=string(pattern="^[^/]+$"),
-    )
-    one = answer("The alert source", ref("AlertSource"))
-    return {
-        "/api/alert-sources": {
-            "get": operation(
-                "listAlertSources",
-                "Alert sources",
-                "List alert sources",
-                {"200": answer("Alert sources", array(ref("AlertSource"))), **problems(400)},
-                parameters=paging(),
-            ),
-            "post": operation(
-                "createAlertSource",
-                "Alert sources",
-                "Create an alert source (ADMIN)",
-                {"201": one, **problems(400, 409)},
-                body="AlertSource",
-            ),
-        },
-        "/api/alert-sources/{id}": {
-            "get": operation(
-                "getAlertSource",
-                "Alert sources",
-                "One alert source",
-                {"200": one, **problems(404)},
-                parameters=[source_id],
-            ),
-            "put": operation(
-                "replaceAlertSource",
-                "Alert sources",
-                "Replace an alert source (ADMIN)",
-                {"200": one, **problems(400, 404, 409)},
-                parameters=[source_id],
-                body="AlertSource",
-            ),
-            "delete": operation(
-                "deleteAlertSource",
-                "Alert sources",
-                "Delete an alert source (ADMIN)",
-                {"204": answer("Deleted"), **problems(404, 409)},
-                parameters=[source_id],
-            ),
         },
     }
 
@@ -1395,10 +1318,22 @@ def schedule_paths() -> dict[str, Any]:
     }
 
 
+def table_parts() -> tuple[dict[str, Any], dict[str, Any]]:
+    """Paths and schemas of the routes declared in route tables (``routes.Route``)."""
+    from . import alert_sources
+
+    def problem(status: int) -> dict[str, Any]:
+        return problems(status)[str(status)]
+
+    return document_parts(alert_sources.ROUTES, problem)
+
+
 def build_document() -> dict[str, Any]:
     # imported here: the outbound part builds on this module's helpers
     from .openapi_notify import notify_paths, notify_schemas
     from .openapi_outbound import outbound_paths, outbound_schemas
+
+    table_paths, table_schemas = table_parts()
 
     return {
         "openapi": "3.1.0",
@@ -1427,7 +1362,7 @@ def build_document() -> dict[str, Any]:
         "paths": {
             **event_paths(),
             **alert_paths(),
-            **alert_source_paths(),
+            **table_paths,
             **schedule_paths(),
             **escalation_policy_paths(),
             **user_paths(),
@@ -1444,7 +1379,12 @@ def build_document() -> dict[str, Any]:
                     "description": "An ilertd API key: Authorization: Bearer <api key>",
                 }
             },
-            "schemas": {**schemas(), **outbound_schemas(), **notify_schemas()},
+            "schemas": {
+                **schemas(),
+                **outbound_schemas(),
+                **notify_schemas(),
+                **table_schemas,
+            },
         },
     }
 

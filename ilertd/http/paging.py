@@ -8,6 +8,7 @@ import re
 from aiohttp import web
 
 from .problems import ProblemError
+from .routes import Param
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
@@ -36,3 +37,15 @@ def page(
     """(start, size) of the requested page."""
     start = query_int(request, "start-index", 0, 0, MAX_BIGINT)
     return start, query_int(request, "max-results", default, 1, cap)
+
+
+#: How every list documents its paging.
+PAGING = (
+    Param("start-index", "query", {"type": "integer", "minimum": 0, "default": 0}),
+    Param(
+        "max-results",
+        "query",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE},
+        f"more than {MAX_PAGE} is a 400",
+    ),
+)

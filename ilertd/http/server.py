@@ -18,6 +18,7 @@ from . import (
     health,
     openapi,
     pages,
+    routes,
     schedules,
     user_contacts,
     users,
@@ -43,7 +44,7 @@ def build_app(services: Services) -> web.Application:
     users.add_routes(app)
     user_contacts.add_routes(app)
     alerts.add_routes(app)
-    alert_sources.add_routes(app)
+    routes.register(app, alert_sources.ROUTES)
     escalation_policies.add_routes(app)
     schedules.add_routes(app)
     connectors.add_routes(app)

@@ -67,12 +67,27 @@ async def test_id_is_the_position_of_the_created_event_and_actor_is_recorded(api
     assert f'"user:{me["id"]}"' in row["metadata"]
 
 
+async def a_policy(api: Api) -> int:
+    _, me = await api.call("GET", "/api/users/current")
+    status, policy = await api.call(
+        "POST",
+        "/api/escalation-policies",
+        json={
+            "name": "p",
+            "escalationRules": [{"escalationTimeout": 5, "users": [{"id": me["id"]}]}],
+        },
+    )
+    assert status == 201, policy
+    return policy["id"]
+
+
 async def test_create_with_every_field(api: Api) -> None:
+    policy = await a_policy(api)
     source = await create(
         api,
         name="Alertmanager",
         integrationType="PROMETHEUS",
-        escalationPolicy={"id": 4242},
+        escalationPolicy={"id": policy},
         alertCreation="ONE_ALERT_GROUPED_PER_WINDOW",
         alertGroupingWindow="PT5M",
         alertPriorityRule="LOW",
@@ -85,7 +100,7 @@ async def test_create_with_every_field(api: Api) -> None:
     key = source["integrationKey"]
     assert key != "mine" and source["id"] != 999
     assert source["integrationUrl"] == api.url(f"/api/v1/events/prometheus/{key}")
-    assert source["escalationPolicy"] == {"id": 4242}
+    assert source["escalationPolicy"] == {"id": policy}
     assert source["alertGroupingWindow"] == "PT5M"
     assert source["autoResolutionTimeout"] == "PT2H"
     assert source["alertPriorityRule"] == "LOW"
@@ -94,20 +109,21 @@ async def test_create_with_every_field(api: Api) -> None:
 
 
 async def test_heartbeat_url_and_legacy_field_names(api: Api) -> None:
+    policy = await a_policy(api)
     source = await create(
         api,
         integrationType="heartbeat2",
         incidentCreation="ONE_INCIDENT_PER_EMAIL",
         incidentPriorityRule="LOW",
         alertGroupingWindow=600,
-        escalationPolicy={"id": "17"},
+        escalationPolicy={"id": str(policy)},
     )
     assert source["integrationType"] == "HEARTBEAT2"
     assert source["integrationUrl"] == api.url(f"/api/heartbeats/{source['integrationKey']}")
     assert source["alertCreation"] == "ONE_ALERT_PER_EMAIL"
     assert source["alertPriorityRule"] == "LOW"
     assert source["alertGroupingWindow"] == "PT10M"
-    assert source["escalationPolicy"] == {"id": 17}
+    assert source["escalationPolicy"] == {"id": policy}
 
 
 async def test_integration_keys_are_long_random_and_distinct(api: Api) -> None:
@@ -161,8 +177,12 @@ async def test_bad_paging_is_400_naming_the_parameter(
 
 
 async def test_put_replaces_the_whole_resource_and_keeps_the_key(api: Api) -> None:
+    policy = await a_policy(api)
     source = await create(
-        api, integrationType="GRAFANA", escalationPolicy={"id": 3}, autoResolutionTimeout="PT4H"
+        api,
+        integrationType="GRAFANA",
+        escalationPolicy={"id": policy},
+        autoResolutionTimeout="PT4H",
     )
     status, updated = await api.call(
         "PUT",
@@ -275,6 +295,17 @@ async def test_unauthenticated_is_401(api: Api) -> None:
         assert status == 401 and problem["code"] == "UNAUTHORIZED"
 
 
+async def test_a_policy_that_does_not_exist_is_400_and_writes_nothing(api: Api) -> None:
+    source = await create(api)
+    before = await head(api)
+    for method, path in (("POST", BASE), ("PUT", f"{BASE}/{source['id']}")):
+        body = {"name": "x", "escalationPolicy": {"id": 424242}}
+        status, problem = await api.call(method, path, json=body)
+        assert status == 400 and problem["field"] == "escalationPolicy.id", problem
+        assert "no escalation policy with id 424242" in problem["message"]
+    assert await head(api) == before
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -288,11 +319,11 @@ async def test_unauthenticated_is_401(api: Api) -> None:
         ({"name": "x", "integrationType": ["API"]}, "integrationType"),
         ({"name": "x", "integrationType": "A" * 10_000}, "integrationType"),
         ({"name": "x", "escalationPolicy": "abc"}, "escalationPolicy"),
-        ({"name": "x", "escalationPolicy": {"id": "abc"}}, "escalationPolicy"),
-        ({"name": "x", "escalationPolicy": {"id": -1}}, "escalationPolicy"),
-        ({"name": "x", "escalationPolicy": {"id": 2**64}}, "escalationPolicy"),
+        ({"name": "x", "escalationPolicy": {"id": "abc"}}, "escalationPolicy.id"),
+        ({"name": "x", "escalationPolicy": {"id": -1}}, "escalationPolicy.id"),
+        ({"name": "x", "escalationPolicy": {"id": 2**64}}, "escalationPolicy.id"),
         ({"name": "x", "escalationPolicy": True}, "escalationPolicy"),
-        ({"name": "x", "escalationPolicy": {"id": "9" * 5000}}, "escalationPolicy"),
+        ({"name": "x", "escalationPolicy": {"id": "9" * 5000}}, "escalationPolicy.id"),
         ({"name": "x", "alertCreation": "SOMETIMES"}, "alertCreation"),
         ({"name": "x", "alertCreation": "ONE_ALERT_GROUPED_PER_WINDOW"}, "alertGroupingWindow"),
         ({"name": "x", "alertGroupingWindow": "5 minutes"}, "alertGroupingWindow"),
