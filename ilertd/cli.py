@@ -11,6 +11,7 @@ from pathlib import Path
 from uuid import UUID
 
 import orjson
+import structlog
 
 from eventstore import EventStore
 from eventstore.migrations import apply_migrations
@@ -18,7 +19,7 @@ from projections import ProjectionRunner, all_projections
 
 from . import event_loop
 from .app import resolve_database
-from .config import OPTIONS, Config, ConfigError, load_config
+from .config import OPTIONS, Config, ConfigError, closest_option_env, load_config
 from .logging import configure_logging
 
 EXIT_CONFIG = 2
@@ -165,6 +166,12 @@ def _check_config(config: Config) -> int:
     for option in OPTIONS:
         value = config.masked()[option.key]
         print(f"{option.key} = {orjson.dumps(value).decode()}    # {option.env}")
+    for name in config.unknown_env:
+        hint = closest_option_env(name)
+        print(
+            f"# {name}: unknown variable, ignored" + (f" (did you mean {hint}?)" if hint else ""),
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -197,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-config":
         return _check_config(config)
     configure_logging(config["log.format"], config["log.level"])
+    for name in config.unknown_env:
+        structlog.get_logger("ilertd.config").warning(
+            "unknown ILERTD_ variable ignored", variable=name, did_you_mean=closest_option_env(name)
+        )
     if args.command == "serve":
         from .serve import serve
 

@@ -6,6 +6,7 @@ Every option has one dotted key (``http.listen``), one environment variable
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import tomllib
@@ -304,6 +305,9 @@ _BY_KEY = {o.key: o for o in OPTIONS}
 class Config:
     values: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
+    #: ``ILERTD_*`` variables of the environment that name no setting (a typo, or an
+    #: option of another version): said in the log at start, never silently ignored.
+    unknown_env: tuple[str, ...] = ()
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -432,4 +436,25 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
             value, origin = env[option.env], option.env
         values[option.key] = _coerce(option, value, origin)
     _validate(values)
-    return Config(values, path)
+    known = {option.env for option in OPTIONS} | NON_OPTION_ENV
+    unknown_env = tuple(sorted(k for k in env if k.startswith("ILERTD_") and k not in known))
+    return Config(values, path, unknown_env)
+
+
+#: ``ILERTD_*`` names that are not settings but are read all the same: the config file's
+#: path, the loop choice, the engine child's parent, the tests' and benches' databases.
+NON_OPTION_ENV = frozenset(
+    {
+        "ILERTD_CONFIG",
+        "ILERTD_EVENT_LOOP",
+        "ILERTD_ENGINE_PARENT_PID",
+        "ILERTD_TEST_DSN",
+        "ILERTD_BENCH_DSN",
+    }
+)
+
+
+def closest_option_env(name: str) -> str | None:
+    """The setting a mistyped variable most likely meant, if any is close."""
+    found = difflib.get_close_matches(name, [option.env for option in OPTIONS], n=1)
+    return found[0] if found else None

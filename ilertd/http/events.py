@@ -15,6 +15,7 @@ from aiohttp import web
 from ..alert_commands import NewAlert
 from ..domain.errors import DomainError, InvalidValueError
 from ..inbound.ilert_events import EventType, InboundEvent, parse_event
+from ..inbound.replays import fingerprint, first_answer
 from .body import base_url, read_json
 from .context import REQUEST_ID, SERVICES
 from .problems import ProblemError, json_response
@@ -26,7 +27,9 @@ RATE_LIMITER = web.AppKey("events_rate_limiter", RateLimiter)
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
-async def handle_event(request: web.Request, event: InboundEvent, *, legacy: bool) -> web.Response:
+async def handle_event(
+    request: web.Request, event: InboundEvent, *, legacy: bool, request_fingerprint: str = ""
+) -> web.Response:
     services = request.app[SERVICES]
     source = await services.source_with_key(event.integration_key)
     if source is None:
@@ -53,6 +56,19 @@ async def handle_event(request: web.Request, event: InboundEvent, *, legacy: boo
     idempotency = f"events:{source['id']}:{key}" if key else None
     metadata: dict[str, Any] = {"actor": f"source:{source['id']}", "via": "events-api"}
     metadata["request_id"] = request[REQUEST_ID]
+    if idempotency is not None:
+        earlier = await first_answer(services.require_database(), idempotency)
+        if earlier is not None:
+            if earlier.fingerprint and earlier.fingerprint != request_fingerprint:
+                raise ProblemError(
+                    422,
+                    "IDEMPOTENCY_KEY_REUSED",
+                    "Idempotency-Key: already used by a request with a different body",
+                    field="Idempotency-Key",
+                )
+            if earlier.code is not None:
+                return _answer(request, legacy, earlier.code, earlier.alert_id, earlier.alert_key)
+        metadata["request_fingerprint"] = request_fingerprint
     commands = services.alert_commands
     try:
         if event.event_type is EventType.ALERT:
@@ -69,13 +85,27 @@ async def handle_event(request: web.Request, event: InboundEvent, *, legacy: boo
             )
     except DomainError as exc:
         raise ProblemError(409, "CONFLICT", str(exc)) from None
-    alert_id = outcome.alert_id
+    alert_key = outcome.alert.alert_key if outcome.alert else event.alert_key
+    alert_id = outcome.alert_id if outcome.alert is not None else None
+    return _answer(request, legacy, outcome.code, alert_id, alert_key, url_id=outcome.alert_id)
+
+
+def _answer(
+    request: web.Request,
+    legacy: bool,
+    code: str,
+    alert_id: int | None,
+    alert_key: str | None,
+    *,
+    url_id: int | None = None,
+) -> web.Response:
+    url_id = alert_id if url_id is None else url_id
     body: dict[str, Any] = {
-        "responseCode": outcome.code,
-        "alertKey": outcome.alert.alert_key if outcome.alert else event.alert_key,
-        "alertUrl": f"{base_url(request)}/api/alerts/{alert_id}" if alert_id else None,
+        "responseCode": code,
+        "alertKey": alert_key,
+        "alertUrl": f"{base_url(request)}/api/alerts/{url_id}" if url_id else None,
     }
-    if outcome.alert is not None:
+    if alert_id is not None:
         body["alertId"] = alert_id
     if legacy:
         body["incidentKey"] = body["alertKey"]
@@ -104,7 +134,10 @@ async def _post(request: web.Request, *, legacy: bool) -> web.Response:
         event = parse_event(body)
     except InvalidValueError as exc:
         raise ProblemError(400, "BAD_REQUEST", str(exc), field=exc.field) from None
-    return await handle_event(request, event, legacy=legacy)
+    keyed = "Idempotency-Key" in request.headers
+    return await handle_event(
+        request, event, legacy=legacy, request_fingerprint=fingerprint(body) if keyed else ""
+    )
 
 
 async def post_events(request: web.Request) -> web.Response:

@@ -109,10 +109,48 @@ async def test_idempotency_key_retry_creates_nothing_new(api: Api) -> None:
     body = {"integrationKey": source["integrationKey"], "eventType": "ALERT", "summary": "x"}
     headers = {"Idempotency-Key": "retry-1"}
     first = await send(api, body, headers=headers)
-    second = await send(api, body, headers=headers)
-    assert first[1]["alertId"] == second[1]["alertId"]
+    head = await api.services.store.head_position()
+    # the same request again, its keys in another order: the first answer, nothing written
+    second = await send(api, dict(reversed(body.items())), headers=headers)
+    assert first == second and first[1]["responseCode"] == "NEW_ALERT_CREATED", (first, second)
+    assert await api.services.store.head_position() == head
     await api.settle()
     assert (await api.call("GET", "/api/alerts/count"))[1] == {"count": 1}
+
+
+async def test_idempotency_key_retries_of_joining_and_accepting_get_their_first_answers(
+    api: Api,
+) -> None:
+    source = await make_source(api)
+    key = source["integrationKey"]
+    opened = await send(
+        api, {"integrationKey": key, "eventType": "ALERT", "summary": "x", "alertKey": "k"}
+    )
+    joined = {"integrationKey": key, "eventType": "ALERT", "summary": "again", "alertKey": "k"}
+    accept = {"integrationKey": key, "eventType": "ACCEPT", "alertKey": "k"}
+    for body, code, header in (
+        (joined, "ALERT_ALREADY_EXISTS", "j-1"),
+        (accept, "ALERT_ACCEPTED", "a-1"),
+    ):
+        first = await send(api, body, headers={"Idempotency-Key": header})
+        retry = await send(api, body, headers={"Idempotency-Key": header})
+        assert first == retry and first[1]["responseCode"] == code, (first, retry)
+        assert first[1]["alertId"] == opened[1]["alertId"]
+    await api.settle()
+    _, alert = await api.call("GET", f"/api/alerts/{opened[1]['alertId']}")
+    assert alert["eventsReceived"] == 2 and alert["status"] == "ACCEPTED"
+
+
+async def test_idempotency_key_with_another_body_is_422_and_writes_nothing(api: Api) -> None:
+    source = await make_source(api)
+    body = {"integrationKey": source["integrationKey"], "eventType": "ALERT", "summary": "x"}
+    headers = {"Idempotency-Key": "reused"}
+    assert (await send(api, body, headers=headers))[0] == 202
+    head = await api.services.store.head_position()
+    status, problem = await send(api, {**body, "summary": "y"}, headers=headers)
+    assert status == 422 and problem["field"] == "Idempotency-Key", problem
+    assert problem["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert await api.services.store.head_position() == head
 
 
 async def test_bad_events_are_4xx_naming_the_field_and_write_nothing(api: Api) -> None:

@@ -83,3 +83,15 @@ def test_example_file_documents_every_option_and_loads() -> None:
     flat = tomllib.loads(text)
     assert load_config(EXAMPLE, env={}).values == load_config(None, env={}).values
     assert flat["http"]["listen"] == "127.0.0.1:8080"
+
+
+def test_unknown_ilertd_variables_are_named_with_the_likely_meant_one() -> None:
+    from ilertd.config import closest_option_env
+
+    config = load_config(
+        None,
+        env={"ILERTD_DATABSE_URL": "x", "ILERTD_EVENT_LOOP": "asyncio", "OTHER_THING": "1"},
+    )
+    assert config.unknown_env == ("ILERTD_DATABSE_URL",)
+    assert closest_option_env("ILERTD_DATABSE_URL") == "ILERTD_DATABASE_URL"
+    assert closest_option_env("ILERTD_ZZZZZZZZZZZZZZZZZZZZZ") is None
