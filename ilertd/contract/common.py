@@ -36,3 +36,13 @@ class IdRef(msgspec.Struct):
     """A reference to another resource, ilert's ``{"id": n}`` (``{"id": "n"}`` too)."""
 
     id: Id | IdText
+
+
+class UserRef(msgspec.Struct, kw_only=True):
+    """A user named in another resource: ``{"id": n}`` on input, names added on output."""
+
+    id: Id | IdText
+    username: str | None = None
+    firstName: str | None = None
+    lastName: str | None = None
+    email: Annotated[str, msgspec.Meta(extra_json_schema={"format": "email"})] | None = None

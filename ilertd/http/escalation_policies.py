@@ -29,20 +29,21 @@ from projections.escalation_policies import (
     users_by_ids,
 )
 
+from ..contract.common import IdRef, UserRef
+from ..contract.escalation_policies import EscalationPolicy as EscalationPolicyBody
+from ..contract.escalation_policies import EscalationRule
 from ..domain.durations import DurationError, parse_duration
 from ..domain.errors import DomainError
 from ..domain.escalation_policy import (
-    MAX_RULES,
     MAX_TIMEOUT_S,
     EscalationPolicy,
     NoSuchLevelError,
 )
 from ..domain.user import Role
 from ..keyed_locks import KeyedLocks
-from .authz import caller, require_role
-from .body import read_json
-from .paging import page
+from .paging import PAGING, page
 from .problems import ProblemError, json_response
+from .routes import Answer, Call, Param, Route
 from .writes import bad, domain_problem, load_live, parse_id, pool, save
 
 BASE = "/api/escalation-policies"
@@ -52,74 +53,60 @@ _NOT_FOUND = "no such escalation policy"
 _ROUTING_KEYS = KeyedLocks()
 
 
-def _timeout_seconds(field: str, value: Any) -> int:
+def _timeout_seconds(field: str, value: int | str) -> int:
     """Integer minutes (as ilert) or an ISO-8601 duration, to seconds."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int):
         if not 1 <= value <= MAX_TIMEOUT_S // 60:
             raise bad(field, f"must be from 1 to {MAX_TIMEOUT_S // 60} minutes")
         return value * 60
-    if isinstance(value, str):
-        try:
-            return parse_duration(value)
-        except DurationError as exc:
-            raise bad(field, str(exc)) from None
-    if value is None:
-        raise bad(field, "is required: integer minutes or an ISO-8601 duration such as PT30S")
-    raise bad(field, "must be integer minutes or an ISO-8601 duration such as PT30S")
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise bad(field, str(exc)) from None
 
 
-def _ref_ids(field: str, value: Any) -> list[Any]:
-    """``[{"id": n}, ...]`` as ilert (bare ids accepted too) to the ids; the domain checks
-    the numbers themselves."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise bad(field, 'must be a list of {"id": <integer>}')
+def _ref_ids(field: str, refs: list[Any] | None) -> list[int]:
+    """``[{"id": n}, ...]`` as ilert (bare ids, numbers or decimal strings, too) to the
+    ids; the domain checks the numbers themselves."""
     ids = []
-    for index, item in enumerate(value):
-        ident = item.get("id") if isinstance(item, dict) else item
-        if isinstance(ident, bool) or not isinstance(ident, int):
-            raise bad(f"{field}[{index}]", 'must be {"id": <integer>}')
+    for index, ref in enumerate(refs or ()):
+        ident = ref.id if isinstance(ref, IdRef | UserRef) else ref
+        if isinstance(ident, str):
+            parsed = parse_id(ident)
+            if parsed is None:
+                raise bad(f"{field}[{index}]", 'must be {"id": <integer>}')
+            ident = parsed
         ids.append(ident)
     return ids
 
 
-def _rule(value: Any, prefix: str) -> dict[str, Any]:
+def _rule(rule: EscalationRule, prefix: str) -> dict[str, Any]:
     """One API rule to the domain's shape; ``prefix`` as ``checked_rule`` takes it."""
-    if not isinstance(value, dict):
-        where = prefix.rstrip(".") or "body"
-        raise bad(where, "must be a JSON object (an escalation rule)")
     return {
         "escalation_timeout_s": _timeout_seconds(
-            f"{prefix}escalationTimeout", value.get("escalationTimeout")
+            f"{prefix}escalationTimeout", rule.escalationTimeout
         ),
-        "users": _ref_ids(f"{prefix}users", value.get("users")),
-        "schedules": _ref_ids(f"{prefix}schedules", value.get("schedules")),
+        "users": _ref_ids(f"{prefix}users", rule.users),
+        "schedules": _ref_ids(f"{prefix}schedules", rule.schedules),
     }
 
 
-def _settings(body: Any) -> dict[str, Any]:
+def _settings(body: EscalationPolicyBody) -> dict[str, Any]:
     """Domain settings from a request body; absent fields take their defaults (PUT replaces
     the whole resource). Unknown fields are ignored."""
-    if not isinstance(body, dict):
-        raise ProblemError(400, "BAD_REQUEST", "body: must be a JSON object", field="body")
-    rules = body.get("escalationRules")
-    if not isinstance(rules, list):
-        raise bad("escalationRules", "is required: a non-empty list of escalation rules")
-    if len(rules) > MAX_RULES:
-        raise bad("escalationRules", f"must hold at most {MAX_RULES} rules")
     settings: dict[str, Any] = {
-        "name": body.get("name"),
+        "name": body.name,
         "escalation_rules": [
-            _rule(rule, f"escalationRules[{index}].") for index, rule in enumerate(rules)
+            _rule(rule, f"escalationRules[{index}].")
+            for index, rule in enumerate(body.escalationRules)
         ],
-        "routing_key": body.get("routingKey"),
-        "teams": _ref_ids("teams", body.get("teams")),
+        "routing_key": body.routingKey,
+        "teams": _ref_ids("teams", body.teams),
     }
     optional = {
-        "repeating": body.get("repeating"),
-        "frequency": body.get("frequency"),
-        "delay_min": body.get("delayMin"),
+        "repeating": body.repeating,
+        "frequency": body.frequency,
+        "delay_min": body.delayMin,
     }
     settings.update({key: value for key, value in optional.items() if value is not None})
     return settings
@@ -192,16 +179,14 @@ async def _reread(request: web.Request, policy_id: int) -> asyncpg.Record:
     return row
 
 
-async def list_escalation_policies(request: web.Request) -> web.Response:
-    caller(request)
+async def list_escalation_policies(request: web.Request, call: Call) -> web.Response:
     start, limit = page(request)
     rows = await list_policies(pool(request), start, limit)
     return json_response(await _present(request, rows))
 
 
-async def create_escalation_policy(request: web.Request) -> web.Response:
-    actor = require_role(request, Role.ADMIN)
-    settings = _settings(await read_json(request))
+async def create_escalation_policy(request: web.Request, call: Call) -> web.Response:
+    actor, settings = call.caller, _settings(call.body)
     try:
         policy = EscalationPolicy.create(**settings)
     except DomainError as exc:
@@ -215,8 +200,7 @@ async def create_escalation_policy(request: web.Request) -> web.Response:
     return json_response(await _present_one(request, row), status=201)
 
 
-async def resolve_routing_key(request: web.Request) -> web.Response:
-    caller(request)
+async def resolve_routing_key(request: web.Request, call: Call) -> web.Response:
     key = request.query.get("routing-key")
     if key is None or not key.strip():
         raise bad("routing-key", "is required")
@@ -226,15 +210,14 @@ async def resolve_routing_key(request: web.Request) -> web.Response:
     return json_response(await _present_one(request, row))
 
 
-async def get_escalation_policy(request: web.Request) -> web.Response:
-    caller(request)
+async def get_escalation_policy(request: web.Request, call: Call) -> web.Response:
     return json_response(await _present_one(request, await _find(request)))
 
 
-async def replace_escalation_policy(request: web.Request) -> web.Response:
-    actor = require_role(request, Role.ADMIN)
+async def replace_escalation_policy(request: web.Request, call: Call) -> web.Response:
+    actor = call.caller
     row = await _find(request)
-    settings = _settings(await read_json(request))
+    settings = _settings(call.body)
     policy: EscalationPolicy = await load_live(request, row, _NOT_FOUND)
     try:
         policy.update(**settings)
@@ -247,13 +230,12 @@ async def replace_escalation_policy(request: web.Request) -> web.Response:
     return json_response(await _present_one(request, await _reread(request, row["id"])))
 
 
-async def replace_escalation_level(request: web.Request) -> web.Response:
+async def replace_escalation_level(request: web.Request, call: Call) -> web.Response:
     """PUT one rule (zero-based level); the answer is the whole policy."""
-    actor = require_role(request, Role.ADMIN)
+    actor, body = call.caller, call.body
     row = await _find(request)
     raw_level = request.match_info["level"]
     level = parse_id(raw_level)
-    body = await read_json(request)
     policy: EscalationPolicy = await load_live(request, row, _NOT_FOUND)
     if level is None or level >= len(policy.escalation_rules):
         raise ProblemError(
@@ -272,8 +254,8 @@ async def replace_escalation_level(request: web.Request) -> web.Response:
     return json_response(await _present_one(request, await _reread(request, row["id"])))
 
 
-async def delete_escalation_policy(request: web.Request) -> web.Response:
-    actor = require_role(request, Role.ADMIN)
+async def delete_escalation_policy(request: web.Request, call: Call) -> web.Response:
+    actor = call.caller
     policy: EscalationPolicy = await load_live(request, await _find(request), _NOT_FOUND)
     try:
         policy.delete()
@@ -283,12 +265,94 @@ async def delete_escalation_policy(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def add_routes(app: web.Application) -> None:
-    one = BASE + "/{id}"
-    app.router.add_get(BASE, list_escalation_policies)
-    app.router.add_post(BASE, create_escalation_policy)
-    app.router.add_get(BASE + "/resolve", resolve_routing_key)  # before {id} captures it
-    app.router.add_get(one, get_escalation_policy)
-    app.router.add_put(one, replace_escalation_policy)
-    app.router.add_delete(one, delete_escalation_policy)
-    app.router.add_put(one + "/levels/{level}", replace_escalation_level)
+_TAG = "Escalation policies"
+_ID = Param("id", "path", {"type": "integer", "format": "int64"}, "the policy's id")
+_ONE = Answer("The escalation policy", EscalationPolicyBody)
+_ONE_ID = BASE + "/{id}"
+
+#: ``/resolve`` comes before ``{id}``, which would capture it.
+ROUTES = (
+    Route(
+        "GET",
+        BASE,
+        list_escalation_policies,
+        "listEscalationPolicies",
+        _TAG,
+        "List escalation policies",
+        {200: Answer("Escalation policies", list[EscalationPolicyBody])},
+        problems=(400,),
+        params=PAGING,
+    ),
+    Route(
+        "POST",
+        BASE,
+        create_escalation_policy,
+        "createEscalationPolicy",
+        _TAG,
+        "Create an escalation policy",
+        {201: _ONE},
+        role=Role.ADMIN,
+        body=EscalationPolicyBody,
+        problems=(400, 409),
+    ),
+    Route(
+        "GET",
+        BASE + "/resolve",
+        resolve_routing_key,
+        "resolveEscalationPolicy",
+        _TAG,
+        "The policy with this routing key",
+        {200: _ONE},
+        problems=(400, 404),
+        params=(Param("routing-key", "query", {"type": "string"}, "the routing key"),),
+    ),
+    Route(
+        "GET",
+        _ONE_ID,
+        get_escalation_policy,
+        "getEscalationPolicy",
+        _TAG,
+        "One escalation policy",
+        {200: _ONE},
+        problems=(404,),
+        params=(_ID,),
+    ),
+    Route(
+        "PUT",
+        _ONE_ID,
+        replace_escalation_policy,
+        "replaceEscalationPolicy",
+        _TAG,
+        "Replace an escalation policy",
+        {200: _ONE},
+        role=Role.ADMIN,
+        body=EscalationPolicyBody,
+        problems=(400, 404, 409),
+        params=(_ID,),
+    ),
+    Route(
+        "DELETE",
+        _ONE_ID,
+        delete_escalation_policy,
+        "deleteEscalationPolicy",
+        _TAG,
+        "Delete an escalation policy",
+        {204: Answer("Deleted")},
+        role=Role.ADMIN,
+        problems=(404, 409),
+        params=(_ID,),
+    ),
+    Route(
+        "PUT",
+        _ONE_ID + "/levels/{level}",
+        replace_escalation_level,
+        "replaceEscalationLevel",
+        _TAG,
+        "Replace one rule; answers the whole policy",
+        {200: _ONE},
+        role=Role.ADMIN,
+        body=EscalationRule,
+        problems=(400, 404, 409),
+        params=(_ID, Param("level", "path", {"type": "integer"}, "zero-based")),
+    ),
+)

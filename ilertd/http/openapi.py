@@ -166,19 +166,6 @@ def problem_schema() -> Schema:
     )
 
 
-def user_ref_schema() -> Schema:
-    return obj(
-        {
-            "id": int64(),
-            "username": nullable(string()),
-            "firstName": nullable(string()),
-            "lastName": nullable(string()),
-            "email": nullable(string(format="email")),
-        },
-        ("id",),
-    )
-
-
 def responder_schema() -> Schema:
     return obj(
         {
@@ -280,58 +267,6 @@ def log_entry_schema() -> Schema:
             "vars": obj({}, additionalProperties=True),
         },
         ("id", "timestamp", "logEntryType", "text", "alertId"),
-    )
-
-
-TIMEOUT_TEXT = (
-    "On input integer minutes (as ilert) or an ISO-8601 duration such as PT30S. On output "
-    "integer minutes when the timeout is a whole number of minutes, else the ISO-8601 "
-    "duration (PT30S, PT1M30S), so sub-minute timeouts survive a round trip."
-)
-
-
-def escalation_rule_schema() -> Schema:
-    return obj(
-        {
-            "escalationTimeout": {
-                "anyOf": [
-                    {"type": "integer", "minimum": 1, "description": "minutes"},
-                    string("ISO-8601 duration, e.g. PT30S"),
-                ],
-                "description": TIMEOUT_TEXT,
-            },
-            "users": array(ref("UserRef"), "existing users; {id} on input, names added on output"),
-            "schedules": array(id_ref(), "schedule ids (not checked on input)"),
-        },
-        ("escalationTimeout",),
-        description="One level. At least one user or schedule.",
-    )
-
-
-def escalation_policy_schema() -> Schema:
-    return obj(
-        {
-            "id": {**int64(), "readOnly": True},
-            "name": string(maxLength=255),
-            "escalationRules": {
-                **array(ref("EscalationRule"), "the levels, level 0 first; at least one"),
-                "minItems": 1,
-            },
-            "repeating": boolean("after the last level start again, up to frequency times"),
-            "frequency": {"type": "integer", "minimum": 1, "maximum": 9, "default": 1},
-            "delayMin": {
-                "type": "integer",
-                "minimum": 0,
-                "default": 0,
-                "description": "minutes before level 0 is paged",
-            },
-            "routingKey": nullable(
-                string("unique among live policies (409 if taken)", maxLength=255)
-            ),
-            "teams": array(id_ref(), "team ids, stored only"),
-        },
-        ("name", "escalationRules"),
-        description="PUT replaces the whole policy: absent fields take their defaults.",
     )
 
 
@@ -501,7 +436,6 @@ def schemas() -> dict[str, Schema]:
         "Alert": alert_schema(),
         "NewAlert": new_alert_schema(),
         "AlertCount": obj({"count": {"type": "integer"}}, ("count",)),
-        "UserRef": user_ref_schema(),
         "Responder": responder_schema(),
         "ResponderRequest": obj({"user": id_ref()}, ("user",)),
         "Channel": channel_schema(),
@@ -520,8 +454,6 @@ def schemas() -> dict[str, Schema]:
         "LogEntry": log_entry_schema(),
         **schedule_schemas(),
         "User": user_schema(),
-        "EscalationRule": escalation_rule_schema(),
-        "EscalationPolicy": escalation_policy_schema(),
         "ApiKey": api_key_schema(),
         "ApiKeyRequest": obj({"label": string()}),
         "ApiKeyCreated": api_key_created_schema(),
@@ -829,79 +761,6 @@ def alert_paths() -> dict[str, Any]:
                 "Detach a chat channel",
                 {"204": answer("Detached"), **problems(404, 409)},
                 parameters=[alert_id, path_id("channel_id", "Channel.id", string())],
-            )
-        },
-    }
-
-
-def escalation_policy_paths() -> dict[str, Any]:
-    policy_id = path_id(description="the policy's id")
-    one = answer("The escalation policy", ref("EscalationPolicy"))
-    tag = "Escalation policies"
-    return {
-        "/api/escalation-policies": {
-            "get": operation(
-                "listEscalationPolicies",
-                tag,
-                "List escalation policies",
-                {
-                    "200": answer("Escalation policies", array(ref("EscalationPolicy"))),
-                    **problems(400),
-                },
-                parameters=paging(),
-            ),
-            "post": operation(
-                "createEscalationPolicy",
-                tag,
-                "Create an escalation policy (ADMIN)",
-                {"201": one, **problems(400, 409)},
-                body="EscalationPolicy",
-                description=TIMEOUT_TEXT,
-            ),
-        },
-        "/api/escalation-policies/resolve": {
-            "get": operation(
-                "resolveEscalationPolicy",
-                tag,
-                "The policy with this routing key",
-                {"200": one, **problems(400, 404)},
-                parameters=[query("routing-key", string(), "the routing key", required=True)],
-            )
-        },
-        "/api/escalation-policies/{id}": {
-            "get": operation(
-                "getEscalationPolicy",
-                tag,
-                "One escalation policy",
-                {"200": one, **problems(404)},
-                parameters=[policy_id],
-            ),
-            "put": operation(
-                "replaceEscalationPolicy",
-                tag,
-                "Replace an escalation policy (ADMIN)",
-                {"200": one, **problems(400, 404, 409)},
-                parameters=[policy_id],
-                body="EscalationPolicy",
-                description=TIMEOUT_TEXT,
-            ),
-            "delete": operation(
-                "deleteEscalationPolicy",
-                tag,
-                "Delete an escalation policy (ADMIN)",
-                {"204": answer("Deleted"), **problems(404, 409)},
-                parameters=[policy_id],
-            ),
-        },
-        "/api/escalation-policies/{id}/levels/{level}": {
-            "put": operation(
-                "replaceEscalationLevel",
-                tag,
-                "Replace one rule (ADMIN); answers the whole policy",
-                {"200": one, **problems(400, 404, 409)},
-                parameters=[policy_id, path_id("level", "zero-based", {"type": "integer"})],
-                body="EscalationRule",
-                description=TIMEOUT_TEXT,
             )
         },
     }
@@ -1320,12 +1179,12 @@ def schedule_paths() -> dict[str, Any]:
 
 def table_parts() -> tuple[dict[str, Any], dict[str, Any]]:
     """Paths and schemas of the routes declared in route tables (``routes.Route``)."""
-    from . import alert_sources
+    from . import alert_sources, escalation_policies
 
     def problem(status: int) -> dict[str, Any]:
         return problems(status)[str(status)]
 
-    return document_parts(alert_sources.ROUTES, problem)
+    return document_parts([*alert_sources.ROUTES, *escalation_policies.ROUTES], problem)
 
 
 def build_document() -> dict[str, Any]:
@@ -1364,7 +1223,6 @@ def build_document() -> dict[str, Any]:
             **alert_paths(),
             **table_paths,
             **schedule_paths(),
-            **escalation_policy_paths(),
             **user_paths(),
             **user_contact_paths(),
             **outbound_paths(),

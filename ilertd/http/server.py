@@ -45,7 +45,7 @@ def build_app(services: Services) -> web.Application:
     user_contacts.add_routes(app)
     alerts.add_routes(app)
     routes.register(app, alert_sources.ROUTES)
-    escalation_policies.add_routes(app)
+    routes.register(app, escalation_policies.ROUTES)
     schedules.add_routes(app)
     connectors.add_routes(app)
     alert_actions.add_routes(app)

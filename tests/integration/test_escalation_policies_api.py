@@ -243,7 +243,7 @@ async def test_put_a_missing_level_is_404_and_writes_nothing(
         ({"escalationTimeout": 0, "users": [{"id": 1}]}, "escalationTimeout"),
         ({"escalationTimeout": "soon", "users": [{"id": 1}]}, "escalationTimeout"),
         ({"escalationTimeout": 5}, "users"),
-        ({"escalationTimeout": 5, "users": [{"id": "1"}]}, "users[0]"),
+        ({"escalationTimeout": 5, "users": [{"id": "x1"}]}, "users[0].id"),
         ({"escalationTimeout": 5, "users": [{"id": 10**12}]}, "users[0]"),
         ({"escalationTimeout": 5, "schedules": "1"}, "schedules"),
         ([1], "body"),
@@ -402,10 +402,10 @@ GOOD = {"escalationTimeout": 5, "users": [], "schedules": [{"id": 1}]}
         (_rules({"escalationTimeout": 5}), "escalationRules[0]"),
         (_rules({"escalationTimeout": 5, "users": [], "schedules": []}), "escalationRules[0]"),
         (_rules({**GOOD, "users": {"id": 1}}), "escalationRules[0].users"),
-        (_rules({**GOOD, "users": [{"name": "a"}]}), "escalationRules[0].users[0]"),
-        (_rules({**GOOD, "users": [{"id": -1}]}), "escalationRules[0].users[0]"),
-        (_rules({**GOOD, "schedules": [{"id": 0}]}), "escalationRules[0].schedules[0]"),
-        (_rules({**GOOD, "schedules": [{"id": 2**63}]}), "escalationRules[0].schedules[0]"),
+        (_rules({**GOOD, "users": [{"name": "a"}]}), "escalationRules[0].users[0].id"),
+        (_rules({**GOOD, "users": [{"id": -1}]}), "escalationRules[0].users[0].id"),
+        (_rules({**GOOD, "schedules": [{"id": 0}]}), "escalationRules[0].schedules[0].id"),
+        (_rules({**GOOD, "schedules": [{"id": 2**63}]}), "escalationRules[0].schedules[0].id"),
         (_rules({**GOOD, "schedules": [None]}), "escalationRules[0].schedules[0]"),
         ({**_rules(GOOD), "repeating": "true"}, "repeating"),
         ({**_rules(GOOD), "frequency": 0}, "frequency"),
@@ -418,8 +418,8 @@ GOOD = {"escalationTimeout": 5, "users": [], "schedules": [{"id": 1}]}
         ({**_rules(GOOD), "routingKey": "k" * 256}, "routingKey"),
         ({**_rules(GOOD), "routingKey": "a\nb"}, "routingKey"),
         ({**_rules(GOOD), "teams": 5}, "teams"),
-        ({**_rules(GOOD), "teams": [{"id": "x"}]}, "teams[0]"),
-        ({**_rules(GOOD), "teams": [{"id": 0}]}, "teams[0]"),
+        ({**_rules(GOOD), "teams": [{"id": "x"}]}, "teams[0].id"),
+        ({**_rules(GOOD), "teams": [{"id": 0}]}, "teams[0].id"),
     ],
 )
 async def test_bad_fields_are_400_naming_the_field_and_write_nothing(
@@ -481,3 +481,20 @@ async def test_rebuilt_projection_equals_the_live_one(api: Api, alice: dict[str,
     _, rebuilt_api = await api.call("GET", f"{BASE}/{kept['id']}")
     assert rebuilt_api == live_api
     assert [r["escalationTimeout"] for r in live_api["escalationRules"]] == [1, "PT1M30S"]
+
+
+async def test_ids_as_decimal_strings_as_the_terraform_provider_sends_them(
+    api: Api, alice: dict[str, Any]
+) -> None:
+    body = {
+        "name": "TF",
+        "escalationRules": [
+            {"escalationTimeout": 5, "users": [{"id": str(alice["id"])}], "schedules": ["7"]}
+        ],
+        "teams": [{"id": "3"}],
+    }
+    status, policy = await api.call("POST", "/api/escalation-policies", json=body)
+    assert status == 201, policy
+    rule = policy["escalationRules"][0]
+    assert rule["users"][0]["id"] == alice["id"] and rule["schedules"] == [{"id": 7}]
+    assert policy["teams"] == [{"id": 3}]
