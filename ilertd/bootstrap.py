@@ -37,6 +37,14 @@ def _tell_operator(key: str, listen: str) -> None:
 async def ensure_admin(repository: Repository, configured_key: str, listen: str) -> bool:
     """Create the admin on first start; True if this call created it."""
     if await repository.store.stream_version(BOOTSTRAP_ADMIN_ID) > 0:
+        if configured_key:
+            admin: User = await repository.load(BOOTSTRAP_ADMIN_ID)
+            if hash_api_key(configured_key) not in admin.api_keys.values():
+                log.warning(
+                    "ILERTD_ADMIN_API_KEY ignored: the admin user exists, and the setting "
+                    "only chooses the key of the very first start; `ilertd admin reset-key` "
+                    "issues a new one"
+                )
         return False
     key = configured_key or generate_api_key()
     admin = User(
@@ -55,3 +63,23 @@ async def ensure_admin(repository: Repository, configured_key: str, listen: str)
     if not configured_key:
         _tell_operator(key, listen)
     return True
+
+
+class NoAdminError(Exception):
+    """The database has no bootstrap admin yet (ilertd never started on it)."""
+
+
+async def reset_admin_key(repository: Repository) -> str:
+    """Revoke every key of the bootstrap admin and issue a new one; the new key (shown to
+    the operator once, stored only as its hash). The way back from a lost admin key."""
+    if await repository.store.stream_version(BOOTSTRAP_ADMIN_ID) == 0:
+        raise NoAdminError
+    admin: User = await repository.load(BOOTSTRAP_ADMIN_ID)
+    revoked = list(admin.api_keys)
+    for key_id in revoked:
+        admin.revoke_api_key(key_id)
+    key = generate_api_key()
+    admin.issue_api_key(uuid4(), hash_api_key(key), "reset-key")
+    await repository.save(admin, metadata={"actor": "system:reset-key"})
+    log.info("admin API key reset", revoked=len(revoked))
+    return key

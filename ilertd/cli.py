@@ -161,6 +161,26 @@ async def _rebuild(config: Config, name: str) -> int:
     return 0
 
 
+async def _reset_admin_key(config: Config) -> int:
+    from eventstore.mapping import EventMapper
+    from eventstore.repository import Repository
+
+    from .bootstrap import NoAdminError, reset_admin_key
+    from .domain.registry import build_registry
+
+    async with open_store(config) as store:
+        try:
+            key = await reset_admin_key(Repository(store, EventMapper(build_registry())))
+        except NoAdminError:
+            print("no admin user yet: start ilertd once (ilertd serve)", file=sys.stderr)
+            return 1
+    sys.stdout.write(
+        "The admin user's API keys are revoked. Its new key, shown only this once:\n"
+        f"\n    {key}\n\n"
+    )
+    return 0
+
+
 def _check_config(config: Config) -> int:
     print(f"# source: {config.source or 'defaults and environment'}")
     for option in OPTIONS:
@@ -189,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     timeline = sub.add_parser("timeline", help="print an alert's history from its events")
     timeline.add_argument("alert", help="alert id (as in the API) or stream uuid")
     timeline.add_argument("--json", action="store_true", help="one JSON object per line")
+    admin = sub.add_parser("admin", help="administration of the installation")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    admin_sub.add_parser(
+        "reset-key", help="revoke the admin user's API keys and print a new one (a lost key)"
+    )
     rebuild = sub.add_parser("rebuild", help="drop a projection and replay it from 0")
     rebuild.add_argument("name", help="projection name, e.g. users")
     return parser
@@ -224,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_timeline(config, args.alert, args.json))
     if args.command == "rebuild":
         return asyncio.run(_rebuild(config, args.name))
+    if args.command == "admin" and args.admin_command == "reset-key":
+        return asyncio.run(_reset_admin_key(config))
     return EXIT_CONFIG
 
 

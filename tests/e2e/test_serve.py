@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import time
@@ -168,3 +169,20 @@ def test_systemd_notify_ready_watchdog_stopping(workdir: Path, dsn: str) -> None
     assert "rebuilt users up to position 2" in rebuild.stdout
     migrate = run_cli("migrate", env=env)
     assert migrate.returncode == 0 and "up to date" in migrate.stdout
+
+    # a lost admin key: reset-key revokes it and prints a new one, once
+    reset = run_cli("admin", "reset-key", env=env)
+    assert reset.returncode == 0, reset.stderr
+    (new_key,) = re.findall(r"^    (ilk_\S+)$", reset.stdout, re.M)
+    again = Daemon(
+        workdir, ILERTD_DATABASE_URL=dsn, ILERTD_ADMIN_API_KEY="ilk_test_admin_key_0123456789"
+    )
+    again.start()
+    try:
+        again.wait_ready()
+        assert again.get("/api/users/current", new_key)[0] == 200
+        assert again.get("/api/users/current", "ilk_test_admin_key_0123456789")[0] == 403
+        assert "ILERTD_ADMIN_API_KEY ignored" in again.logs()
+        assert new_key not in again.logs() and "ilk_test_admin_key" not in again.logs()
+    finally:
+        again.close()
