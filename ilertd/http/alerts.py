@@ -6,11 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import orjson
 from aiohttp import web
 
 from ..alert_commands import AlertNotFoundError, NewAlert
 from ..alert_views import alert_json, decoded_row, iso, responders_of, snapshot_view
+from ..contract.alerts import AlertAssignment
+from ..contract.common import IdRef
 from ..domain.alert import Alert
 from ..domain.errors import DomainError
 from ..domain.user import Role
@@ -19,6 +22,8 @@ from .body import int64, read_json
 from .context import REQUEST_ID, SERVICES, USER
 from .paging import page
 from .problems import ProblemError, json_response
+from .routes import decode
+from .writes import parse_id
 
 STATES = ("PENDING", "ACCEPTED", "RESOLVED")
 
@@ -332,11 +337,31 @@ async def _require_user(request: web.Request, user_id: object, field: str) -> in
     return user_id
 
 
+_ASSIGNMENT = msgspec.json.Decoder(AlertAssignment)
+
+
+def _ref_id(field: str, ref: IdRef) -> int:
+    ident = parse_id(ref.id) if isinstance(ref.id, str) else ref.id
+    if ident is None:
+        raise ProblemError(400, "BAD_REQUEST", f"{field}.id: not an id", field=f"{field}.id")
+    return ident
+
+
 async def assign_alert(request: web.Request) -> web.Response:
-    """Re-route to one user, escalation policy or schedule (current and legacy names)."""
+    """Re-route to one user, escalation policy or schedule (current and legacy names), named
+    in the query or, as ``{"user": {"id": n}}``, in the body."""
     user_id = _query_id(request, "user", "user-id")
     policy_id = _query_id(request, "policy", "policy-id")
     schedule_id = _query_id(request, "schedule", "schedule-id")
+    raw = await request.read()
+    if raw.strip():
+        body = decode(raw, _ASSIGNMENT, AlertAssignment)
+        if body.user is not None:
+            user_id = _ref_id("user", body.user)
+        if body.escalationPolicy is not None:
+            policy_id = _ref_id("escalationPolicy", body.escalationPolicy)
+        if body.schedule is not None:
+            schedule_id = _ref_id("schedule", body.schedule)
     if sum(v is not None for v in (user_id, policy_id, schedule_id)) != 1:
         raise ProblemError(
             400, "BAD_REQUEST", "user: give exactly one of user, policy or schedule", field="user"

@@ -14,6 +14,7 @@ import orjson
 from aiohttp import web
 
 from .. import __version__
+from ..contract.alerts import AlertAssignment
 from ..domain.log_entries import LogEntryType
 from .routes import document_parts
 
@@ -639,7 +640,9 @@ def alert_paths() -> dict[str, Any]:
     alert_id = path_id(description="the alert's id")
     one = answer("The alert", ref("Alert"))
 
-    def act(operation_id: str, summary: str, *extra: Schema) -> dict[str, Any]:
+    def act(
+        operation_id: str, summary: str, *extra: Schema, body: str | None = None
+    ) -> dict[str, Any]:
         return {
             "put": operation(
                 operation_id,
@@ -647,6 +650,8 @@ def alert_paths() -> dict[str, Any]:
                 summary,
                 {"200": one, **problems(400, 404, 409)},
                 parameters=[alert_id, *extra],
+                body=body,
+                body_required=False,
             )
         }
 
@@ -705,6 +710,7 @@ def alert_paths() -> dict[str, Any]:
             query("user-id", int64(), "legacy name of user", deprecated=True),
             query("policy-id", int64(), "legacy name of policy", deprecated=True),
             query("schedule-id", int64(), "legacy name of schedule", deprecated=True),
+            body="AlertAssignment",
         ),
         "/api/alerts/{id}/comments": {
             "post": operation(
@@ -1184,7 +1190,11 @@ def table_parts() -> tuple[dict[str, Any], dict[str, Any]]:
     def problem(status: int) -> dict[str, Any]:
         return problems(status)[str(status)]
 
-    return document_parts([*alert_sources.ROUTES, *escalation_policies.ROUTES], problem)
+    return document_parts(
+        [*alert_sources.ROUTES, *escalation_policies.ROUTES],
+        problem,
+        extra_types=[AlertAssignment],
+    )
 
 
 def build_document() -> dict[str, Any]:

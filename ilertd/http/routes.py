@@ -195,13 +195,16 @@ def document_parts(
     routes: Iterable[Route],
     problem: Callable[[int], dict[str, Any]],
     auth_problems: tuple[int, ...] = (401, 403),
+    extra_types: Iterable[Any] = (),
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(paths, schemas) for ``routes``; ``problem(status)`` is the document's answer for a
-    problem status (the hand-written part of the document owns the Problem schema)."""
+    problem status (the hand-written part of the document owns the Problem schema).
+    ``extra_types``: types the hand-written paths refer to by name, schemas only."""
     routes = list(routes)
     types = [r.body for r in routes if r.body is not None] + [
         a.type for r in routes for a in r.answers.values() if a.type is not None
     ]
+    types += list(extra_types)
     schemas_of, components = msgspec.json.schema_components(types, ref_template=REF_TEMPLATE)
     schema_by_type = dict(zip(map(_key, types), schemas_of, strict=True))
     paths: dict[str, Any] = {}

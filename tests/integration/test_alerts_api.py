@@ -50,6 +50,18 @@ async def new_alert(api: Api, source_id: int, **fields) -> dict:
     return alert
 
 
+async def test_assign_takes_the_target_in_the_body_too(api: Api) -> None:
+    source = await make_source(api)
+    bob = await new_user(api, "bob")
+    alert = await new_alert(api, source["id"])
+    path = f"/api/alerts/{alert['id']}/assign"
+    status, assigned = await api.call("PUT", path, json={"user": {"id": str(bob)}})
+    assert status == 200 and assigned["assignedTo"]["id"] == bob, assigned
+    for body, field in (({"user": {"id": True}}, "user.id"), ({"user": 5}, "user")):
+        status, problem = await api.call("PUT", path, json=body)
+        assert status == 400 and problem["field"] == field, problem
+
+
 async def test_assign_responders_raise_channels(api: Api) -> None:
     source = await make_source(api)
     ann = await new_user(api, "ann")
