@@ -56,8 +56,15 @@ async def _migrate(config: Config) -> int:
     return 0
 
 
-async def _replay(config: Config, stream: UUID, as_json: bool) -> int:
+async def _replay(config: Config, stream: UUID | None, alert: str | None, as_json: bool) -> int:
+    """One stream's events: named by its id, or by the alert's API id (``--alert``)."""
     async with open_store(config) as store:
+        if alert is not None:
+            stream = await _alert_stream(store, alert)
+            if stream is None:
+                print(f"no alert {alert}", file=sys.stderr)
+                return 1
+        assert stream is not None
         events = await store.read_stream(stream)
     if not events:
         print(f"no events in stream {stream}", file=sys.stderr)
@@ -105,6 +112,7 @@ async def _timeline(config: Config, alert: str, as_json: bool) -> int:
         if as_json:
             line = {
                 "position": event.position,
+                "streamId": str(event.stream_id),
                 "version": event.version,
                 "timestamp": data.get("timestamp"),
                 "type": event.type,
@@ -204,7 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply pending schema migrations")
     sub.add_parser("check-config", help="print the effective configuration, secrets masked")
     replay = sub.add_parser("replay", help="print one stream's events")
-    replay.add_argument("--stream", required=True, type=UUID, help="stream id (uuid)")
+    named = replay.add_mutually_exclusive_group(required=True)
+    named.add_argument("--stream", type=UUID, help="stream id (uuid; timeline --json shows it)")
+    named.add_argument("--alert", help="an alert's id, as in the API")
     replay.add_argument("--json", action="store_true", help="one JSON object per line")
     timeline = sub.add_parser("timeline", help="print an alert's history from its events")
     timeline.add_argument("alert", help="alert id (as in the API) or stream uuid")
@@ -244,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         return asyncio.run(_migrate(config))
     if args.command == "replay":
-        return asyncio.run(_replay(config, args.stream, args.json))
+        return asyncio.run(_replay(config, args.stream, args.alert, args.json))
     if args.command == "timeline":
         return asyncio.run(_timeline(config, args.alert, args.json))
     if args.command == "rebuild":
