@@ -6,17 +6,16 @@ the alert as of the event that triggered them).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 import orjson
 
 from .alert_commands import AlertSnapshot
+from .domain.wire_time import wire_time_or_none
 
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+#: Every time in an answer, in the one wire form (``domain/wire_time.py``).
+iso = wire_time_or_none
 
 
 def user_ref(row: asyncpg.Record) -> dict[str, Any]:

@@ -7,13 +7,13 @@ history of alerts still names them; every query here skips them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from eventstore import RecordedEvent
 from ilertd.domain.durations import format_duration
+from ilertd.domain.wire_time import wire_time
 
 from .base import Projection
 
@@ -163,8 +163,7 @@ def integration_path(integration_type: str, key: str) -> str:
     return f"/api/v1/events/{integration_type.lower()}/{key}"
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+_iso = wire_time
 
 
 def _duration(seconds: int | None) -> str | None:

@@ -23,6 +23,7 @@ from eventsourcing.domain import Aggregate, event
 from .. import oncall
 from .errors import InvalidValueError
 from .lifecycle import Deletable
+from .wire_time import wire_time
 
 
 class ScheduleType(StrEnum):
@@ -126,9 +127,8 @@ def parse_instant(field: str, value: Any) -> datetime:
     return moment
 
 
-def iso(moment: datetime) -> str:
-    """The API's and the events' form of an instant: UTC, milliseconds, ``Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+#: The API's and the events' form of an instant.
+iso = wire_time
 
 
 def _shift(field: str, value: Any) -> dict[str, Any]:

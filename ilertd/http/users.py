@@ -23,6 +23,7 @@ from projections import users as read_model
 from ..bootstrap import BOOTSTRAP_ADMIN_ID
 from ..domain.errors import DomainError
 from ..domain.user import Profile, Role, User
+from ..domain.wire_time import wire_time_or_none
 from ..security import generate_api_key, hash_api_key
 from .authz import caller, has_role, require_role, require_self_or_role
 from .paging import MAX_BIGINT, page
@@ -33,11 +34,7 @@ from .writes import bad, domain_problem, pool, save, writer
 _UNAVAILABLE = "ilertd is starting: try again"
 
 
-def timestamp(moment: datetime | None) -> str | None:
-    """ISO-8601 in UTC with milliseconds and a ``Z``, as ilert writes them."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+timestamp = wire_time_or_none
 
 
 def user_json(row: asyncpg.Record) -> dict[str, Any]:
