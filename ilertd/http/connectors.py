@@ -14,14 +14,14 @@ from aiohttp import web
 from projections.outbound_config import connector_by_id, list_rows
 
 from ..alert_views import iso
+from ..contract.connectors import Connector as ConnectorBody
 from ..domain.alert_action import connector_mismatch
 from ..domain.connector import Connector, is_secret, public_params
 from ..domain.errors import DomainError
 from ..domain.user import Role
-from .authz import require_role
-from .body import read_json
-from .paging import page
+from .paging import PAGING, page
 from .problems import ProblemError, json_response
+from .routes import Answer, Call, Param, Route
 from .writes import domain_problem, load_live, path_id, pool, save
 
 _NOT_FOUND = "no such connector"
@@ -42,14 +42,8 @@ def connector_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _settings(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise ProblemError(400, "BAD_REQUEST", "body: must be a JSON object", field="body")
-    return {
-        "name": body.get("name"),
-        "connector_type": body.get("type"),
-        "params": body.get("params"),
-    }
+def _settings(body: ConnectorBody) -> dict[str, Any]:
+    return {"name": body.name, "connector_type": body.type, "params": body.params}
 
 
 async def _find(request: web.Request) -> dict[str, Any]:
@@ -66,15 +60,14 @@ async def _reread(request: web.Request, connector_id: int) -> dict[str, Any]:
     return row
 
 
-async def list_connectors(request: web.Request) -> web.Response:
+async def list_connectors(request: web.Request, call: Call) -> web.Response:
     start, limit = page(request)
     rows = await list_rows(pool(request), "connectors", start, limit)
     return json_response([connector_json(row) for row in rows])
 
 
-async def create_connector(request: web.Request) -> web.Response:
-    caller = require_role(request, Role.ADMIN)
-    settings = _settings(await read_json(request))
+async def create_connector(request: web.Request, call: Call) -> web.Response:
+    caller, settings = call.caller, _settings(call.body)
     try:
         connector = Connector.create(**settings)
     except DomainError as exc:
@@ -84,14 +77,14 @@ async def create_connector(request: web.Request) -> web.Response:
     return json_response(connector_json(await _reread(request, connector_id)), status=201)
 
 
-async def get_connector(request: web.Request) -> web.Response:
+async def get_connector(request: web.Request, call: Call) -> web.Response:
     return json_response(connector_json(await _find(request)))
 
 
-async def replace_connector(request: web.Request) -> web.Response:
-    caller = require_role(request, Role.ADMIN)
+async def replace_connector(request: web.Request, call: Call) -> web.Response:
+    caller = call.caller
     row = await _find(request)
-    settings = _settings(await read_json(request))
+    settings = _settings(call.body)
     connector: Connector = await load_live(request, row, _NOT_FOUND)
     try:
         connector.update(**settings)
@@ -117,8 +110,8 @@ async def _still_fits(request: web.Request, connector_id: int, connector: Connec
             raise ProblemError(409, "CONFLICT", f"alert action {action['id']}: {problem}")
 
 
-async def delete_connector(request: web.Request) -> web.Response:
-    caller = require_role(request, Role.ADMIN)
+async def delete_connector(request: web.Request, call: Call) -> web.Response:
+    caller = call.caller
     row = await _find(request)
     in_use = await pool(request).fetchval(
         "SELECT id FROM alert_actions WHERE NOT deleted "
@@ -136,9 +129,69 @@ async def delete_connector(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/connectors", list_connectors)
-    app.router.add_post("/api/connectors", create_connector)
-    app.router.add_get("/api/connectors/{id}", get_connector)
-    app.router.add_put("/api/connectors/{id}", replace_connector)
-    app.router.add_delete("/api/connectors/{id}", delete_connector)
+_TAG = "Outbound"
+_BASE = "/api/connectors"
+_ID = Param("id", "path", {"type": "integer", "format": "int64"}, "the connector's id")
+_ONE = Answer("The connector", ConnectorBody)
+
+ROUTES = (
+    Route(
+        "GET",
+        _BASE,
+        list_connectors,
+        "listConnectors",
+        _TAG,
+        "List connectors",
+        {200: Answer("Connectors", list[ConnectorBody])},
+        problems=(400,),
+        params=PAGING,
+    ),
+    Route(
+        "POST",
+        _BASE,
+        create_connector,
+        "createConnector",
+        _TAG,
+        "Create a connector",
+        {201: _ONE},
+        role=Role.ADMIN,
+        body=ConnectorBody,
+        problems=(400,),
+    ),
+    Route(
+        "GET",
+        _BASE + "/{id}",
+        get_connector,
+        "getConnector",
+        _TAG,
+        "One connector",
+        {200: _ONE},
+        problems=(404,),
+        params=(_ID,),
+    ),
+    Route(
+        "PUT",
+        _BASE + "/{id}",
+        replace_connector,
+        "replaceConnector",
+        _TAG,
+        "Replace a connector",
+        {200: _ONE},
+        role=Role.ADMIN,
+        body=ConnectorBody,
+        problems=(400, 404, 409),
+        params=(_ID,),
+    ),
+    Route(
+        "DELETE",
+        _BASE + "/{id}",
+        delete_connector,
+        "deleteConnector",
+        _TAG,
+        "Delete a connector",
+        {204: Answer("Deleted")},
+        role=Role.ADMIN,
+        problems=(404, 409),
+        params=(_ID,),
+    ),
+)

@@ -1185,13 +1185,13 @@ def schedule_paths() -> dict[str, Any]:
 
 def table_parts() -> tuple[dict[str, Any], dict[str, Any]]:
     """Paths and schemas of the routes declared in route tables (``routes.Route``)."""
-    from . import alert_sources, escalation_policies
+    from . import alert_sources, connectors, escalation_policies
 
     def problem(status: int) -> dict[str, Any]:
         return problems(status)[str(status)]
 
     return document_parts(
-        [*alert_sources.ROUTES, *escalation_policies.ROUTES],
+        [*alert_sources.ROUTES, *escalation_policies.ROUTES, *connectors.ROUTES],
         problem,
         extra_types=[AlertAssignment],
     )

@@ -27,30 +27,10 @@ from .openapi import (
     query,
     ref,
     string,
-    string_map,
     timestamp,
 )
 
 DELIVERY_STATUSES = ("PENDING", "SUCCEEDED", "DEAD", "SKIPPED")
-
-
-def connector_schema() -> Schema:
-    return obj(
-        {
-            "id": int64(readOnly=True),
-            "name": string(),
-            "type": string("slack, microsoft_teams, jira, google_chat, webhook, email..."),
-            "params": string_map(
-                "url, email, username; credentials (password, apiKey, apiToken, authorization, "
-                "secret, token) are write-only: never returned, kept when a PUT leaves them "
-                'out, removed by ""'
-            ),
-            "secretParams": array(string(), "names of the credentials that are set"),
-            "createdAt": timestamp(),
-            "updatedAt": timestamp(),
-        },
-        ("name", "type"),
-    )
 
 
 def alert_action_schema() -> Schema:
@@ -153,7 +133,6 @@ def alert_action_trigger_schema() -> Schema:
 
 def outbound_schemas() -> dict[str, Schema]:
     return {
-        "Connector": connector_schema(),
         "AlertAction": alert_action_schema(),
         "Delivery": delivery_schema(),
         "AlertActionTrigger": alert_action_trigger_schema(),
@@ -220,7 +199,6 @@ def outbound_paths() -> dict[str, Any]:
     delivery_id = path_id(description="the delivery's id", schema=string())
     alert_id = path_id(description="the alert's id")
     return {
-        **_crud("/api/connectors", "connector", tag, "Connector", (409,)),
         **_crud("/api/alert-actions", "alert action", tag, "AlertAction"),
         "/api/alerts/{id}/actions": {
             "get": operation(

@@ -142,7 +142,8 @@ def explain(error: str, kind: Any) -> tuple[str, str]:
     null, got an integer")."""
     match = _AT.match(error)
     assert match is not None
-    what, path = match["what"], (match["path"] or "").lstrip(".")
+    # msgspec names a dict's value "[...]", not by its key: name the dict then
+    what, path = match["what"], (match["path"] or "").lstrip(".").split("[...]", 1)[0]
     where = path or "body"
     if found := _MISSING.fullmatch(what):
         name = found["name"]

@@ -47,7 +47,7 @@ def build_app(services: Services) -> web.Application:
     routes.register(app, alert_sources.ROUTES)
     routes.register(app, escalation_policies.ROUTES)
     schedules.add_routes(app)
-    connectors.add_routes(app)
+    routes.register(app, connectors.ROUTES)
     alert_actions.add_routes(app)
     deliveries.add_routes(app)
     pages.add_routes(app)

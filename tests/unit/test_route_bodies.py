@@ -41,6 +41,16 @@ def test_refusals_name_the_field(raw: bytes, field: str, message: str) -> None:
     assert message in problem.message
 
 
+def test_a_bad_value_in_a_map_names_the_map() -> None:
+    class Labels(msgspec.Struct):
+        labels: dict[str, str]
+
+    with pytest.raises(ProblemError) as caught:
+        decode(b'{"labels": {"env": 5}}', msgspec.json.Decoder(Labels), Labels)
+    assert caught.value.field == "labels"
+    assert caught.value.message == "labels: must be a string, got an integer"
+
+
 def test_a_good_body_decodes_with_ids_as_numbers_or_strings() -> None:
     body = decode(
         b'{"name": "Prod", "escalationPolicy": {"id": "17"}, "alertGroupingWindow": 600,'
