@@ -22,6 +22,10 @@ log = structlog.get_logger(__name__)
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
 
 
+#: The payload prefix of a read model's change notification.
+READ_MODEL_PREFIX = "read-model:"
+
+
 class Notifier:
     def __init__(
         self,
@@ -40,6 +44,10 @@ class Notifier:
         self.sequence = 0
         #: Highest position announced so far (by this process's appends or a notification).
         self.announced = 0
+        #: Called with a read model's name when any instance commits a change to it (the
+        #: projection sends ``read-model:<name>`` on the same channel in its transaction):
+        #: in-memory caches of that read model drop their rows at once, on every instance.
+        self.read_model_listeners: list[Callable[[str], None]] = []
         self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
         self._closed = False
@@ -94,7 +102,12 @@ class Notifier:
             changed.set_result(None)
 
     def _on_notify(self, _conn: object, _pid: object, _channel: object, payload: str) -> None:
-        """A commit of any instance, this one's included; the payload is the new head."""
+        """A commit of any instance, this one's included; the payload is the new head, or
+        ``read-model:<name>`` for a read model's change."""
+        if payload.startswith(READ_MODEL_PREFIX):
+            for listener in self.read_model_listeners:
+                listener(payload.removeprefix(READ_MODEL_PREFIX))
+            return
         try:
             position: int | None = int(payload)
         except ValueError:

@@ -132,6 +132,10 @@ class Services:
             ("id", source_id), lambda: source_by_id(pool, source_id)
         )
 
+    def _read_model_changed(self, name: str) -> None:
+        if name == "alert_sources" and self.sources_cache is not None:
+            self.sources_cache.invalidate()
+
     async def source_with_key(self, key: str) -> asyncpg.Record | None:
         """The live alert source whose integration key this is (how events find theirs)."""
         pool = self.require_database()
@@ -155,6 +159,7 @@ class Services:
         self.read_barrier = ReadBarrier(self.store, self.runner)
         self.users_cache = ReadModelCache(self.runner, "users")
         self.sources_cache = ReadModelCache(self.runner, "alert_sources")
+        self.store.notifier.read_model_listeners.append(self._read_model_changed)
         await self.runner.catch_up()
         self.timers = TimerEngine(
             self.store.pool,

@@ -12,10 +12,14 @@ from typing import Any
 import asyncpg
 
 from eventstore import RecordedEvent
+from eventstore.notifier import READ_MODEL_PREFIX
+from eventstore.writer import NOTIFY_CHANNEL
 from ilertd.domain.durations import format_duration
 from ilertd.domain.wire_time import wire_time
 
 from .base import Projection
+
+CHANGED_PAYLOAD = READ_MODEL_PREFIX + "alert_sources"
 
 INT64_MAX = 2**63 - 1
 #: Generated keys are 40 characters; longer lookups are answered without a query.
@@ -72,6 +76,9 @@ class AlertSourcesProjection(Projection):
         )
 
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        # every instance's cache of sources drops its rows when this commits (the Events
+        # API reads sources through that cache and does not wait for the read models)
+        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, CHANGED_PAYLOAD)
         data = event.data
         if event.type == "alert-source-created":
             await conn.execute(

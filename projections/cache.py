@@ -29,6 +29,14 @@ class ReadModelCache(Generic[V]):
         self.max_entries = max_entries
         self._generation = -1
         self._entries: dict[Hashable, V] = {}
+        self._invalidations = 0
+
+    def invalidate(self) -> None:
+        """Drop every row now: the read model changed (maybe through another instance,
+        whose change this runner has not applied yet; the shared table already has it)."""
+        self._entries.clear()
+        self._generation = -1
+        self._invalidations += 1
 
     async def get(self, key: Hashable, load: Callable[[], Awaitable[V | None]]) -> V | None:
         """The cached value for ``key``, else ``load()``'s (None, a miss, is not kept).
@@ -41,9 +49,14 @@ class ReadModelCache(Generic[V]):
             self._generation = generation
         if key in self._entries:
             return self._entries[key]
+        invalidations = self._invalidations
         value = await load()
         # kept only if the read model did not change while it was read
-        if value is not None and self.runner.generations.get(self.projection) == generation:
+        if (
+            value is not None
+            and self.runner.generations.get(self.projection) == generation
+            and self._invalidations == invalidations
+        ):
             if len(self._entries) >= self.max_entries:
                 del self._entries[next(iter(self._entries))]
             self._entries[key] = value
