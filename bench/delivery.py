@@ -69,8 +69,8 @@ Why a raw ceiling
     ``burst.ratio_to_ceiling`` is the share of it the daemon reaches end to end.
 
 The database (``--database``, default ``ilertd_bench_delivery``) is dropped and recreated
-before each phase; the daemon runs with the rate limit off, the outbound network policy open
-(the receiver is on loopback) and warning-level JSON logs in a temporary file, shown on
+before each phase; the daemon runs with the rate limit off, loopback allowed as a
+destination (the receiver is on loopback) and warning-level JSON logs in a temporary file, shown on
 failure; ``--daemon-env ILERTD_NAME=VALUE`` adds a daemon setting (say a larger
 ``ILERTD_OUTBOUND_CONCURRENCY``), echoed as ``daemon_env``. Progress goes to stderr, one JSON
 object to stdout.
@@ -217,11 +217,11 @@ class EventSends(Sends):
 
 
 def start_webhook_daemon(dsn: str, data_dir: str, extra: dict[str, str]) -> Server:
-    """``ilertd serve`` as in bench/ingest.py, with the outbound network policy open: the
-    receiver is on loopback, which ``deny_private_networks`` (or a deny list in
-    /etc/ilertd/ilertd.toml) would refuse. ``extra``: ``--daemon-env`` settings."""
+    """``ilertd serve`` as in bench/ingest.py, with loopback let in: the receiver is on
+    loopback, which the default ``deny_private_networks`` refuses (as would a deny list in
+    /etc/ilertd/ilertd.toml). ``extra``: ``--daemon-env`` settings."""
     settings = {
-        "ILERTD_OUTBOUND_DENY_PRIVATE_NETWORKS": "false",
+        "ILERTD_OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8",
         "ILERTD_OUTBOUND_DENY_NETWORKS": "",
         **extra,
     }

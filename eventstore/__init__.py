@@ -8,7 +8,7 @@ from .errors import (
     UnstorableEventError,
 )
 from .records import AppendResult, NewEvent, RecordedEvent
-from .store import EventStore, create_pool
+from .store import EventStore, StreamAppend, create_pool
 
 __all__ = [
     "AppendResult",
@@ -18,6 +18,7 @@ __all__ = [
     "NewEvent",
     "RecordedEvent",
     "StoreClosedError",
+    "StreamAppend",
     "UnknownEventTypeError",
     "UnstorableEventError",
     "create_pool",

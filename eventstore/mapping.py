@@ -6,6 +6,10 @@ read: datetimes and UUIDs are ISO strings, turned back into objects from the eve
 annotations on the way out. Event classes may declare ``class_version = N`` with static
 ``upcast_vK_vK+1(state)`` methods; eventsourcing's Mapper runs them on old rows, which are
 never rewritten.
+
+Given a ``FieldSealer``, the designated fields of the designated event types are sealed on
+the way in and unsealed on the way out, before any upcaster, so aggregates (and the pure
+domain) only ever see plaintext while the row holds the sealed form.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import orjson
@@ -99,6 +103,7 @@ class EventRegistry:
         self._by_type: dict[str, str] = {}
         self._by_topic: dict[str, str] = {}
         self._stream_types: dict[type, str] = {}
+        self._types_of_stream: dict[str, list[str]] = {}
 
     def register(self, aggregate_cls: type, stream_type: str | None = None) -> None:
         prefix = stream_type or kebab(aggregate_cls.__name__)
@@ -107,7 +112,9 @@ class EventRegistry:
             if isinstance(attr, type) and issubclass(attr, CanMutateAggregate):
                 if not attr.__qualname__.startswith(aggregate_cls.__qualname__ + "."):
                     continue  # inherited base classes such as Aggregate.Event
-                self.register_event(attr, f"{prefix}-{kebab(attr.__name__)}")
+                type_name = f"{prefix}-{kebab(attr.__name__)}"
+                self.register_event(attr, type_name)
+                self._types_of_stream.setdefault(prefix, []).append(type_name)
 
     def register_event(self, event_cls: type, type_name: str) -> None:
         topic = get_topic(event_cls)
@@ -116,6 +123,10 @@ class EventRegistry:
             raise ValueError(f"event type {type_name!r} is already taken by {existing}")
         self._by_type[type_name] = topic
         self._by_topic[topic] = type_name
+
+    def types_of(self, stream_type: str) -> tuple[str, ...]:
+        """The event types a stream of this type can hold (an index-friendly filter)."""
+        return tuple(self._types_of_stream.get(stream_type, ()))
 
     def stream_type(self, aggregate_cls: type) -> str:
         return self._stream_types[aggregate_cls]
@@ -136,11 +147,24 @@ class EventRegistry:
         return type_name in self._by_type
 
 
-class EventMapper:
-    """Domain events to NewEvent rows and recorded rows back to domain events."""
+class FieldSealer(Protocol):
+    """Seals some fields of some event types (ilertd.sealing.Sealer)."""
 
-    def __init__(self, registry: EventRegistry) -> None:
+    def fields_of(self, event_type: str) -> tuple[str, ...]: ...
+
+    def seal(self, value: Any) -> Any: ...
+
+    def unseal(self, value: Any, where: str) -> Any: ...
+
+
+class EventMapper:
+    """Domain events to NewEvent rows and recorded rows back to domain events; with a
+    ``sealer``, its fields sealed in the rows (without one, rows are written and read as
+    they are: tools and tests that touch no sealed event type)."""
+
+    def __init__(self, registry: EventRegistry, sealer: FieldSealer | None = None) -> None:
         self.registry = registry
+        self.sealer = sealer
         self._mapper = TypedMapper(transcoder=OrjsonTranscoder())
 
     def to_new_events(
@@ -148,15 +172,46 @@ class EventMapper:
     ) -> list[NewEvent]:
         rows = []
         for event in events:
+            type_name = self.registry.type_of(get_topic(type(event)))
+            fields = self.sealer.fields_of(type_name) if self.sealer is not None else ()
+            if fields:
+                event = self._sealed_copy(event, fields)
             stored = self._mapper.to_stored_event(event)
-            rows.append(NewEvent(self.registry.type_of(stored.topic), stored.state, metadata))
+            rows.append(NewEvent(type_name, stored.state, metadata))
         return rows
 
+    def _sealed_copy(
+        self, event: DomainEventProtocol[UUID], fields: tuple[str, ...]
+    ) -> DomainEventProtocol[UUID]:
+        """The event with ``fields`` sealed; the aggregate's own event keeps its plaintext."""
+        assert self.sealer is not None
+        state = dict(vars(event))
+        for name in fields:
+            if state.get(name) is not None:
+                state[name] = self.sealer.seal(state[name])
+        copy = object.__new__(type(event))
+        object.__setattr__(copy, "__dict__", state)
+        return copy
+
     def to_domain_event(self, recorded: RecordedEvent) -> DomainEventProtocol[UUID]:
+        state = recorded[5]  # the JSON text of data; the transcoder decodes it
+        fields = self.sealer.fields_of(recorded.type) if self.sealer is not None else ()
+        if fields:
+            state = self._unsealed(recorded, state, fields)
         stored = StoredEvent(
             originator_id=recorded.stream_id,
             originator_version=recorded.version,
             topic=self.registry.topic_of(recorded.type),
-            state=recorded[5],  # the JSON text of data; the transcoder decodes it
+            state=state,
         )
         return self._mapper.to_domain_event(stored)
+
+    def _unsealed(self, recorded: RecordedEvent, text: str, fields: tuple[str, ...]) -> bytes:
+        """The data with ``fields`` opened (plaintext ones, from older events, as they are)."""
+        assert self.sealer is not None
+        data = orjson.loads(text)
+        for name in fields:
+            if name in data:
+                where = f"event #{recorded.position} ({recorded.type}) {name}"
+                data[name] = self.sealer.unseal(data[name], where)
+        return orjson.dumps(data)

@@ -12,7 +12,7 @@ from eventsourcing.domain import BaseAggregate
 from .errors import ConcurrencyError
 from .mapping import EventMapper
 from .records import AppendResult
-from .store import EventStore
+from .store import EventStore, StreamAppend
 
 A = TypeVar("A", bound=BaseAggregate)
 
@@ -47,6 +47,25 @@ class Repository:
             stream_type=self.mapper.registry.stream_type(type(aggregate)),
             idempotency_key=idempotency_key,
         )
+
+    async def save_together(
+        self, aggregates: list[BaseAggregate], *, metadata: dict[str, Any] | None = None
+    ) -> list[AppendResult]:
+        """Append several aggregates' pending events atomically (all or none), each
+        expecting the version it was loaded at; ConcurrencyError when one moved on."""
+        appends = []
+        for aggregate in aggregates:
+            pending = aggregate.collect_events()
+            if pending:
+                appends.append(
+                    StreamAppend(
+                        aggregate.id,
+                        self.mapper.registry.stream_type(type(aggregate)),
+                        self.mapper.to_new_events(pending, metadata or {}),
+                        pending[0].originator_version - 1,
+                    )
+                )
+        return await self.store.append_together(appends)
 
     async def load(
         self,

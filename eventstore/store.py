@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import structlog
 
+from .errors import ConcurrencyError
 from .head import HeadReader
 from .migrations import apply_migrations
 from .notifier import Notifier
 from .records import RECORDED_COLUMNS, AppendResult, NewEvent, RecordedEvent
 from .tail import SharedTail
-from .writer import BatchObserver, GroupCommitWriter
+from .writer import BatchObserver, GroupCommitWriter, encode_events
 
 _COLUMNS = RECORDED_COLUMNS
 POOL_CLOSE_TIMEOUT_S = 10.0
@@ -27,19 +29,80 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     transaction-scoped; LISTEN and the leader's lock use connections of their own)."""
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+#: Without a configured bound, statements may run this long (client-side), as before.
+DEFAULT_COMMAND_TIMEOUT_S = 60.0
+#: The client-side bound runs this much past the server's statement_timeout, so the server
+#: cancels first (a clean QueryCanceledError) and the client only gives up on a server that
+#: does not answer at all.
+CLIENT_MARGIN_S = 2.0
+CONNECT_TIMEOUT_S = 10.0
+
+
+class BoundedPool(asyncpg.Pool):
+    """A pool whose ``acquire()`` gives up after ``acquire_timeout_s`` (TimeoutError).
+
+    Every checkout goes through ``acquire`` (``pool.fetch`` and friends too), so one bound
+    holds for all callers: a request never waits without end for a pool that is exhausted
+    or a database that hangs. None waits as long as it takes (the engine's workers)."""
+
+    acquire_timeout_s: float | None = None
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return super().acquire(timeout=self.acquire_timeout_s if timeout is None else timeout)
+
+
+def connect_settings(statement_timeout_s: float | None) -> dict[str, Any]:
+    """asyncpg connect arguments that bound each statement (server first, then client)."""
+    if statement_timeout_s is None:
+        return {"command_timeout": DEFAULT_COMMAND_TIMEOUT_S}
+    return {
+        "command_timeout": statement_timeout_s + CLIENT_MARGIN_S,
+        "server_settings": {"statement_timeout": str(max(1, round(statement_timeout_s * 1000)))},
+    }
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    acquire_timeout_s: float | None = None,
+    statement_timeout_s: float | None = None,
+) -> BoundedPool:
     """jsonb travels as text (asyncpg's C codec); orjson decodes only what is read.
 
     ``reset`` replaces asyncpg's default release, which sends ``RESET ALL; UNLISTEN *;
     pg_advisory_unlock_all(); CLOSE ALL`` on every release: a round trip, and database CPU,
-    for each of the thousands of short checkouts a second under load."""
-    return await asyncpg.create_pool(
+    for each of the thousands of short checkouts a second under load.
+
+    ``acquire_timeout_s`` bounds waiting for a connection, ``statement_timeout_s`` each
+    statement (PostgreSQL's ``statement_timeout``, so lock waits count too)."""
+    pool = BoundedPool(
         dsn,
         min_size=min_size,
         max_size=max_size,
-        command_timeout=60,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         reset=_keep_session,
+        timeout=CONNECT_TIMEOUT_S,
+        **connect_settings(statement_timeout_s),
     )
+    pool.acquire_timeout_s = acquire_timeout_s
+    await pool
+    return pool
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAppend:
+    """One stream's part of ``EventStore.append_together``."""
+
+    stream_id: UUID
+    stream_type: str
+    events: Sequence[NewEvent]
+    expected_version: int | None
 
 
 class EventStore:
@@ -53,8 +116,10 @@ class EventStore:
         observer: BatchObserver | None = None,
         max_batch: int = 1000,
         listen_dsn: str | None = None,
+        statement_timeout_s: float | None = None,
     ) -> None:
         self.pool = pool
+        self._statements = connect_settings(statement_timeout_s)
         self._listen_dsn = listen_dsn or dsn
         self._dsn = dsn
         self._writer = GroupCommitWriter(
@@ -69,23 +134,40 @@ class EventStore:
         return self._dsn
 
     async def _connect_writer(self) -> asyncpg.Connection:
-        return await asyncpg.connect(self._dsn, timeout=10, command_timeout=60)
+        return await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT_S, **self._statements)
 
     async def _connect_head(self) -> asyncpg.Connection:
-        return await asyncpg.connect(self._dsn, timeout=10, command_timeout=60)
+        return await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT_S, **self._statements)
 
     async def _connect_listener(self) -> asyncpg.Connection:
         return await asyncpg.connect(self._listen_dsn, timeout=5)
 
     @classmethod
     async def open(
-        cls, dsn: str, *, pool_size: int = 10, migrate: bool = True, **kwargs: Any
+        cls,
+        dsn: str,
+        *,
+        pool_size: int = 10,
+        migrate: bool = True,
+        acquire_timeout_s: float | None = None,
+        statement_timeout_s: float | None = None,
+        **kwargs: Any,
     ) -> EventStore:
-        pool = await create_pool(dsn, max_size=pool_size)
+        """Migrate (on a connection of its own: a migration may take longer than any
+        statement bound allows), then open the pool and start the writer."""
         if migrate:
-            async with pool.acquire() as conn:
+            conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_S)
+            try:
                 await apply_migrations(conn)
-        store = cls(pool, dsn, **kwargs)
+            finally:
+                await conn.close()
+        pool = await create_pool(
+            dsn,
+            max_size=pool_size,
+            acquire_timeout_s=acquire_timeout_s,
+            statement_timeout_s=statement_timeout_s,
+        )
+        store = cls(pool, dsn, statement_timeout_s=statement_timeout_s, **kwargs)
         await store.start()
         return store
 
@@ -125,6 +207,43 @@ class EventStore:
         )
         self.notifier.poke(result.last_position)
         return result
+
+    async def append_together(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
+        """Several streams in one transaction, all or none: a stream not at its expected
+        version fails the whole append with ConcurrencyError and nothing is written.
+
+        For a fact that spans aggregates (an incident and the counter that numbered it):
+        the group-commit writer decides each append on its own, this takes the same table
+        lock and positions in a transaction of its own. Rare writes only: it costs one
+        transaction and one fsync per call."""
+        if not appends or len({a.stream_id for a in appends}) != len(appends):
+            raise ValueError("append_together needs distinct streams")
+        encoded = [encode_events(a.stream_type, a.events, None) for a in appends]
+        if not all(encoded):
+            raise ValueError("append needs at least one event")
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT * FROM eventstore_append_batch($1, $2, $3, $4, $5, $6, $7, $8)",
+                [a.stream_id for a in appends],
+                [a.stream_type for a in appends],
+                [a.expected_version for a in appends],
+                [None] * len(appends),
+                [len(a.events) for a in appends],
+                [t for rows in encoded for t, _, _ in rows],
+                [d for rows in encoded for _, d, _ in rows],
+                [m for rows in encoded for _, _, m in rows],
+            )
+            for pending, row in zip(appends, rows, strict=True):
+                if row["outcome"] == "conflict":  # raising rolls the others back too
+                    raise ConcurrencyError(
+                        pending.stream_id, pending.expected_version or 0, row["version"]
+                    )
+        results = [
+            AppendResult(r["stream_id"], r["first_position"], r["last_position"], r["version"])
+            for r in rows
+        ]
+        self.notifier.poke(max(r.last_position for r in results))
+        return results
 
     async def read_stream(
         self, stream_id: UUID, *, from_version: int = 1, to_version: int | None = None

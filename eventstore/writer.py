@@ -53,7 +53,7 @@ BatchObserver = Callable[[int, int, list[float]], None]
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
-def _encode(
+def encode_events(
     stream_type: str, events: Sequence[NewEvent], idempotency_key: str | None
 ) -> list[tuple[str, str, str]]:
     """Events as JSON text, checked for what PostgreSQL refuses (U+0000, lone surrogates)."""
@@ -103,7 +103,7 @@ class GroupCommitWriter:
             raise StoreClosedError("the event store is closed")
         if not events:
             raise ValueError("append needs at least one event")
-        encoded = _encode(stream_type, events, idempotency_key)
+        encoded = encode_events(stream_type, events, idempotency_key)
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
         self._queue.append(
             _PendingAppend(

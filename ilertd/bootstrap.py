@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from uuid import UUID, uuid4, uuid5
 
 import structlog
@@ -20,8 +22,25 @@ log = structlog.get_logger(__name__)
 BOOTSTRAP_ADMIN_ID = uuid5(UUID("6f1e6c1e-8c8e-4a53-9b8e-2f3f2d1c0a11"), "bootstrap-admin")
 
 
-def _tell_operator(key: str, listen: str) -> None:
-    """The one place a key is shown: plainly on stdout, never through the logger."""
+#: Where a generated admin key goes when no terminal is there to show it to (under systemd
+#: stdout is the journal, which every member of adm/systemd-journal may read).
+KEY_FILE_NAME = "admin-api-key"
+
+
+def _tell_operator(key: str, listen: str, key_file: Path) -> None:
+    """The one place a key is shown: on the terminal when there is one, else in a file only
+    the daemon's user and root may read; never through the logger or into the journal."""
+    if not sys.stdout.isatty():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(key + "\n")
+        log.warning(
+            "admin user created; its generated API key is in the key file (read it, then "
+            "delete the file)",
+            key_file=str(key_file),
+        )
+        return
     host, _, port = listen.rpartition(":")
     sys.stdout.write(
         "\n"
@@ -34,8 +53,11 @@ def _tell_operator(key: str, listen: str) -> None:
     sys.stdout.flush()
 
 
-async def ensure_admin(repository: Repository, configured_key: str, listen: str) -> bool:
-    """Create the admin on first start; True if this call created it."""
+async def ensure_admin(
+    repository: Repository, configured_key: str, listen: str, key_file: Path
+) -> bool:
+    """Create the admin on first start; True if this call created it. A generated key is
+    shown once (``_tell_operator``)."""
     if await repository.store.stream_version(BOOTSTRAP_ADMIN_ID) > 0:
         if configured_key:
             admin: User = await repository.load(BOOTSTRAP_ADMIN_ID)
@@ -61,7 +83,7 @@ async def ensure_admin(repository: Repository, configured_key: str, listen: str)
         return False  # another instance won the race
     log.info("admin user created", generated_key=not configured_key)
     if not configured_key:
-        _tell_operator(key, listen)
+        _tell_operator(key, listen, key_file)
     return True
 
 

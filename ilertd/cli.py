@@ -1,4 +1,4 @@
-"""The ``ilertd`` command: serve, migrate, check-config, replay, timeline, rebuild."""
+"""The ``ilertd`` command: serve, migrate, check-config, replay, timeline, rebuild, secrets."""
 
 from __future__ import annotations
 
@@ -189,6 +189,37 @@ async def _reset_admin_key(config: Config) -> int:
     return 0
 
 
+def _secrets_rotate(config: Config) -> int:
+    from .sealing import SealingError, rotate
+
+    try:
+        sys.stdout.write(rotate(config))
+    except (SealingError, OSError) as exc:
+        print(f"ilertd: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _secrets_status(config: Config) -> int:
+    """How many sealed values each key opens; 1 when one opens none of them."""
+    from .sealing import SealingError, census, load_sealer
+
+    try:
+        sealer = load_sealer(config, create=False)
+    except SealingError as exc:
+        print(f"ilertd: {exc}", file=sys.stderr)
+        return 1
+    async with open_store(config) as store:
+        found = await census(sealer, store.pool)
+    print(f"keys from {sealer.source} (the first seals):")
+    for number, (name, opened) in enumerate(found["keys"], 1):
+        print(f"  {number}. {name}  opens {opened} sealed value(s)")
+    print(f"plaintext values (events from before sealing): {found['plaintext']}")
+    for where in found["unopened"]:
+        print(f"no key opens {where}", file=sys.stderr)
+    return 1 if found["unopened"] else 0
+
+
 def _check_config(config: Config) -> int:
     print(f"# source: {config.source or 'defaults and environment'}")
     for option in OPTIONS:
@@ -224,6 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
     admin_sub.add_parser(
         "reset-key", help="revoke the admin user's API keys and print a new one (a lost key)"
     )
+    secrets = sub.add_parser("secrets", help="the keys sealing connector and action secrets")
+    secrets_sub = secrets.add_subparsers(dest="secrets_command", required=True)
+    secrets_sub.add_parser(
+        "rotate", help="put a new key in front (new writes use it; the old ones still open)"
+    )
+    secrets_sub.add_parser("status", help="how many sealed values each key opens")
     rebuild = sub.add_parser("rebuild", help="drop a projection and replay it from 0")
     rebuild.add_argument("name", help="projection name, e.g. users")
     return parser
@@ -259,6 +296,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_timeline(config, args.alert, args.json))
     if args.command == "rebuild":
         return asyncio.run(_rebuild(config, args.name))
+    if args.command == "secrets" and args.secrets_command == "rotate":
+        return _secrets_rotate(config)
+    if args.command == "secrets" and args.secrets_command == "status":
+        return asyncio.run(_secrets_status(config))
     if args.command == "admin" and args.admin_command == "reset-key":
         return asyncio.run(_reset_admin_key(config))
     return EXIT_CONFIG

@@ -38,6 +38,10 @@ class Option:
     minimum: int = 1
 
 
+#: A chosen admin key shorter than this is refused at start: the key is a password that
+#: grants everything, and ``a`` would do.
+MIN_ADMIN_KEY_LENGTH = 32
+
 OPTIONS: tuple[Option, ...] = (
     Option(
         "database.url",
@@ -48,6 +52,20 @@ OPTIONS: tuple[Option, ...] = (
         secret=True,
     ),
     Option("database.pool_size", "ILERTD_DATABASE_POOL_SIZE", 20, int, "connections in the pool"),
+    Option(
+        "database.acquire_timeout_s",
+        "ILERTD_DATABASE_ACQUIRE_TIMEOUT_S",
+        5.0,
+        float,
+        "longest a request waits for a free database connection; then 503 with Retry-After",
+    ),
+    Option(
+        "database.statement_timeout_s",
+        "ILERTD_DATABASE_STATEMENT_TIMEOUT_S",
+        30.0,
+        float,
+        "longest one database statement may run, lock waits included; then 503",
+    ),
     Option(
         "database.connect_retry_s",
         "ILERTD_DATABASE_CONNECT_RETRY_S",
@@ -77,6 +95,21 @@ OPTIONS: tuple[Option, ...] = (
         "seconds in-flight requests get to finish on SIGTERM",
     ),
     Option(
+        "http.header_timeout_s",
+        "ILERTD_HTTP_HEADER_TIMEOUT_S",
+        10.0,
+        float,
+        "longest a connection may take to send a request's head, and stay idle between "
+        "requests; then it is closed",
+    ),
+    Option(
+        "http.body_timeout_s",
+        "ILERTD_HTTP_BODY_TIMEOUT_S",
+        30.0,
+        float,
+        "longest a client may take to send a request body; then 408 and the connection closes",
+    ),
+    Option(
         "http.max_body_bytes",
         "ILERTD_HTTP_MAX_BODY_BYTES",
         1024 * 1024,
@@ -99,6 +132,28 @@ OPTIONS: tuple[Option, ...] = (
         minimum=0,
     ),
     Option(
+        "auth.max_failures",
+        "ILERTD_AUTH_MAX_FAILURES",
+        10,
+        int,
+        "failed authentications per client address (and wrong passwords per user) within "
+        "auth.failure_window_s before that address (or user's password login) gets 429",
+    ),
+    Option(
+        "auth.failure_window_s",
+        "ILERTD_AUTH_FAILURE_WINDOW_S",
+        300.0,
+        float,
+        "seconds failures are counted in, and how long a throttled address or user waits",
+    ),
+    Option(
+        "auth.throttle_max_entries",
+        "ILERTD_AUTH_THROTTLE_MAX_ENTRIES",
+        10_000,
+        int,
+        "addresses (and users) the throttle remembers; the least recently failed go first",
+    ),
+    Option(
         "engine.process",
         "ILERTD_ENGINE_PROCESS",
         "separate",
@@ -113,6 +168,14 @@ OPTIONS: tuple[Option, ...] = (
         2.0,
         float,
         "seconds between a standby's attempts to take over the engine",
+    ),
+    Option(
+        "http.trusted_proxies",
+        "ILERTD_HTTP_TRUSTED_PROXIES",
+        "",
+        str,
+        "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client "
+        "(the failed-authentication throttle counts that address); empty: none",
     ),
     Option(
         "http.public_url",
@@ -173,9 +236,10 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "outbound.deny_private_networks",
         "ILERTD_OUTBOUND_DENY_PRIVATE_NETWORKS",
-        False,
+        True,
         bool,
-        "true: never send to loopback, private, link-local (cloud metadata) addresses",
+        "never send to loopback, private, link-local (cloud metadata), CGNAT or unique-local "
+        "addresses unless allow_networks lets them in; false sends anywhere",
     ),
     Option("smtp.host", "ILERTD_SMTP_HOST", "", str, "SMTP server for e-mail; empty: no e-mail"),
     Option("smtp.port", "ILERTD_SMTP_PORT", 25, int, "SMTP port"),
@@ -293,8 +357,26 @@ OPTIONS: tuple[Option, ...] = (
         "ILERTD_ADMIN_API_KEY",
         "",
         str,
-        "API key of the admin user created on first start; empty generates one",
+        f"API key of the admin user created on first start (at least {MIN_ADMIN_KEY_LENGTH} "
+        "characters); empty generates one",
         secret=True,
+    ),
+    Option(
+        "secrets.keys",
+        "ILERTD_SECRETS_KEYS",
+        "",
+        str,
+        "Fernet keys sealing connector and alert action secrets, comma-separated, the first "
+        "seals; empty: the key file",
+        secret=True,
+    ),
+    Option(
+        "secrets.key_file",
+        "ILERTD_SECRETS_KEY_FILE",
+        "",
+        str,
+        "file of those keys, one a line (made with one key on first start); empty: "
+        "<data_dir>/secrets.key",
     ),
 )
 
@@ -393,10 +475,17 @@ def _validate(values: dict[str, Any]) -> None:
     url = values["database.url"]
     if url and urlsplit(url).scheme not in ("postgres", "postgresql"):
         raise ConfigError("database.url", "must be a postgresql:// URL")
+    admin_key = values["admin_api_key"]
+    if admin_key and len(admin_key) < MIN_ADMIN_KEY_LENGTH:
+        raise ConfigError(
+            "admin_api_key (ILERTD_ADMIN_API_KEY)",
+            f"must be at least {MIN_ADMIN_KEY_LENGTH} characters, got {len(admin_key)}; "
+            "leave it empty and ilertd generates one",
+        )
     public = values["http.public_url"]
     if public and urlsplit(public).scheme not in ("http", "https"):
         raise ConfigError("http.public_url", "must be an http:// or https:// URL")
-    for key in ("outbound.allow_networks", "outbound.deny_networks"):
+    for key in ("outbound.allow_networks", "outbound.deny_networks", "http.trusted_proxies"):
         for entry in networks(values[key]):
             try:
                 ipaddress.ip_network(entry, strict=False)

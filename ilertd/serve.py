@@ -63,11 +63,10 @@ async def serve(config: Config) -> int:
 
     async def start() -> None:
         nonlocal engine
-        await services.start()
+        runtime = await services.start()
         if separate:
-            assert services.store is not None
-            engine = EngineProcess(config, services.store.dsn)
-            engine.start(services.store.pool, services.metrics)
+            engine = EngineProcess(config, runtime.store.dsn)
+            engine.start(runtime.pool, services.metrics)
         freeze_startup_heap()
         sd_notify("READY=1\nSTATUS=ready")
 

@@ -4,26 +4,51 @@ from .alert_sources import AlertSourcesProjection
 from .alerts import AlertsProjection
 from .base import Projection
 from .escalation_policies import EscalationPoliciesProjection
+from .incidents import IncidentsProjection
+from .maintenance_windows import Listener as MaintenanceListener
+from .maintenance_windows import (
+    MaintenanceSuppressionsProjection,
+    MaintenanceWindowsProjection,
+)
 from .outbound_config import OutboundConfigProjection
-from .outbox import OutboxProjection
+from .outbox import Listener, OutboxProjection
 from .pager import PagerProjection
 from .runner import ProjectionRunner
 from .schedules import SchedulesProjection
+from .services import ServicesProjection
+from .status_pages import StatusPagesProjection
+from .teams import TeamsProjection
+from .timers import Listener as TimersListener
 from .timers import TimersProjection
 from .users import UsersProjection
 
 
-def all_projections() -> list[Projection]:
+def all_projections(
+    *,
+    timers: TimersListener | None = None,
+    outbox: Listener | None = None,
+    pager: Listener | None = None,
+    maintenance: MaintenanceListener | None = None,
+) -> list[Projection]:
+    """Every read model, the leader-only ones told of their changes by the listeners given
+    (the timer engine, the dispatcher, the notifier); none where no engine runs. The
+    maintenance windows tell the ingest path's cache (``maintenance.gate``)."""
     return [
         UsersProjection(),
         AlertsProjection(),
         AlertSourcesProjection(),
-        TimersProjection(),
+        TimersProjection(timers),
         EscalationPoliciesProjection(),
         SchedulesProjection(),
+        TeamsProjection(),
         OutboundConfigProjection(),
-        OutboxProjection(),
-        PagerProjection(),
+        StatusPagesProjection(),
+        ServicesProjection(),
+        IncidentsProjection(),
+        OutboxProjection(outbox),
+        PagerProjection(pager),
+        MaintenanceWindowsProjection(maintenance),
+        MaintenanceSuppressionsProjection(),
     ]
 
 

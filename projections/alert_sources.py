@@ -18,6 +18,7 @@ from ilertd.domain.durations import format_duration
 from ilertd.domain.wire_time import wire_time
 
 from .base import Projection
+from .team_scope import scope_sql, teams_json
 
 CHANGED_PAYLOAD = READ_MODEL_PREFIX + "alert_sources"
 
@@ -36,11 +37,13 @@ SETTINGS = (
     "auto_resolution_timeout_s",
     "active",
 )
+#: The teams' ids: absent from events recorded before resources had teams.
+TEAMS = "teams"
 
 
 class AlertSourcesProjection(Projection):
     name = "alert_sources"
-    version = 1
+    version = 2  # 2: teams
     tables = ("alert_sources",)
     event_types = frozenset(
         {
@@ -66,6 +69,7 @@ class AlertSourcesProjection(Projection):
                 alert_priority_rule       text        NOT NULL,
                 auto_resolution_timeout_s integer,
                 active                    boolean     NOT NULL,
+                teams                     bigint[]    NOT NULL DEFAULT '{}',
                 deleted                   boolean     NOT NULL DEFAULT false,
                 created_at                timestamptz NOT NULL,
                 updated_at                timestamptz NOT NULL
@@ -85,14 +89,16 @@ class AlertSourcesProjection(Projection):
                 """
                 INSERT INTO alert_sources (id, stream_id, integration_key, name, integration_type,
                     escalation_policy_id, alert_creation, alert_grouping_window_s,
-                    alert_priority_rule, auto_resolution_timeout_s, active, created_at, updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+                    alert_priority_rule, auto_resolution_timeout_s, active, created_at, updated_at,
+                    teams)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
                 """,
                 event.position,
                 event.stream_id,
                 data["integration_key"],
                 *(data.get(column) for column in SETTINGS),
                 event.recorded_at,
+                data.get(TEAMS) or [],
             )
         elif event.type == "alert-source-updated":
             await conn.execute(
@@ -100,12 +106,13 @@ class AlertSourcesProjection(Projection):
                 UPDATE alert_sources SET name = $2, integration_type = $3,
                     escalation_policy_id = $4, alert_creation = $5, alert_grouping_window_s = $6,
                     alert_priority_rule = $7, auto_resolution_timeout_s = $8, active = $9,
-                    updated_at = $10
+                    updated_at = $10, teams = $11
                 WHERE stream_id = $1
                 """,
                 event.stream_id,
                 *(data.get(column) for column in SETTINGS),
                 event.recorded_at,
+                data.get(TEAMS) or [],
             )
         elif event.type == "alert-source-key-regenerated":
             await conn.execute(
@@ -147,13 +154,25 @@ async def source_by_id(
 
 
 async def list_sources(
-    conn: asyncpg.Connection | asyncpg.Pool, start: int, limit: int
+    conn: asyncpg.Connection | asyncpg.Pool,
+    start: int,
+    limit: int,
+    *,
+    viewer: int | None = None,
+    only: list[int] | None = None,
 ) -> list[asyncpg.Record]:
-    """One page of live sources, oldest first (stable across pages)."""
+    """One page of live sources, oldest first (stable across pages): those ``viewer`` may
+    see (None: all) of the teams ``only`` (None: any), as ``team_scope.scope_sql``."""
     return await conn.fetch(
-        "SELECT * FROM alert_sources WHERE NOT deleted ORDER BY id OFFSET $1 LIMIT $2",
+        f"""
+        SELECT * FROM alert_sources s
+        WHERE NOT deleted AND {scope_sql("s.teams", "$3", "$4")}
+        ORDER BY id OFFSET $1 LIMIT $2
+        """,
         start,
         limit,
+        viewer,
+        only,
     )
 
 
@@ -177,9 +196,10 @@ def _duration(seconds: int | None) -> str | None:
     return None if seconds is None else format_duration(seconds)
 
 
-def source_json(row: asyncpg.Record) -> dict[str, Any]:
+def source_json(row: asyncpg.Record, teams: dict[int, str] | None = None) -> dict[str, Any]:
     """The API representation. ``integrationUrl`` is a path here: only an HTTP handler knows
-    the base URL the caller used, and prefixes it."""
+    the base URL the caller used, and prefixes it. ``teams``: the names of the row's teams
+    (``team_scope.team_names``)."""
     policy = row["escalation_policy_id"]
     return {
         "id": row["id"],
@@ -196,4 +216,5 @@ def source_json(row: asyncpg.Record) -> dict[str, Any]:
         "status": "ALL_RESOLVED" if row["active"] else "DISABLED",
         "createdAt": _iso(row["created_at"]),
         "updatedAt": _iso(row["updated_at"]),
+        "teams": teams_json(row["teams"], teams or {}),
     }

@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     accepted_at          timestamptz,
     resolved_on          timestamptz,
     updated_at           timestamptz NOT NULL,
-    version              integer     NOT NULL
+    version              integer     NOT NULL,
+    linked_incident_id   bigint
 );
 CREATE INDEX IF NOT EXISTS alerts_status_id ON alerts (status, id DESC);
 CREATE INDEX IF NOT EXISTS alerts_source_id ON alerts (source_id, id DESC);
@@ -126,6 +127,8 @@ def _actor_text(actor: dict[str, Any]) -> str:
         return f"user {actor.get('id')}"
     if kind == "source":
         return f"alert source {actor.get('id')}"
+    if kind == "incident":
+        return f"incident {actor.get('reference')}"
     return "ilertd"
 
 
@@ -160,7 +163,12 @@ def describe_delivery(event_type: str, data: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-ENTRY_SQL = "INSERT INTO alert_log_entries VALUES ($1, $2, $3, $4, $5, $6, $7)"
+#: Only for an alert that exists: a delivery's outcome may be an incident's (the outbox
+#: names the incident in ``alert_id``; ids are positions, so they never collide).
+ENTRY_SQL = (
+    "INSERT INTO alert_log_entries SELECT $1, $2, $3, $4, $5, $6, $7 "
+    "WHERE EXISTS (SELECT 1 FROM alerts WHERE id = $2)"
+)
 Entry = tuple[int, int, datetime, str, str, str, str]
 
 
@@ -183,6 +191,9 @@ def _system_entry(
         orjson.dumps(log_vars(reason, data)).decode(),
     )
 
+
+#: An incident linked or unlinked the alert (``linkedIncidentId``).
+INCIDENT_LINKS = frozenset({"incident-alert-linked", "incident-alert-unlinked"})
 
 #: Pages to responders, on the alert's timeline.
 NOTIFICATION_EVENTS = frozenset(
@@ -279,7 +290,7 @@ def _created_args(event: RecordedEvent, data: dict[str, Any], at: datetime) -> t
 
 class AlertsProjection(Projection):
     name = "alerts"
-    version = 5
+    version = 6
     tables = ("alert_log_entries", "alert_counts", "alert_responders", "alerts")
     event_types = frozenset(
         {
@@ -299,6 +310,7 @@ class AlertsProjection(Projection):
             "alert-user-responded",
             *DELIVERY_OUTCOMES,
             *NOTIFICATION_EVENTS,
+            *INCIDENT_LINKS,
         }
     )
 
@@ -370,6 +382,9 @@ class AlertsProjection(Projection):
         if event.type in NOTIFICATION_EVENTS:
             self._entries.append(_notification_entry(event, data, at))
             return
+        if event.type in INCIDENT_LINKS:
+            await self._incident_link(conn, event, data, at)
+            return
         kind = event.type.removeprefix("alert-")
         if kind == "created":
             alert_id = await self._created(conn, event, data, at)
@@ -391,6 +406,40 @@ class AlertsProjection(Projection):
             alert_id = row["id"]
             await getattr(self, "_" + kind.replace("-", "_"))(conn, row, data, at)
         self._entry(event, alert_id, kind, data, at)
+
+    async def _incident_link(
+        self, conn: asyncpg.Connection, event: RecordedEvent, data: dict[str, Any], at: datetime
+    ) -> None:
+        """An incident linked or unlinked the alert: its ``linkedIncidentId`` (the id of
+        the incident, the position of its first event, found in the store itself so this
+        read model needs no other) and a timeline entry."""
+        linked = event.type == "incident-alert-linked"
+        alert_id = await conn.fetchval(
+            "UPDATE alerts SET linked_incident_id = CASE WHEN $2 THEN "
+            "(SELECT position FROM events WHERE stream_id = $3 AND version = 1) END "
+            "WHERE id = $1 RETURNING id",
+            data["alert_id"],
+            linked,
+            event.stream_id,
+        )
+        if alert_id is None:
+            return
+        verb = "linked to" if linked else "unlinked from"
+        entry_type = (
+            LogEntryType.ALERT_INCIDENT_LINKED if linked else LogEntryType.ALERT_INCIDENT_UNLINKED
+        )
+        self._entries.append(
+            (
+                event.position,
+                alert_id,
+                at,
+                entry_type,
+                f"Alert {verb} incident {data.get('reference')} by "
+                + _actor_text(data.get("actor") or {}),
+                orjson.dumps(data.get("actor") or {}).decode(),
+                orjson.dumps(log_vars("incident", data)).decode(),
+            )
+        )
 
     async def _created_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
         """New alerts, their responders, entries and counts: two pipelined statements. The

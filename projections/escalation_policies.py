@@ -21,6 +21,7 @@ from eventstore import RecordedEvent
 from ilertd.domain.durations import format_duration
 
 from .base import Projection
+from .team_scope import scope_sql, teams_json
 
 Db = asyncpg.Connection | asyncpg.Pool
 INT64_MAX = 2**63 - 1
@@ -138,13 +139,33 @@ async def policy_by_routing_key(conn: Db, key: str) -> asyncpg.Record | None:
     )
 
 
-async def list_policies(conn: Db, start: int, limit: int) -> list[asyncpg.Record]:
-    """One page of live policies, oldest first (stable across pages)."""
+async def list_policies(
+    conn: Db,
+    start: int,
+    limit: int,
+    *,
+    viewer: int | None = None,
+    only: list[int] | None = None,
+) -> list[asyncpg.Record]:
+    """One page of live policies, oldest first (stable across pages): those ``viewer`` may
+    see (None: all) of the teams ``only`` (None: any), as ``team_scope.scope_sql``."""
     return await conn.fetch(
-        "SELECT * FROM escalation_policies WHERE NOT deleted ORDER BY id OFFSET $1 LIMIT $2",
+        f"""
+        SELECT * FROM escalation_policies p
+        WHERE NOT deleted AND {scope_sql("p.teams", "$3", "$4")}
+        ORDER BY id OFFSET $1 LIMIT $2
+        """,
         start,
         limit,
+        viewer,
+        only,
     )
+
+
+async def policy_teams(conn: Db, policy_id: int) -> list[int] | None:
+    """The team ids of the live policy with this API id; None when there is none."""
+    row = await policy_by_id(conn, policy_id)
+    return None if row is None else list(row["teams"])
 
 
 def policy_rules(row: Any) -> list[dict]:
@@ -205,8 +226,9 @@ def rule_json(rule: dict[str, Any], users: dict[int, Any]) -> dict[str, Any]:
     }
 
 
-def policy_json(row: Any, users: dict[int, Any]) -> dict[str, Any]:
-    """The API representation; ``users`` as ``users_by_ids`` gives them."""
+def policy_json(row: Any, users: dict[int, Any], teams: dict[int, str]) -> dict[str, Any]:
+    """The API representation; ``users`` as ``users_by_ids`` gives them, ``teams`` as
+    ``team_scope.team_names``."""
     return {
         "id": row["id"],
         "name": row["name"],
@@ -215,5 +237,5 @@ def policy_json(row: Any, users: dict[int, Any]) -> dict[str, Any]:
         "frequency": row["frequency"],
         "delayMin": row["delay_min"],
         "routingKey": row["routing_key"],
-        "teams": [{"id": team} for team in row["teams"]],
+        "teams": teams_json(row["teams"], teams),
     }

@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS outbox_actions (
     not_resolved_delay_s     integer,
     deleted                  boolean NOT NULL DEFAULT false
 );
+CREATE TABLE IF NOT EXISTS outbox_incidents (
+    stream_id   uuid   PRIMARY KEY,
+    incident_id bigint NOT NULL
+);
 CREATE TABLE IF NOT EXISTS outbox_alerts (
     stream_id uuid   PRIMARY KEY,
     alert_id  bigint NOT NULL,
@@ -61,6 +65,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_error      text,
     last_status     integer,
     external_ref    text,
+    kind            text        NOT NULL DEFAULT 'alert',
     created_at      timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL
 );
@@ -71,13 +76,15 @@ CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries (alert_id, seq);
 CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status, updated_at DESC);
 """
 
-#: A new delivery: the chain's head at once, or waiting behind the chain's open head.
+#: A new delivery (of an alert's event, or ``kind`` 'incident': then ``alert_id`` and
+#: ``alert_stream`` name the incident): the chain's head at once, or waiting behind the
+#: chain's open head.
 INSERT_SQL = """
 INSERT INTO deliveries (id, chain, seq, alert_id, alert_stream, alert_version, action_id,
-    event_type, manual, status, due_at, next_attempt_at, created_at, updated_at)
+    event_type, manual, status, due_at, next_attempt_at, created_at, updated_at, kind)
 SELECT $1, $2::uuid, $3, $4, $5, $6, $7, $8, $9, 'PENDING', $10::timestamptz,
     CASE WHEN EXISTS (SELECT 1 FROM deliveries WHERE chain = $2::uuid AND status = 'PENDING')
-         THEN NULL ELSE $10::timestamptz END, $11::timestamptz, $11::timestamptz
+         THEN NULL ELSE $10::timestamptz END, $11::timestamptz, $11::timestamptz, $12
 ON CONFLICT (id) DO NOTHING
 """
 
@@ -119,15 +126,15 @@ def _ts(data: dict[str, Any]) -> datetime:
 
 class OutboxProjection(Projection):
     name = "outbox"
-    version = 1
+    version = 2
     leader_only = True
-    tables = ("deliveries", "outbox_alerts", "outbox_actions")
+    tables = ("deliveries", "outbox_incidents", "outbox_alerts", "outbox_actions")
     event_types = TRIGGERING_EVENTS | _ACTION_EVENTS | _DELIVERY_EVENTS
 
-    def __init__(self) -> None:
+    def __init__(self, listener: Listener | None = None) -> None:
         #: Told after each committed batch that planned or moved deliveries (the
-        #: dispatcher wakes up).
-        self.listener: Listener | None = None
+        #: dispatcher wakes up); None where no dispatcher runs (``ilertd rebuild``).
+        self.listener = listener
         self._changed = False
         self._actions: dict[int, asyncpg.Record] = {}
 
@@ -153,7 +160,7 @@ class OutboxProjection(Projection):
             events = [
                 e
                 for e in events
-                if e.type == "alert-created"
+                if e.type in ("alert-created", "incident-declared")
                 or e.type in _ACTION_EVENTS
                 or e.type in _DELIVERY_EVENTS
             ]
@@ -192,6 +199,8 @@ class OutboxProjection(Projection):
             await self._action_changed(conn, event)
         elif event.type in _DELIVERY_EVENTS:
             await self._delivery_event(conn, event)
+        elif event.type.startswith("incident-"):
+            await self._incident_event(conn, event)
         elif self._actions or event.type == "alert-created":
             await self._alert_event(conn, event)
 
@@ -248,6 +257,50 @@ class OutboxProjection(Projection):
             await conn.executemany(INSERT_SQL, planned)
             self._changed = True
 
+    async def _incident_event(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        """An incident event owes the automatic actions that list its type, whatever their
+        alert sources (an incident belongs to none)."""
+        if event.type == "incident-declared":
+            incident_id = event.position
+            await conn.execute(
+                "INSERT INTO outbox_incidents VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                event.stream_id,
+                incident_id,
+            )
+        elif not self._actions:
+            return
+        else:
+            incident_id = await conn.fetchval(
+                "SELECT incident_id FROM outbox_incidents WHERE stream_id = $1", event.stream_id
+            )
+            if incident_id is None:
+                return
+        event_type = webhook_event_type(event.type, event.data)
+        if event_type is None:
+            return
+        at = _ts(event.data)
+        planned = [
+            (
+                delivery_id(event.position, action["id"]),
+                chain_id(event.stream_id, action["id"]),
+                event.position,
+                incident_id,
+                event.stream_id,
+                event.version,
+                action["id"],
+                event_type,
+                False,
+                at,
+                at,
+                "incident",
+            )
+            for action in self._actions.values()
+            if action["trigger_mode"] == "AUTOMATIC" and event_type in action["trigger_types"]
+        ]
+        if planned:
+            await conn.executemany(INSERT_SQL, planned)
+            self._changed = True
+
     def _planned(
         self, event: RecordedEvent, alert_id: int, source_id: int
     ) -> list[tuple[Any, ...]]:
@@ -277,6 +330,7 @@ class OutboxProjection(Projection):
                         False,
                         due,
                         at,
+                        "alert",
                     )
                 )
         return planned
@@ -322,6 +376,7 @@ class OutboxProjection(Projection):
                 True,
                 at,
                 at,
+                "alert",
             )
         elif kind == "retry-requested":
             await conn.execute(

@@ -175,8 +175,10 @@ class PagerProjection(Projection):
     )
     event_types = _ALERT_EVENTS | _NOTIFICATION_EVENTS | _USER_EVENTS
 
-    def __init__(self) -> None:
-        self.listener: Listener | None = None
+    def __init__(self, listener: Listener | None = None) -> None:
+        #: Told after each committed batch that requested pages or scheduled or sent
+        #: notifications (the notifier wakes up); None where none runs (``ilertd rebuild``).
+        self.listener = listener
         self._changed = False
 
     async def setup(self, conn: asyncpg.Connection) -> None:

@@ -17,9 +17,10 @@ import orjson
 
 from eventstore import RecordedEvent
 from ilertd import oncall
-from ilertd.domain.schedule import build_oncall
+from ilertd.domain.schedule import DEFAULT_SHIFT_DURATION, build_oncall
 
 from .base import Projection
+from .team_scope import array_of_json, scope_sql
 
 Db = asyncpg.Connection | asyncpg.Pool
 INT64_MAX = 2**63 - 1
@@ -34,6 +35,9 @@ def _spec_args(data: dict[str, Any]) -> tuple[Any, ...]:
         _json(data["layers"]),
         _json(data["shifts"]),
         _json(data["teams"]),
+        # events recorded before these settings existed carry neither
+        data.get("show_gaps", False),
+        data.get("default_shift_duration", DEFAULT_SHIFT_DURATION),
     )
 
 
@@ -43,7 +47,8 @@ def _json(value: Any) -> str:
 
 class SchedulesProjection(Projection):
     name = "schedules"
-    version = 1
+    #: 2: show_gaps, default_shift_duration
+    version = 2
     tables = ("schedules",)
     event_types = frozenset(
         {
@@ -68,6 +73,8 @@ class SchedulesProjection(Projection):
                 shifts      jsonb       NOT NULL,
                 overrides   jsonb       NOT NULL DEFAULT '[]',
                 teams       jsonb       NOT NULL,
+                show_gaps   boolean     NOT NULL,
+                default_shift_duration text NOT NULL,
                 deleted     boolean     NOT NULL DEFAULT false,
                 created_at  timestamptz NOT NULL,
                 updated_at  timestamptz NOT NULL
@@ -81,8 +88,9 @@ class SchedulesProjection(Projection):
             await conn.execute(
                 """
                 INSERT INTO schedules (id, stream_id, name, timezone, type, layers, shifts,
-                                       teams, created_at, updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9, $9)
+                                       teams, show_gaps, default_shift_duration,
+                                       created_at, updated_at)
+                VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9, $10, $11, $11)
                 """,
                 event.position,
                 event.stream_id,
@@ -93,7 +101,8 @@ class SchedulesProjection(Projection):
             await conn.execute(
                 """
                 UPDATE schedules SET name = $2, timezone = $3, type = $4, layers = $5::jsonb,
-                    shifts = $6::jsonb, teams = $7::jsonb, updated_at = $8
+                    shifts = $6::jsonb, teams = $7::jsonb, show_gaps = $8,
+                    default_shift_duration = $9, updated_at = $10
                 WHERE stream_id = $1
                 """,
                 event.stream_id,
@@ -141,10 +150,46 @@ async def schedules_by_ids(conn: Db, ids: Iterable[int]) -> list[asyncpg.Record]
     )
 
 
-async def list_schedules(conn: Db, start: int, limit: int | None) -> list[asyncpg.Record]:
-    """One page of live schedules, oldest first (stable across pages); None: all of them."""
+#: A schedules row's teams (a jsonb list of ids) as ``bigint[]``, for ``scope_sql``.
+_TEAMS = array_of_json("s.teams")
+
+
+async def schedule_by_name(
+    conn: Db, name: str, *, viewer: int | None = None
+) -> asyncpg.Record | None:
+    """The oldest live schedule with exactly this name (names need not be unique) that
+    ``viewer`` may see (None: any)."""
+    return await conn.fetchrow(
+        f"""
+        SELECT * FROM schedules s WHERE name = $1 AND NOT deleted
+            AND {scope_sql(_TEAMS, "$2", "NULL")}
+        ORDER BY id LIMIT 1
+        """,
+        name,
+        viewer,
+    )
+
+
+async def list_schedules(
+    conn: Db,
+    start: int,
+    limit: int | None,
+    *,
+    viewer: int | None = None,
+    only: list[int] | None = None,
+) -> list[asyncpg.Record]:
+    """One page of live schedules, oldest first (stable across pages); None: all of them.
+    Only those ``viewer`` may see (None: all) of the teams ``only`` (None: any), as
+    ``team_scope.scope_sql``."""
     return await conn.fetch(
-        "SELECT * FROM schedules WHERE NOT deleted ORDER BY id OFFSET $1 LIMIT $2", start, limit
+        f"""
+        SELECT * FROM schedules s WHERE NOT deleted AND {scope_sql(_TEAMS, "$3", "$4")}
+        ORDER BY id OFFSET $1 LIMIT $2
+        """,
+        start,
+        limit,
+        viewer,
+        only,
     )
 
 
@@ -157,6 +202,8 @@ def schedule_spec(row: asyncpg.Record) -> dict[str, Any]:
         "layers": orjson.loads(row["layers"]),
         "shifts": orjson.loads(row["shifts"]),
         "teams": orjson.loads(row["teams"]),
+        "show_gaps": row["show_gaps"],
+        "default_shift_duration": row["default_shift_duration"],
     }
 
 

@@ -1,8 +1,9 @@
 """Timers: what is due when, derived from events so a restart loses none of them.
 
-Auto-resolve deadlines now (``auto-resolve:<alert stream>``); escalations join with the
-on-call engine. After each committed batch the projection tells its listener (the timer
-engine) which timers were set, moved or cancelled.
+Each alert has at most one timer of each ``TimerKind``, named ``<kind>:<alert stream>``:
+its auto-resolve deadline and its next escalation step. After each committed batch the
+projection tells its listener (the timer engine, given at construction) which timers were
+set, moved or cancelled.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from eventstore import RecordedEvent
+from ilertd.domain.timers import TimerKind
 
 from .base import Projection
 
@@ -25,7 +27,7 @@ class TimerChange:
     """``due_at`` None: the timer is gone."""
 
     name: str
-    kind: str
+    kind: TimerKind
     stream_id: UUID
     due_at: datetime | None
 
@@ -50,8 +52,9 @@ class TimersProjection(Projection):
         }
     )
 
-    def __init__(self) -> None:
-        self.listener: Listener | None = None
+    def __init__(self, listener: Listener | None = None) -> None:
+        #: None where no engine runs (``ilertd rebuild``): the changes go nowhere
+        self.listener = listener
         self._changes: list[TimerChange] = []
 
     async def setup(self, conn: asyncpg.Connection) -> None:
@@ -104,17 +107,22 @@ class TimersProjection(Projection):
         await conn.executemany(
             "INSERT INTO timers VALUES ($1, $2, $3, $4, NULL) "
             "ON CONFLICT (name) DO UPDATE SET due_at = $4",
-            [(_escalation_name(s), ESCALATE, s, at) for s, at in due.items()],
+            [
+                (TimerKind.ESCALATE.timer_name(s), TimerKind.ESCALATE, s, at)
+                for s, at in due.items()
+            ],
         )
         self._changes += [
-            TimerChange(_escalation_name(s), ESCALATE, s, at) for s, at in due.items()
+            TimerChange(TimerKind.ESCALATE.timer_name(s), TimerKind.ESCALATE, s, at)
+            for s, at in due.items()
         ]
 
     async def _received_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
         moved: dict[str, datetime] = {}
         for event in run:
             received = event.data.get("received_at") or event.data["timestamp"]
-            moved[f"auto-resolve:{event.stream_id}"] = datetime.fromisoformat(received)
+            name = TimerKind.AUTO_RESOLVE.timer_name(event.stream_id)
+            moved[name] = datetime.fromisoformat(received)
         await self._move(conn, moved)
 
     async def _move(self, conn: asyncpg.Connection, moved_from: dict[str, datetime]) -> None:
@@ -129,46 +137,49 @@ class TimersProjection(Projection):
         )
         for row in rows:
             self._changes.append(
-                TimerChange(row["name"], "auto-resolve", row["stream_id"], row["due_at"])
+                TimerChange(row["name"], TimerKind.AUTO_RESOLVE, row["stream_id"], row["due_at"])
             )
 
     async def _set_escalation(
         self, conn: asyncpg.Connection, stream_id: UUID, due: str | None
     ) -> None:
         """The alert's next escalation step (one timer per alert), or none."""
-        name = _escalation_name(stream_id)
+        name = TimerKind.ESCALATE.timer_name(stream_id)
         if due is None:
             if await conn.fetchval("DELETE FROM timers WHERE name = $1 RETURNING 1", name):
-                self._changes.append(TimerChange(name, ESCALATE, stream_id, None))
+                self._changes.append(TimerChange(name, TimerKind.ESCALATE, stream_id, None))
             return
         at = datetime.fromisoformat(due)
         await conn.execute(
             "INSERT INTO timers VALUES ($1, $2, $3, $4, NULL) "
             "ON CONFLICT (name) DO UPDATE SET due_at = $4",
             name,
-            ESCALATE,
+            TimerKind.ESCALATE,
             stream_id,
             at,
         )
-        self._changes.append(TimerChange(name, ESCALATE, stream_id, at))
+        self._changes.append(TimerChange(name, TimerKind.ESCALATE, stream_id, at))
 
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         data = event.data
         at = datetime.fromisoformat(data["timestamp"])
-        name = f"auto-resolve:{event.stream_id}"
+        name = TimerKind.AUTO_RESOLVE.timer_name(event.stream_id)
         if event.type == "alert-created":
             after = data.get("auto_resolve_after_s")
             if after:
                 due = at + timedelta(seconds=after)
                 await conn.execute(
-                    "INSERT INTO timers VALUES ($1, 'auto-resolve', $2, $3, $4) "
-                    "ON CONFLICT (name) DO UPDATE SET due_at = $3, interval_s = $4",
+                    "INSERT INTO timers VALUES ($1, $2, $3, $4, $5) "
+                    "ON CONFLICT (name) DO UPDATE SET due_at = $4, interval_s = $5",
                     name,
+                    TimerKind.AUTO_RESOLVE,
                     event.stream_id,
                     due,
                     after,
                 )
-                self._changes.append(TimerChange(name, "auto-resolve", event.stream_id, due))
+                self._changes.append(
+                    TimerChange(name, TimerKind.AUTO_RESOLVE, event.stream_id, due)
+                )
             if data.get("next_escalation_at"):  # a new alert has no timer to remove
                 await self._set_escalation(conn, event.stream_id, data["next_escalation_at"])
         elif event.type in ("alert-escalated", "alert-rerouted"):
@@ -183,16 +194,10 @@ class TimersProjection(Projection):
                 "DELETE FROM timers WHERE stream_id = $1 RETURNING name, kind", event.stream_id
             )
             for row in deleted:
-                self._changes.append(TimerChange(row["name"], row["kind"], event.stream_id, None))
-
-
-ESCALATE = "escalate"
-
-
-def _escalation_name(stream_id: UUID) -> str:
-    return f"{ESCALATE}:{stream_id}"
+                change = TimerChange(row["name"], TimerKind(row["kind"]), event.stream_id, None)
+                self._changes.append(change)
 
 
 async def pending_timers(conn: asyncpg.Connection | asyncpg.Pool) -> list[TimerChange]:
     rows = await conn.fetch("SELECT name, kind, stream_id, due_at FROM timers ORDER BY due_at")
-    return [TimerChange(r["name"], r["kind"], r["stream_id"], r["due_at"]) for r in rows]
+    return [TimerChange(r["name"], TimerKind(r["kind"]), r["stream_id"], r["due_at"]) for r in rows]

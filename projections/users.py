@@ -11,23 +11,48 @@ constraint that a racing duplicate broke would stop the projection for good.
 Contacts and notification rules are keyed by the user's API id and the item's per-user id
 (``user_contacts``, ``user_notification_rules``); notifying reads them, so a deleted
 user's are removed with the user.
+
+Password hashes live in ``user_passwords``, apart from ``users``: every ``SELECT u.*`` (the
+caller's row, each answer about a user) stays free of them, and only ``password_login``
+reads one.
+
+Profile fields that no lookup needs (position, department, region, shiftColor, and any
+added later to ``domain.user.Profile``) are kept together in ``details`` (jsonb), so a new
+field needs no edit here.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import asyncpg
+import orjson
 
 from eventstore import RecordedEvent
+from ilertd.domain.user import Profile
 
 from .base import Projection
 
 Db = asyncpg.Connection | asyncpg.Pool
 
+#: the profile fields with a column of their own (looked up, ordered or compared in SQL)
+COLUMNS = frozenset(
+    {"email", "first_name", "last_name", "username", "role", "timezone", "language", "muted_until"}
+)
+#: every other profile field, with its default (events written before it existed lack it)
+DETAILS = {f.name: f.default for f in fields(Profile) if f.name not in COLUMNS}
+
+
+def _details(data: dict) -> str:
+    return orjson.dumps(
+        {name: data.get(name, default) for name, default in DETAILS.items()}
+    ).decode()
+
 
 class UsersProjection(Projection):
     name = "users"
-    version = 3
-    tables = ("user_notification_rules", "user_contacts", "api_keys", "users")
+    version = 5
+    tables = ("user_passwords", "user_notification_rules", "user_contacts", "api_keys", "users")
     event_types = frozenset(
         {
             "user-registered",
@@ -35,6 +60,7 @@ class UsersProjection(Projection):
             "user-deleted",
             "user-api-key-issued",
             "user-api-key-revoked",
+            "user-password-set",
             "user-contact-added",
             "user-contact-changed",
             "user-contact-removed",
@@ -58,6 +84,7 @@ class UsersProjection(Projection):
                 timezone    text        NOT NULL,
                 language    text        NOT NULL,
                 muted_until timestamptz,
+                details     jsonb       NOT NULL,
                 created_at  timestamptz NOT NULL,
                 updated_at  timestamptz NOT NULL,
                 deleted_at  timestamptz
@@ -74,6 +101,10 @@ class UsersProjection(Projection):
                 created_at  timestamptz NOT NULL
             );
             CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys (user_id);
+            CREATE TABLE IF NOT EXISTS user_passwords (
+                user_id       bigint    PRIMARY KEY REFERENCES users (id),
+                password_hash text      NOT NULL
+            );
             CREATE TABLE IF NOT EXISTS user_contacts (
                 user_id     bigint      NOT NULL,
                 contact_id  integer     NOT NULL,
@@ -112,6 +143,8 @@ class UsersProjection(Projection):
                     WHERE stream_id = $2 RETURNING id
                 ), keys AS (
                     DELETE FROM api_keys WHERE user_id IN (SELECT id FROM gone)
+                ), passwords AS (
+                    DELETE FROM user_passwords WHERE user_id IN (SELECT id FROM gone)
                 ), rules AS (
                     DELETE FROM user_notification_rules WHERE user_id IN (SELECT id FROM gone)
                 )
@@ -134,6 +167,16 @@ class UsersProjection(Projection):
             )
         elif event.type == "user-api-key-revoked":
             await conn.execute("DELETE FROM api_keys WHERE key_id = $1", data["key_id"])
+        elif event.type == "user-password-set":
+            await conn.execute(
+                """
+                INSERT INTO user_passwords (user_id, password_hash)
+                SELECT id, $2 FROM users WHERE stream_id = $1
+                ON CONFLICT (user_id) DO UPDATE SET password_hash = EXCLUDED.password_hash
+                """,
+                event.stream_id,
+                data["password_hash"],
+            )
         elif event.type in ("user-contact-added", "user-contact-changed"):
             await self._contact_set(conn, event, data)
         elif event.type == "user-contact-removed":
@@ -218,8 +261,10 @@ class UsersProjection(Projection):
         await conn.execute(
             """
             INSERT INTO users (id, stream_id, username, email, first_name, last_name, role,
-                               timezone, language, muted_until, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::timestamptz, $11, $11)
+                               timezone, language, muted_until, details, created_at,
+                               updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::timestamptz, $11::jsonb,
+                    $12, $12)
             """,
             event.position,
             event.stream_id,
@@ -231,6 +276,7 @@ class UsersProjection(Projection):
             data.get("timezone", "UTC"),
             data.get("language", "en"),
             data.get("muted_until"),  # absent in events written before mutedUntil existed
+            _details(data),
             event.recorded_at,
         )
 
@@ -239,7 +285,8 @@ class UsersProjection(Projection):
             """
             UPDATE users SET username = $2, email = $3, first_name = $4, last_name = $5,
                              role = $6, timezone = $7, language = $8,
-                             muted_until = $9::text::timestamptz, updated_at = $10
+                             muted_until = $9::text::timestamptz, details = $10::jsonb,
+                             updated_at = $11
             WHERE stream_id = $1
             """,
             event.stream_id,
@@ -251,6 +298,7 @@ class UsersProjection(Projection):
             data["timezone"],
             data["language"],
             data["muted_until"],
+            _details(data),
             event.recorded_at,
         )
 
@@ -265,6 +313,22 @@ async def user_by_key_hash(conn: Db, key_hash: str) -> asyncpg.Record | None:
     )
 
 
+async def password_login(conn: Db, name: str) -> asyncpg.Record | None:
+    """``user_id`` and ``password_hash`` of the live user with a password whose username
+    or email is ``name`` (ignoring case); a username match wins over an email match."""
+    return await conn.fetchrow(
+        """
+        SELECT p.user_id, p.password_hash
+        FROM user_passwords p JOIN users u ON u.id = p.user_id
+        WHERE u.deleted_at IS NULL
+          AND (lower(u.username) = lower($1) OR lower(u.email) = lower($1))
+        ORDER BY lower(u.username) = lower($1) DESC, u.id
+        LIMIT 1
+        """,
+        name,
+    )
+
+
 async def user_by_id(
     conn: Db, user_id: int, *, include_deleted: bool = False
 ) -> asyncpg.Record | None:
@@ -273,6 +337,21 @@ async def user_by_id(
         "SELECT * FROM users WHERE id = $1 AND ($2 OR deleted_at IS NULL)",
         user_id,
         include_deleted,
+    )
+
+
+async def user_by_name(
+    conn: Db, *, username: str | None = None, email: str | None = None
+) -> asyncpg.Record | None:
+    """The live user with this username or email, ignoring case (as uniqueness does)."""
+    return await conn.fetchrow(
+        """
+        SELECT * FROM users
+        WHERE deleted_at IS NULL AND (lower(username) = lower($1) OR lower(email) = lower($2))
+        ORDER BY id LIMIT 1
+        """,
+        username,
+        email,
     )
 
 

@@ -17,7 +17,7 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from ilertd.http.openapi import DOCUMENT
+from ilertd.http.document import document
 
 METHODS = ("get", "put", "post", "delete", "patch")
 DOC_URI = "urn:ilertd:openapi"
@@ -26,19 +26,21 @@ DOC_URI = "urn:ilertd:openapi"
 @cache
 def _operations() -> list[tuple[str, re.Pattern[str], str, dict[str, Any]]]:
     found = []
-    for path, item in DOCUMENT["paths"].items():
+    for path, item in document()["paths"].items():
         pattern = re.compile("^" + re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(path)) + "$")
         for method in METHODS:
             if method in item:
                 found.append((method.upper(), pattern, path, item[method]))
-    # literal segments win over templates: /api/alerts/count before /api/alerts/{id}
-    found.sort(key=lambda entry: entry[2].count("{"))
+    # literal segments win over templates, the earlier segment first, as the router
+    # orders them: /api/alerts/count before /api/alerts/{id}, and
+    # /api/schedules/name/{name} before /api/schedules/{id}/ical
+    found.sort(key=lambda entry: tuple("{" in part for part in entry[2].split("/")))
     return found
 
 
 @cache
 def _registry() -> Registry:
-    resource = Resource.from_contents(DOCUMENT, default_specification=DRAFT202012)
+    resource = Resource.from_contents(document(), default_specification=DRAFT202012)
     return Registry().with_resource(DOC_URI, resource)
 
 

@@ -12,7 +12,9 @@ from ..domain.alert_source import (
     AlertCreation,
     AlertPriorityRule,
 )
-from .common import Duration, IdRef, ReadOnlyTime
+from .common import Duration, IdRef, ReadOnlyTime, spaces, trimmed
+from .team_refs import Teams
+from .visibility import Masking, secret
 
 #: enum values from the domain's own enums (msgspec documents and checks them)
 _CREATION_NAMES = (*(c.value for c in AlertCreation), *LEGACY_ALERT_CREATION)
@@ -22,17 +24,39 @@ SourceStatus = Literal["PENDING", "ALL_ACCEPTED", "ALL_RESOLVED", "IN_MAINTENANC
 
 
 class AlertSource(msgspec.Struct, kw_only=True, omit_defaults=False):
-    """PUT replaces the whole source: absent fields take their defaults. Read-only fields
-    (id, key, URL, status, times) may be sent back as read and are ignored."""
+    """PUT replaces the whole source: absent fields take their defaults, except ``teams``,
+    which an absent or null field keeps (``[]`` clears them). Read-only fields (id, key,
+    URL, status, times) may be sent back as read and are ignored."""
 
     id: Annotated[int, msgspec.Meta(description="read-only")] | None = None
-    name: Annotated[str, msgspec.Meta(max_length=MAX_NAME)] | None = None
+    name: trimmed(MAX_NAME)  # type: ignore[valid-type]
     integrationType: (
-        Annotated[str, msgspec.Meta(max_length=64, description="open enum: API, PROMETHEUS, ...")]
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=64,
+                description="open enum: API, PROMETHEUS, ...; a word, case ignored",
+                extra_json_schema={"pattern": spaces(r"^\s*[A-Za-z][A-Za-z0-9_]{0,63}\s*$")},
+            ),
+        ]
         | None
     ) = None
-    integrationKey: Annotated[str, msgspec.Meta(description="read-only, generated")] | None = None
-    integrationUrl: Annotated[str, msgspec.Meta(description="read-only")] | None = None
+    integrationKey: (
+        Annotated[
+            str,
+            msgspec.Meta(description="read-only, generated"),
+            secret(Masking.VALUE, "creates alerts through the Events API"),
+        ]
+        | None
+    ) = None
+    integrationUrl: (
+        Annotated[
+            str,
+            msgspec.Meta(description="read-only"),
+            secret(Masking.INTEGRATION_URL, "holds the integration key of tool webhooks"),
+        ]
+        | None
+    ) = None
     escalationPolicy: (
         Annotated[IdRef | int | str, msgspec.Meta(description='{"id": n}; a bare id too')] | None
     ) = None
@@ -52,3 +76,30 @@ class AlertSource(msgspec.Struct, kw_only=True, omit_defaults=False):
     status: Annotated[SourceStatus, msgspec.Meta(description="read-only")] | None = None
     createdAt: ReadOnlyTime | None = None
     updatedAt: ReadOnlyTime | None = None
+    teams: Teams | None = None
+
+
+#: alertCreation (or its legacy name) values that group alerts over a window
+_GROUPED = [
+    AlertCreation.ONE_ALERT_GROUPED_PER_WINDOW.value,
+    *(
+        k
+        for k, v in LEGACY_ALERT_CREATION.items()
+        if v is AlertCreation.ONE_ALERT_GROUPED_PER_WINDOW
+    ),
+]
+#: grouping per window needs the window
+WINDOW_RULES = {
+    "allOf": [
+        {
+            "if": {"required": [field], "properties": {field: {"enum": _GROUPED}}},
+            "then": {
+                "required": ["alertGroupingWindow"],
+                "properties": {"alertGroupingWindow": {"not": {"type": "null"}}},
+            },
+        }
+        for field in ("alertCreation", "incidentCreation")
+    ]
+}
+#: An alert source as POST and PUT take it.
+AlertSourceInput = Annotated[AlertSource, msgspec.Meta(extra_json_schema=WINDOW_RULES)]

@@ -6,8 +6,12 @@ from typing import Annotated
 
 import msgspec
 
-from ..domain.escalation_policy import MAX_RULES
-from .common import Id, IdRef, IdText, UserRef
+from ..domain.escalation_policy import MAX_RULES, MAX_TIMEOUT_S
+from .common import DURATION_PATTERN, Id, IdRef, IdText, Name, UserRef
+from .team_refs import Teams
+
+#: integer minutes, as ilert
+MAX_TIMEOUT_MIN = MAX_TIMEOUT_S // 60
 
 TIMEOUT_TEXT = (
     "On input integer minutes (as ilert) or an ISO-8601 duration such as PT30S. On output "
@@ -19,7 +23,11 @@ TIMEOUT_TEXT = (
 class EscalationRule(msgspec.Struct, kw_only=True):
     """One level. At least one user or schedule."""
 
-    escalationTimeout: Annotated[int | str, msgspec.Meta(description=TIMEOUT_TEXT)]
+    escalationTimeout: Annotated[
+        Annotated[int, msgspec.Meta(extra_json_schema={"minimum": 1, "maximum": MAX_TIMEOUT_MIN})]
+        | Annotated[str, msgspec.Meta(extra_json_schema={"pattern": DURATION_PATTERN})],
+        msgspec.Meta(description=TIMEOUT_TEXT),
+    ]
     users: (
         Annotated[
             list[UserRef | Id | IdText],
@@ -33,15 +41,34 @@ class EscalationRule(msgspec.Struct, kw_only=True):
     ) = None
 
 
+#: A rule names at least one user or schedule.
+Rule = Annotated[
+    EscalationRule,
+    msgspec.Meta(
+        extra_json_schema={
+            "anyOf": [
+                {"required": [field], "properties": {field: {"type": "array", "minItems": 1}}}
+                for field in ("users", "schedules")
+            ]
+        }
+    ),
+]
+
+
 class EscalationPolicy(msgspec.Struct, kw_only=True):
-    """PUT replaces the whole policy: absent fields take their defaults."""
+    """PUT replaces the whole policy: absent fields take their defaults, except ``teams``,
+    which an absent or null field keeps (``[]`` clears them)."""
 
     escalationRules: Annotated[
-        list[EscalationRule],
-        msgspec.Meta(max_length=MAX_RULES, description="the levels, level 0 first; at least one"),
+        list[Rule],
+        msgspec.Meta(
+            max_length=MAX_RULES,
+            description="the levels, level 0 first; at least one",
+            extra_json_schema={"minItems": 1},
+        ),
     ]
     id: Annotated[int, msgspec.Meta(description="read-only")] | None = None
-    name: Annotated[str, msgspec.Meta(max_length=255)] | None = None
+    name: Name
     repeating: (
         Annotated[bool, msgspec.Meta(description="after the last level start again")] | None
     ) = None
@@ -53,6 +80,4 @@ class EscalationPolicy(msgspec.Struct, kw_only=True):
         Annotated[str, msgspec.Meta(max_length=255, description="unique among live policies")]
         | None
     ) = None
-    teams: Annotated[list[IdRef | Id | IdText], msgspec.Meta(description="stored only")] | None = (
-        None
-    )
+    teams: Teams | None = None

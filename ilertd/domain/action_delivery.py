@@ -13,6 +13,7 @@ and restarts, so receivers can deduplicate on ``X-Ilertd-Delivery``.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -23,6 +24,20 @@ from .errors import DomainError
 CHAIN_NAMESPACE = UUID("6f4b1c2a-9d3e-4e7f-8a5b-0c1d2e3f4a5b")
 
 Actor = dict[str, Any]
+
+
+class DeliveryStatus(StrEnum):
+    """Where a delivery stands in the outbox: planned and not yet closed, or its outcome."""
+
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    DEAD = "DEAD"
+    SKIPPED = "SKIPPED"
+
+
+#: What a retry answers at once: the dead letter, its retry recorded (the outbox turns it
+#: PENDING when it applies the request).
+RETRY_REQUESTED = "RETRY_REQUESTED"
 
 
 def chain_id(alert_stream: UUID, action_id: int, lane: str = "") -> UUID:

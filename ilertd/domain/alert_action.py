@@ -16,9 +16,10 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from ..outbound.conditions import ConditionError, parse_condition
+from .conditions import ConditionError, parse_condition
 from .errors import InvalidValueError
 from .lifecycle import Replaceable
+from .team_ids import checked_teams
 from .text import checked_name, checked_url
 
 
@@ -47,6 +48,18 @@ TRIGGER_TYPES = (
 )
 NOT_RESOLVED = "v-alert-not-resolved"
 ESCALATION_ENDED = "alert-escalation-ended"
+#: Incident events (ilertd, API.md "Incidents"): an action follows them only when it lists
+#: them, never by default; they are delivered whatever the action's alert sources (an
+#: incident belongs to none), to webhook actions only (the payload is the incident).
+INCIDENT_TRIGGER_TYPES = (
+    "incident-created",
+    "incident-status-changed",
+    "incident-severity-changed",
+    "incident-resolved",
+    "incident-status-update-posted",
+)
+#: What ``triggerTypes`` may name.
+CHOOSABLE_TYPES = TRIGGER_TYPES + INCIDENT_TRIGGER_TYPES
 
 #: Targets ilertd can deliver to (others ilert knows need a cloud app: refused, not ignored).
 CONNECTOR_TYPES = (
@@ -105,7 +118,7 @@ def _trigger_types(value: Any, not_resolved_delay_s: int | None) -> list[str]:
     if not isinstance(value, list):
         raise InvalidValueError("triggerTypes", "must be a list of event types")
     chosen = {
-        _choice(f"triggerTypes[{i}]", v, TRIGGER_TYPES, upper=False) for i, v in enumerate(value)
+        _choice(f"triggerTypes[{i}]", v, CHOOSABLE_TYPES, upper=False) for i, v in enumerate(value)
     }
     if not chosen:
         chosen = set(TRIGGER_TYPES[:-1])
@@ -115,7 +128,7 @@ def _trigger_types(value: Any, not_resolved_delay_s: int | None) -> list[str]:
         )
     if not_resolved_delay_s:
         chosen.add(NOT_RESOLVED)
-    return [t for t in TRIGGER_TYPES if t in chosen]
+    return [t for t in CHOOSABLE_TYPES if t in chosen]
 
 
 def _seconds(field: str, value: Any, maximum: int) -> int | None:
@@ -237,6 +250,7 @@ def checked_settings(
     escalation_ended_delay_s: Any = None,
     not_resolved_delay_s: Any = None,
     params: Any = None,
+    teams: Any = (),
 ) -> dict[str, Any]:
     """Every setting validated and normalised, or InvalidValueError naming the field."""
     kind = _choice("connectorType", connector_type, CONNECTOR_TYPES, upper=False)
@@ -257,6 +271,7 @@ def checked_settings(
         ),
         "not_resolved_delay_s": not_resolved,
         "params": checked_params(kind, params, connector),
+        "teams": checked_teams(teams),
     }
 
 
@@ -282,6 +297,7 @@ class AlertAction(Replaceable, Aggregate):
         not_resolved_delay_s: int | None,
         params: dict[str, Any],
         signing_secret: str,
+        teams: list[int] = (),  # type: ignore[assignment]  # none in events before teams
     ) -> None:
         self.signing_secret = signing_secret
         self.deleted = False
@@ -296,10 +312,15 @@ class AlertAction(Replaceable, Aggregate):
             escalation_ended_delay_s=escalation_ended_delay_s,
             not_resolved_delay_s=not_resolved_delay_s,
             params=params,
+            teams=teams,
         )
 
     def _assign(self, **settings: Any) -> None:
-        self.settings: dict[str, Any] = settings
+        self.settings: dict[str, Any] = {**settings, "teams": list(settings["teams"])}
+
+    @property
+    def teams(self) -> list[int]:
+        return list(self.settings["teams"])
 
     @event("Updated")
     def _updated(
@@ -314,6 +335,7 @@ class AlertAction(Replaceable, Aggregate):
         escalation_ended_delay_s: int | None,
         not_resolved_delay_s: int | None,
         params: dict[str, Any],
+        teams: list[int] = (),  # type: ignore[assignment]  # none in events before teams
     ) -> None:
         self._assign(
             name=name,
@@ -326,6 +348,7 @@ class AlertAction(Replaceable, Aggregate):
             escalation_ended_delay_s=escalation_ended_delay_s,
             not_resolved_delay_s=not_resolved_delay_s,
             params=params,
+            teams=teams,
         )
 
     @event("Deleted")

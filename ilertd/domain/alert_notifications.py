@@ -10,6 +10,7 @@ reason. A muted user's page is SKIPPED, and that is a fact on the timeline too.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -17,6 +18,17 @@ from eventsourcing.domain import Aggregate, event
 #: The kind of a notification that pages (asks to act); the others are ilert's status
 #: updates: ``ALERT_ACCEPTED``, ``ALERT_RESOLVED``, ``ALERT_ESCALATED``.
 PAGE = "ALERT"
+
+
+class NotificationStatus(StrEnum):
+    """A notification row's state: due, sent, failed for good, or no longer owed."""
+
+    SCHEDULED = "SCHEDULED"
+    SUCCESS = "SUCCESS"
+    ERROR = "ERROR"
+    CANCELLED = "CANCELLED"
+
+
 NOTIFICATIONS_NAMESPACE = UUID("0b7e4f5c-2d1a-4c3b-9e8f-7a6b5c4d3e2f")
 
 

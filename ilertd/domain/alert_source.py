@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from .errors import InvalidValueError
 from .lifecycle import Replaceable
+from .team_ids import checked_teams
 
 
 class AlertCreation(StrEnum):
@@ -127,6 +128,7 @@ def checked_settings(
     alert_priority_rule: Any = AlertPriorityRule.HIGH.value,
     auto_resolution_timeout_s: Any = None,
     active: Any = True,
+    teams: Any = (),
 ) -> dict[str, Any]:
     """Every setting validated and normalised (trimmed, upper-cased), or InvalidValueError."""
     settings = {
@@ -142,6 +144,7 @@ def checked_settings(
         ),
         "auto_resolution_timeout_s": _seconds("autoResolutionTimeout", auto_resolution_timeout_s),
         "active": _active(active),
+        "teams": checked_teams(teams),
     }
     if (
         settings["alert_creation"] == AlertCreation.ONE_ALERT_GROUPED_PER_WINDOW
@@ -176,6 +179,7 @@ class AlertSource(Replaceable, Aggregate):
         alert_priority_rule: str,
         auto_resolution_timeout_s: int | None,
         active: bool,
+        teams: list[int] = (),  # type: ignore[assignment]  # none in events before teams
     ) -> None:
         self.integration_key = integration_key
         self.deleted = False
@@ -188,6 +192,7 @@ class AlertSource(Replaceable, Aggregate):
             alert_priority_rule=alert_priority_rule,
             auto_resolution_timeout_s=auto_resolution_timeout_s,
             active=active,
+            teams=teams,
         )
 
     def _assign(self, **settings: Any) -> None:
@@ -199,6 +204,7 @@ class AlertSource(Replaceable, Aggregate):
         self.alert_priority_rule: str = settings["alert_priority_rule"]
         self.auto_resolution_timeout_s: int | None = settings["auto_resolution_timeout_s"]
         self.active: bool = settings["active"]
+        self.teams: list[int] = list(settings["teams"])
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -212,6 +218,7 @@ class AlertSource(Replaceable, Aggregate):
             "alert_priority_rule": self.alert_priority_rule,
             "auto_resolution_timeout_s": self.auto_resolution_timeout_s,
             "active": self.active,
+            "teams": list(self.teams),
         }
 
     @event("Updated")
@@ -225,6 +232,7 @@ class AlertSource(Replaceable, Aggregate):
         alert_priority_rule: str,
         auto_resolution_timeout_s: int | None,
         active: bool,
+        teams: list[int] = (),  # type: ignore[assignment]  # none in events before teams
     ) -> None:
         self._assign(
             name=name,
@@ -235,6 +243,7 @@ class AlertSource(Replaceable, Aggregate):
             alert_priority_rule=alert_priority_rule,
             auto_resolution_timeout_s=auto_resolution_timeout_s,
             active=active,
+            teams=teams,
         )
 
     def regenerate_key(self) -> None:

@@ -3,8 +3,9 @@ webhook...).
 
 Credentials are write-only: the API never returns them and a PUT that leaves one out keeps
 the stored value (a client that GETs, edits and PUTs back must not wipe a token it never
-saw); an empty string removes it. They live in the events like every other setting, so the
-database is the secret store: whoever can read the events table can read them.
+saw); an empty string removes it. They live in the events like every other setting, where
+the event mapper seals ``params`` with keys kept outside the database (ilertd.sealing): the
+aggregate only ever sees them in plaintext.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from .errors import InvalidValueError
 from .lifecycle import Deletable
+from .team_ids import checked_teams
 from .text import checked_name, checked_url
 
 #: Parameter names that are credentials: accepted, stored, used, never shown. Matched as
@@ -74,22 +76,30 @@ class Connector(Deletable, Aggregate):
     label = "connector"
 
     @classmethod
-    def create(cls, *, name: Any, connector_type: Any, params: Any) -> Connector:
+    def create(cls, *, name: Any, connector_type: Any, params: Any, teams: Any = ()) -> Connector:
         checked = checked_params(params)
         return cls(
             name=checked_name(name),
             connector_type=_connector_type(connector_type),
             params={k: v for k, v in checked.items() if v != ""},
+            teams=checked_teams(teams),
         )
 
     @event("Created")
-    def __init__(self, name: str, connector_type: str, params: dict[str, str]) -> None:
+    def __init__(
+        self,
+        name: str,
+        connector_type: str,
+        params: dict[str, str],
+        teams: list[int] = (),  # type: ignore[assignment]  # none in events before teams
+    ) -> None:
         self.name = name
         self.connector_type = connector_type
         self.params = params
+        self.teams = list(teams)
         self.deleted = False
 
-    def update(self, *, name: Any, connector_type: Any, params: Any) -> None:
+    def update(self, *, name: Any, connector_type: Any, params: Any, teams: Any = ()) -> None:
         """Replace the settings; credentials left out are kept, ``""`` removes one."""
         self._require_live()
         given = checked_params(params)
@@ -99,16 +109,29 @@ class Connector(Deletable, Aggregate):
             "name": checked_name(name),
             "connector_type": _connector_type(connector_type),
             "params": merged,
+            "teams": checked_teams(teams),
         }
-        current = {"name": self.name, "connector_type": self.connector_type, "params": self.params}
+        current = {
+            "name": self.name,
+            "connector_type": self.connector_type,
+            "params": self.params,
+            "teams": self.teams,
+        }
         if checked != current:
             self._updated(**checked)
 
     @event("Updated")
-    def _updated(self, name: str, connector_type: str, params: dict[str, str]) -> None:
+    def _updated(
+        self,
+        name: str,
+        connector_type: str,
+        params: dict[str, str],
+        teams: list[int] = (),  # type: ignore[assignment]  # none in events before teams
+    ) -> None:
         self.name = name
         self.connector_type = connector_type
         self.params = params
+        self.teams = list(teams)
 
     @event("Deleted")
     def _deleted(self) -> None:

@@ -142,7 +142,8 @@ def checked_settings(
             "delayMin", delay_min, 0, MAX_DELAY_MIN, f"an integer from 0 to {MAX_DELAY_MIN}"
         ),
         "routing_key": _routing_key(routing_key),
-        "teams": _ids("teams", list(teams) if isinstance(teams, tuple) else teams),
+        # sorted: a PUT that only reorders them changes nothing (answers sort them too)
+        "teams": sorted(_ids("teams", list(teams) if isinstance(teams, tuple) else teams)),
     }
 
 

@@ -24,6 +24,8 @@ class LogEntryType(StrEnum):
     ALERT_CHANNEL_ATTACHED = "AlertChannelAttachedLogEntry"
     ALERT_CHANNEL_DETACHED = "AlertChannelDetachedLogEntry"
     USER_RESPONSE = "UserResponseLogEntry"
+    ALERT_INCIDENT_LINKED = "AlertIncidentLinkedLogEntry"
+    ALERT_INCIDENT_UNLINKED = "AlertIncidentUnlinkedLogEntry"
     ALERT_ACTION_SUCCESS = "AlertActionSuccessLogEntry"
     ALERT_ACTION_FAIL = "AlertActionFailLogEntry"
     NOTIFICATION_SCHEDULED = "NotificationScheduledLogEntry"

@@ -12,7 +12,12 @@ from .alert_source import AlertSource
 from .connector import Connector
 from .duty_reminders import ShiftReminders
 from .escalation_policy import EscalationPolicy
+from .incident import Incident, IncidentNumbers
+from .maintenance_window import MaintenanceSuppression, MaintenanceWindow
 from .schedule import Schedule
+from .service import Service
+from .status_page import StatusPage
+from .team import Team
 from .user import User
 
 
@@ -28,4 +33,11 @@ def build_registry() -> EventRegistry:
     registry.register(ActionDelivery)
     registry.register(AlertNotifications)
     registry.register(ShiftReminders)
+    registry.register(Team)
+    registry.register(StatusPage)
+    registry.register(Service)
+    registry.register(Incident)
+    registry.register(IncidentNumbers)
+    registry.register(MaintenanceWindow)
+    registry.register(MaintenanceSuppression)
     return registry

@@ -1,6 +1,6 @@
-"""Users, their API keys, contacts and notification rules. Keys are stored only as hashes
-(see ilertd.security). Contacts and rules get small ids from one per-user counter, so an id
-names one item for good, even after it is removed.
+"""Users, their API keys, passwords, contacts and notification rules. Keys and passwords
+are stored only as hashes (see ilertd.security). Contacts and rules get small ids from one
+per-user counter, so an id names one item for good, even after it is removed.
 
 Commands check the rules, then trigger a past-tense event; handlers only change state, so
 events written under older, looser rules still replay. ``InvalidValueError.field`` uses the
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache
@@ -26,6 +26,11 @@ MAX_TEXT = 255
 LANGUAGES = ("en", "de")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+#: Passwords: 12 characters at least (NIST SP 800-63B allows 8; ilertd guards pagers);
+#: at most 1024, so a body cannot make the hash work on megabytes.
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024
 
 #: Per-user limits: enough for any real person, small enough to list without paging.
 MAX_CONTACTS = 20
@@ -90,6 +95,9 @@ def _zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones()) | {"UTC"}
 
 
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
 def _text(field: str, value: str, *, required: bool = True) -> str:
     """``value`` trimmed, or InvalidValueError: empty (when required), too long, control chars."""
     value = value.strip()
@@ -100,6 +108,23 @@ def _text(field: str, value: str, *, required: bool = True) -> str:
     if _CONTROL.search(value):
         raise InvalidValueError(field, "must not contain control characters")
     return value
+
+
+def check_password(password: str) -> str:
+    """``password`` unchanged if it passes the rules, else InvalidValueError("password");
+    the message never repeats it. Checked before it is hashed: only the hash reaches an
+    event (``User.set_password``)."""
+    if not isinstance(password, str):
+        raise InvalidValueError("password", "must be a string")
+    if len(password) < MIN_PASSWORD:
+        raise InvalidValueError("password", f"must be at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise InvalidValueError("password", f"must be at most {MAX_PASSWORD} characters")
+    if _CONTROL.search(password):
+        raise InvalidValueError("password", "must not contain control characters")
+    if not password.strip():
+        raise InvalidValueError("password", "must not be only spaces")
+    return password
 
 
 def _utc(field: str, moment: datetime | None) -> datetime | None:
@@ -135,6 +160,11 @@ class Profile:
     timezone: str = "UTC"
     language: str = "en"
     muted_until: datetime | None = None
+    position: str = ""
+    department: str = ""
+    region: str = ""
+    #: the colour the user's shifts are drawn in, #rrggbb ("": the UI picks one)
+    shift_color: str = ""
 
     def checked(self) -> Profile:
         """Trimmed, username defaulted; InvalidValueError names the first bad field."""
@@ -145,6 +175,9 @@ class Profile:
             raise InvalidValueError("timezone", "must be an IANA time zone name (Europe/Berlin)")
         if self.language not in LANGUAGES:
             raise InvalidValueError("language", f"must be one of {', '.join(LANGUAGES)}")
+        shift_color = _text("shiftColor", self.shift_color, required=False)
+        if shift_color and not _COLOR.fullmatch(shift_color):
+            raise InvalidValueError("shiftColor", "must be a colour such as #1e88e5")
         return replace(
             self,
             muted_until=_utc("mutedUntil", self.muted_until),
@@ -152,6 +185,10 @@ class Profile:
             first_name=_text("firstName", self.first_name),
             last_name=_text("lastName", self.last_name),
             username=_text("username", self.username, required=False) or email,
+            position=_text("position", self.position, required=False),
+            department=_text("department", self.department, required=False),
+            region=_text("region", self.region, required=False),
+            shift_color=shift_color.lower(),
         )
 
 
@@ -285,6 +322,10 @@ class User(Aggregate):
         timezone: str = "UTC",
         language: str = "en",
         muted_until: datetime | None = None,
+        position: str = "",
+        department: str = "",
+        region: str = "",
+        shift_color: str = "",
         id: UUID | None = None,  # noqa: A002 - eventsourcing's hook for a chosen stream id
     ) -> None:
         self.username = username
@@ -295,8 +336,14 @@ class User(Aggregate):
         self.timezone = timezone
         self.language = language
         self.muted_until = muted_until
+        self.position = position
+        self.department = department
+        self.region = region
+        self.shift_color = shift_color
         self.deleted = False
         self.api_keys: dict[UUID, str] = {}
+        #: argon2 hash of the Basic-auth password; None: no password login
+        self.password_hash: str | None = None
         self._init_items()
 
     def _init_items(self) -> None:
@@ -320,16 +367,9 @@ class User(Aggregate):
 
     @property
     def profile(self) -> Profile:
-        return Profile(
-            email=self.email,
-            first_name=self.first_name,
-            last_name=self.last_name,
-            username=self.username,
-            role=self.role.value,
-            timezone=self.timezone,
-            language=self.language,
-            muted_until=self.muted_until,
-        )
+        # getattr with the default: a user restored from events older than a field lacks it
+        values = {f.name: getattr(self, f.name, f.default) for f in fields(Profile)}
+        return Profile(**{**values, "role": self.role.value})
 
     def update(self, profile: Profile, *, other_admins: int, is_bootstrap: bool = False) -> None:
         """Replace the whole profile. ``other_admins`` counts the live ADMINs besides this
@@ -351,6 +391,11 @@ class User(Aggregate):
         timezone: str,
         language: str,
         muted_until: datetime | None,
+        # defaults: the Updated events written before these fields existed lack them
+        position: str = "",
+        department: str = "",
+        region: str = "",
+        shift_color: str = "",
     ) -> None:
         self.email = email
         self.first_name = first_name
@@ -360,6 +405,10 @@ class User(Aggregate):
         self.timezone = timezone
         self.language = language
         self.muted_until = muted_until
+        self.position = position
+        self.department = department
+        self.region = region
+        self.shift_color = shift_color
 
     def delete(self, *, other_admins: int, is_bootstrap: bool = False) -> None:
         """Delete the user and, with it, every API key, contact and notification rule.
@@ -373,6 +422,7 @@ class User(Aggregate):
     def _deleted(self) -> None:
         self.deleted = True
         self.api_keys.clear()
+        self.password_hash = None
         self._items_ready()
         self.contacts.clear()  # nobody is notified on a deleted user's behalf
         self.rules.clear()
@@ -397,6 +447,25 @@ class User(Aggregate):
     @event("ApiKeyRevoked")
     def _api_key_revoked(self, key_id: UUID) -> None:
         del self.api_keys[key_id]
+
+    # --- password -------------------------------------------------------------------------
+
+    def set_password(self, password_hash: str) -> None:
+        """Set or replace the password Basic auth checks. Takes the hash (the HTTP layer
+        checks the password with ``check_password`` and hashes it off the event loop), so
+        the event, the store and the aggregate never hold the password."""
+        self._check_not_deleted()
+        if not isinstance(password_hash, str) or not password_hash.startswith("$argon2"):
+            raise DomainError("a password is stored only as an argon2 hash")
+        self._password_set(password_hash=password_hash)
+
+    @event("PasswordSet")
+    def _password_set(self, password_hash: str) -> None:
+        self.password_hash = password_hash
+
+    @property
+    def has_password(self) -> bool:
+        return getattr(self, "password_hash", None) is not None
 
     # --- contacts -------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import heapq
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from uuid import UUID
 
@@ -28,6 +28,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from projections.timers import TimerChange, pending_timers
 
 from ..clock import Clock
+from ..domain.timers import TimerKind
 from ..metrics import Metrics
 
 log = structlog.get_logger(__name__)
@@ -42,7 +43,7 @@ class TimerEngine:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        handlers: dict[str, Handler],
+        handlers: Mapping[TimerKind, Handler],
         clock: Clock,
         metrics: Metrics | None = None,
     ) -> None:

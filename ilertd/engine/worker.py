@@ -4,7 +4,7 @@ Each round picks due items from a read model and runs each as a task; an item st
 while its task runs and, once its outcome is appended, until the read model (``projection``)
 has applied that position, so it is never picked twice, however far behind the projection
 is. A task that fails unexpectedly cools its items down for a few seconds instead of
-spinning. Sleeping ends early when ``wake`` is called (the projection committed).
+spinning. Sleeping ends early when the projection committed something (its ``Wakeup``).
 """
 
 from __future__ import annotations
@@ -28,14 +28,23 @@ IDLE_POLL_S = 1.0
 MIN_ROUND_GAP_S = 0.02
 
 
+class Wakeup(asyncio.Event):
+    """ "The read model changed": the projection's listener (calling it sets the event), what
+    its worker sleeps on. Made before both: the worker reads the projection's position from
+    the runner, so the projection (inside the runner) cannot be given the worker itself."""
+
+    async def __call__(self) -> None:
+        self.set()
+
+
 class LeaderWorker(ABC):
     #: The read model whose position says an appended outcome is visible.
     projection: str
 
-    def __init__(self, runner: ProjectionRunner, concurrency: int) -> None:
+    def __init__(self, runner: ProjectionRunner, concurrency: int, woken_by: Wakeup) -> None:
         self.runner = runner
         self.concurrency = concurrency
-        self._wakeup = asyncio.Event()
+        self._wakeup = woken_by
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._cooling: dict[str, float] = {}
         #: Items whose outcome is appended, by its position, until the projection has it.
@@ -61,9 +70,6 @@ class LeaderWorker(ABC):
         self._inflight.clear()
         self._recorded.clear()
         await self._close()
-
-    async def wake(self) -> None:
-        self._wakeup.set()
 
     async def _open(self) -> None:  # noqa: B027 - optional hook
         """Acquire what the rounds need (an HTTP session...)."""

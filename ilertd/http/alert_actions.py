@@ -1,42 +1,78 @@
 """/api/alert-actions: what to tell the outside world when an alert changes.
 
-Any authenticated user reads; only ADMINs write and see the signing secret receivers verify
-``X-Ilertd-Signature`` with. Referenced alert sources and connectors must exist (a 400
-naming the field otherwise); a jira action needs a jira connector. ilert's structured
-``alertFilter`` is accepted and stored as the equivalent ``conditions`` expression.
+Any authenticated user reads (an action whose teams are all PRIVATE only their members and
+ADMINs: ``team_access``); ADMINs, and ADMINs of one of its teams, write. What a reader sees
+of the secrets (header values, credentials in webhook URLs, chat webhook URLs, the signing
+secret receivers verify ``X-Ilertd-Signature`` with) is ``field_access``'s table, applied
+to every answer here. Referenced alert sources and connectors must exist (a 400 naming the
+field otherwise); a jira action needs a jira connector. ilert's structured ``alertFilter``
+is accepted and stored as the equivalent ``conditions`` expression.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from projections.alert_sources import source_by_id
-from projections.outbound_config import action_by_id, connector_by_id, list_rows
+from projections.outbound_config import (
+    TEAMS_SQL,
+    action_by_id,
+    connector_by_id,
+    decoded,
+    list_rows,
+    row_teams,
+)
+from projections.team_scope import names_for, scope_sql, teams_json
 
-from ..alert_views import iso
+from ..alerts.views import iso
+from ..contract.alert_actions import AlertAction as AlertActionBody
+from ..contract.alert_actions import AlertActionInput
+from ..contract.common import IdRef, TextId
 from ..domain.alert_action import AlertAction, connector_mismatch
+from ..domain.conditions import ConditionError, condition_from_alert_filter
 from ..domain.errors import DomainError
-from ..domain.user import Role
-from ..outbound.conditions import ConditionError, condition_from_alert_filter
-from .authz import caller, has_role, require_role
-from .body import read_json
-from .paging import page
+from .context import runtime
+from .field_access import refuse_masked, restored, shown, viewer_of
+from .paging import PAGING, page
 from .problems import ProblemError, json_response
+from .routes import Answer, Call, Param, Resource, Route, crud_routes
+from .team_access import (
+    check_team_change,
+    check_teams,
+    kept,
+    list_scope,
+    require_visible,
+    sent_teams,
+    team_creator,
+    team_listed,
+    team_writer,
+    viewer,
+)
 from .writes import bad, domain_problem, load_live, parse_id, path_id, pool, save
 
 _NOT_FOUND = "no such alert action"
 
 
-def action_json(row: dict[str, Any], *, with_secret: bool) -> dict[str, Any]:
+def text_id(value: int | None) -> str | None:
+    """An alert action's or connector's id as ilert's clients read it: a decimal string."""
+    return None if value is None else str(value)
+
+
+def action_json(row: dict[str, Any], teams: dict[int, str] | None = None) -> dict[str, Any]:
+    """The whole action, secrets included: ``_shown`` is what a caller gets of it;
+    ``teams``: the names of its teams (``team_scope.team_names``)."""
     settings = row["settings"]
     params = {k: v for k, v in settings["params"].items() if v not in (None, [])}
     body: dict[str, Any] = {
-        "id": row["id"],
+        "id": text_id(row["id"]),
         "name": settings["name"],
         "alertSources": [{"id": i} for i in settings["alert_source_ids"]],
-        "connectorId": settings["connector_id"],
+        "connectorId": text_id(settings["connector_id"]),
         "connectorType": settings["connector_type"],
         "triggerMode": settings["trigger_mode"],
         "triggerTypes": settings["trigger_types"],
@@ -47,70 +83,96 @@ def action_json(row: dict[str, Any], *, with_secret: bool) -> dict[str, Any]:
         "params": params,
         "createdAt": iso(row["created_at"]),
         "updatedAt": iso(row["updated_at"]),
+        "signingSecret": row["signing_secret"],
+        "teams": teams_json(row_teams(row), teams or {}),
     }
-    if with_secret:
-        body["signingSecret"] = row["signing_secret"]
     return body
 
 
-def _reference(field: str, value: Any) -> Any:
-    """``{"id": n}``, a bare id, or ilert's string ids; the domain checks the number."""
-    if isinstance(value, dict):
-        value = value.get("id")
+async def _shown_all(
+    request: web.Request, rows: list[dict[str, Any]], call: Call
+) -> list[dict[str, Any]]:
+    teams = await names_for(pool(request), (row_teams(row) for row in rows))
+    viewer = await viewer_of(request, call.caller)
+    return [shown(AlertActionBody, action_json(row, teams), viewer) for row in rows]
+
+
+async def _shown(request: web.Request, row: dict[str, Any], call: Call) -> dict[str, Any]:
+    return (await _shown_all(request, [row], call))[0]
+
+
+def _unmasked(body: AlertActionBody, row: dict[str, Any] | None) -> AlertActionBody:
+    """The request with secrets sent back as masked restored from ``row`` (the stored
+    action); a mask left over is a 400, never stored."""
+    incoming = msgspec.to_builtins(body)
+    if row is not None:
+        incoming = restored(AlertActionBody, incoming, action_json(row))
+    refuse_masked(AlertActionBody, incoming)
+    return msgspec.convert(incoming, AlertActionBody)
+
+
+def reference(field: str, value: IdRef | TextId | None) -> int | None:
+    """``{"id": n}``, a bare id, or ilert's string ids ("" for none); the domain checks the
+    number."""
+    if isinstance(value, IdRef):
+        value = value.id
     if isinstance(value, str):
-        if not value.strip():
+        if not value:
             return None
-        parsed = parse_id(value.strip())
+        parsed = parse_id(value)
         if parsed is None:
             raise bad(field, "must be an integer id")
         return parsed
     return value
 
 
-def _sources(body: dict[str, Any]) -> Any:
-    sources = body.get("alertSources")
+def _sources(body: AlertActionBody) -> list[int | None] | None:
+    sources: list[Any] | None = body.alertSources
     if sources is None:
-        sources = body.get("alertSourceIds")  # ilert's deprecated spelling
-    if not isinstance(sources, list):
-        return sources
-    return [_reference(f"alertSources[{i}].id", item) for i, item in enumerate(sources)]
+        sources = body.alertSourceIds  # ilert's deprecated spelling
+    if sources is None:
+        return None
+    return [reference(f"alertSources[{i}].id", item) for i, item in enumerate(sources)]
 
 
-def _conditions(body: dict[str, Any]) -> Any:
-    conditions = body.get("conditions")
-    if isinstance(conditions, str) and not conditions.strip():
+def _conditions(body: AlertActionBody) -> str | None:
+    conditions = body.conditions
+    if conditions is not None and not conditions.strip():
         conditions = None
-    if conditions is not None and body.get("alertFilter") is not None:
+    if body.alertFilter is None:
+        return conditions
+    if conditions is not None:
         raise bad("alertFilter", "give conditions or alertFilter, not both")
-    if conditions is None and body.get("alertFilter") is not None:
-        try:
-            return condition_from_alert_filter(body["alertFilter"])
-        except ConditionError as exc:
-            raise bad("alertFilter", exc.message) from None
-    return conditions
+    try:
+        return condition_from_alert_filter(msgspec.to_builtins(body.alertFilter))
+    except ConditionError as exc:
+        raise bad("alertFilter", exc.message) from None
 
 
-def _first_set(body: dict[str, Any], *names: str) -> Any:
-    """The first of several spellings that is present and not null."""
-    return next((body[n] for n in names if body.get(n) is not None), None)
+def _params(body: AlertActionBody) -> dict[str, Any] | None:
+    if body.params is None:
+        return None
+    built = msgspec.to_builtins(body.params)
+    return {key: value for key, value in built.items() if value is not None}
 
 
-def _settings(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise ProblemError(400, "BAD_REQUEST", "body: must be a JSON object", field="body")
+def _settings(body: AlertActionBody, teams: Sequence[int] = ()) -> dict[str, Any]:
+    """Domain settings; absent ``teams`` keep ``teams`` (the current ones)."""
+    delay = body.escalationEndedDelaySec
     settings: dict[str, Any] = {
-        "name": body.get("name"),
-        "connector_type": body.get("connectorType"),
+        "name": body.name,
+        "connector_type": body.connectorType,
         "alert_source_ids": _sources(body),
-        "connector_id": _reference("connectorId", body.get("connectorId")),
-        "trigger_types": body.get("triggerTypes"),
+        "connector_id": reference("connectorId", body.connectorId),
+        "trigger_types": body.triggerTypes,
         "conditions": _conditions(body),
-        "escalation_ended_delay_s": _first_set(body, "escalationEndedDelaySec", "delaySec"),
-        "not_resolved_delay_s": body.get("notResolvedDelaySec"),
-        "params": body.get("params"),
+        "escalation_ended_delay_s": delay if delay is not None else body.delaySec,
+        "not_resolved_delay_s": body.notResolvedDelaySec,
+        "params": _params(body),
+        "teams": kept(sent_teams(body.teams), teams),
     }
-    if body.get("triggerMode") is not None:
-        settings["trigger_mode"] = body["triggerMode"]
+    if body.triggerMode:  # "" is ilert-go's unset value
+        settings["trigger_mode"] = body.triggerMode
     return settings
 
 
@@ -121,7 +183,9 @@ async def _check_references(request: web.Request, action: AlertAction) -> None:
         if await source_by_id(pool(request), source_id) is None:
             raise bad(f"alertSources[{i}]", f"no alert source {source_id}")
     if settings["connector_id"] is not None:
-        connector = await connector_by_id(pool(request), settings["connector_id"])
+        connector = await connector_by_id(
+            pool(request), settings["connector_id"], runtime(request).sealer
+        )
         if connector is None:
             raise bad("connectorId", f"no connector {settings['connector_id']}")
         problem = connector_mismatch(
@@ -133,77 +197,179 @@ async def _check_references(request: web.Request, action: AlertAction) -> None:
             raise bad("connectorId", problem)
 
 
-def _is_admin(request: web.Request) -> bool:
-    return has_role(caller(request), Role.ADMIN)
-
-
-async def _find(request: web.Request) -> dict[str, Any]:
-    row = await action_by_id(pool(request), path_id(request, _NOT_FOUND))
+async def _find(request: web.Request, user: Any) -> dict[str, Any]:
+    """The action of the path's ``{id}``, when ``user`` may see it; else 404."""
+    row = await action_by_id(pool(request), path_id(request, _NOT_FOUND), runtime(request).sealer)
     if row is None:
         raise ProblemError(404, "NOT_FOUND", _NOT_FOUND)
+    await require_visible(request, user, row_teams(row), _NOT_FOUND)
     return row
 
 
-async def _answer(request: web.Request, action_id: int, status: int = 200) -> web.Response:
-    row = await action_by_id(pool(request), action_id)
+async def _teams_of(request: web.Request) -> list[int] | None:
+    ident = parse_id(request.match_info["id"])
+    if ident is None:
+        return None
+    teams = await pool(request).fetchval(
+        f"SELECT {TEAMS_SQL} FROM alert_actions r WHERE id = $1 AND NOT deleted", ident
+    )
+    return None if teams is None else list(teams)
+
+
+async def _check_teams(
+    request: web.Request, user: Any, body: AlertActionBody, before: Sequence[int]
+) -> None:
+    """The sent teams exist and are visible, and the caller may set them."""
+    sent = sent_teams(body.teams)
+    if sent is not None:
+        await check_teams(request, user, sent)
+    await check_team_change(request, user, before, kept(sent, before))
+
+
+async def _answer(
+    request: web.Request, call: Call, action_id: int, status: int = 200
+) -> web.Response:
+    row = await action_by_id(pool(request), action_id, runtime(request).sealer)
     if row is None:
         raise ProblemError(404, "NOT_FOUND", _NOT_FOUND)
-    return json_response(action_json(row, with_secret=_is_admin(request)), status=status)
+    return json_response(await _shown(request, row, call), status=status)
 
 
-async def list_actions(request: web.Request) -> web.Response:
+async def list_actions(request: web.Request, call: Call) -> web.Response:
     start, limit = page(request)
-    rows = await list_rows(pool(request), "alert_actions", start, limit)
-    admin = _is_admin(request)
-    return json_response([action_json(row, with_secret=admin) for row in rows])
+    who, only = await list_scope(request, call.caller)
+    rows = await list_rows(
+        pool(request), "alert_actions", start, limit, runtime(request).sealer, viewer=who, only=only
+    )
+    return json_response(await _shown_all(request, rows, call))
 
 
-async def create_action(request: web.Request) -> web.Response:
-    user = require_role(request, Role.ADMIN)
-    settings = _settings(await read_json(request))
+async def create_action(request: web.Request, call: Call) -> web.Response:
+    settings = _settings(_unmasked(call.body, None))
     try:
         action = AlertAction.create(**settings)
     except DomainError as exc:
         raise domain_problem(exc) from None
+    await _check_teams(request, call.caller, call.body, ())
     await _check_references(request, action)
-    action_id = await save(request, user, action)
+    action_id = await save(request, call.caller, action)
     assert action_id is not None
-    return await _answer(request, action_id, 201)
+    return await _answer(request, call, action_id, 201)
 
 
-async def get_action(request: web.Request) -> web.Response:
-    row = await _find(request)
-    return json_response(action_json(row, with_secret=_is_admin(request)))
+async def get_action(request: web.Request, call: Call) -> web.Response:
+    return json_response(await _shown(request, await _find(request, call.caller), call))
 
 
-async def replace_action(request: web.Request) -> web.Response:
-    user = require_role(request, Role.ADMIN)
-    row = await _find(request)
-    settings = _settings(await read_json(request))
+async def replace_action(request: web.Request, call: Call) -> web.Response:
+    row = await _find(request, call.caller)
+    settings = _settings(_unmasked(call.body, row), row_teams(row))
+    await _check_teams(request, call.caller, call.body, row_teams(row))
     action: AlertAction = await load_live(request, row, _NOT_FOUND)
     try:
         action.update(**settings)
     except DomainError as exc:
         raise domain_problem(exc) from None
     await _check_references(request, action)
-    await save(request, user, action)
-    return await _answer(request, row["id"])
+    await save(request, call.caller, action)
+    return await _answer(request, call, row["id"])
 
 
-async def delete_action(request: web.Request) -> web.Response:
-    user = require_role(request, Role.ADMIN)
-    action: AlertAction = await load_live(request, await _find(request), _NOT_FOUND)
+async def delete_action(request: web.Request, call: Call) -> web.Response:
+    row = await _find(request, call.caller)
+    action: AlertAction = await load_live(request, row, _NOT_FOUND)
     try:
         action.delete()
     except DomainError as exc:
         raise domain_problem(exc) from None
-    await save(request, user, action)
+    await save(request, call.caller, action)
     return web.Response(status=204)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/alert-actions", list_actions)
-    app.router.add_post("/api/alert-actions", create_action)
-    app.router.add_get("/api/alert-actions/{id}", get_action)
-    app.router.add_put("/api/alert-actions/{id}", replace_action)
-    app.router.add_delete("/api/alert-actions/{id}", delete_action)
+ALERT_ACTIONS = Resource(
+    base="/api/alert-actions",
+    tag="Outbound",
+    name="AlertAction",
+    names="AlertActions",
+    one="an alert action",
+    many="alert actions",
+    type=AlertActionBody,
+    id_param=Param(
+        "id",
+        "path",
+        {"type": "string", "pattern": "^[0-9]{1,19}$"},
+        "the alert action's id (ilert's clients send it as the string they read)",
+    ),
+    list_params=PAGING,
+)
+
+#: ilert-go and the Terraform provider ask for an API version on reads; there is one here
+VERSION = Param(
+    "version", "query", {"type": "string", "examples": ["1"]}, "ilert's answer version: ignored"
+)
+
+
+def with_version(route: Route) -> Route:
+    """The GET of one action takes ``version`` (ilert-go's GetAlertAction)."""
+    if route.operation_id != "getAlertAction":
+        return route
+    return replace(route, params=(*route.params, VERSION))
+
+
+async def action_by_name(request: web.Request, call: Call) -> web.Response:
+    """ilert-go's SearchAlertAction (the Terraform data source): the oldest live action of
+    that name the caller may see."""
+    row = decoded(
+        await pool(request).fetchrow(
+            "SELECT * FROM alert_actions r WHERE NOT deleted AND settings->>'name' = $1 "
+            f"AND {scope_sql(TEAMS_SQL, '$2', 'NULL')} ORDER BY id LIMIT 1",
+            request.match_info["name"],
+            viewer(call.caller),
+        ),
+        runtime(request).sealer,
+    )
+    if row is None:
+        raise ProblemError(404, "NOT_FOUND", _NOT_FOUND)
+    return json_response(await _shown(request, row, call))
+
+
+_listed, _created, _got, _replaced, _deleted = map(
+    with_version,
+    crud_routes(
+        ALERT_ACTIONS,
+        list_all=list_actions,
+        create=create_action,
+        get=get_action,
+        replace=replace_action,
+        delete=delete_action,
+    ),
+)
+#: Writes of an action: ADMINs, and ADMINs of one of its teams (before the body).
+_TEAM_WRITE = team_writer(_teams_of, _NOT_FOUND)
+_TEAM_TEXT = (
+    "ADMINs, and ADMINs of one of the action's teams; 403 for others, 404 if it is invisible"
+)
+
+ROUTES = (
+    team_listed(_listed),
+    replace(
+        _created,
+        body=AlertActionInput,
+        authorize=team_creator(),
+        description="ADMINs, and team ADMINs for an action whose teams are all theirs",
+    ),
+    _got,
+    replace(_replaced, body=AlertActionInput, authorize=_TEAM_WRITE, description=_TEAM_TEXT),
+    replace(_deleted, authorize=_TEAM_WRITE, description=_TEAM_TEXT),
+    Route(
+        "GET",
+        "/api/alert-actions/name/{name}",
+        action_by_name,
+        "getAlertActionByName",
+        "Outbound",
+        "The alert action of that name (the oldest, if several)",
+        {200: Answer("The alert action", AlertActionBody)},
+        problems=(404,),
+        params=(Param("name", "path", {"type": "string"}, "the action's name"),),
+    ),
+)

@@ -1,12 +1,18 @@
 """/api/alert-sources: list, create, read, replace, delete.
 
-Any authenticated user reads; only ADMINs write. Every write waits until the projections
-have applied it, so the answer and the caller's next GET already show it. Validation
+Any authenticated user reads (a source whose teams are all PRIVATE only their members and
+ADMINs: ``team_access``); ADMINs, and ADMINs of one of the source's teams, write; only ADMINs
+read the integration key and URL (``field_access``'s table, applied to every answer here:
+the key creates alerts). Every
+write waits until the projections have applied it, so the answer and the caller's next GET
+already show it. Validation
 happens before anything is appended: a 4xx writes nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
@@ -14,17 +20,32 @@ from aiohttp import web
 
 from projections.alert_sources import list_sources, source_by_id, source_by_key, source_json
 from projections.escalation_policies import policy_by_id
+from projections.maintenance_windows import sources_in_maintenance
+from projections.team_scope import names_for
 
 from ..contract.alert_sources import AlertSource as AlertSourceBody
+from ..contract.alert_sources import AlertSourceInput
 from ..contract.common import IdRef
 from ..domain.alert_source import AlertSource
 from ..domain.durations import DurationError, parse_duration
 from ..domain.errors import DomainError
-from ..domain.user import Role
 from .body import base_url
+from .context import SERVICES
+from .field_access import shown, viewer_of
 from .paging import PAGING, page
 from .problems import ProblemError, json_response
-from .routes import Answer, Call, Param, Route
+from .routes import Call, Param, Resource, crud_routes
+from .team_access import (
+    check_team_change,
+    check_teams,
+    kept,
+    list_scope,
+    require_visible,
+    sent_teams,
+    team_creator,
+    team_listed,
+    team_writer,
+)
 from .writes import bad, domain_problem, load_live, parse_id, pool, save
 
 _NOT_FOUND = "no such alert source"
@@ -57,9 +78,10 @@ def _policy_id(value: IdRef | int | str | None) -> Any:
     return value
 
 
-def _settings(body: AlertSourceBody) -> dict[str, Any]:
+def _settings(body: AlertSourceBody, teams: Sequence[int] = ()) -> dict[str, Any]:
     """Domain settings from a request body; absent fields take their defaults (PUT replaces
-    the whole resource). ilert's older ``incident*`` names are read when the new are absent."""
+    the whole resource), but absent ``teams`` keep ``teams`` (the current ones). ilert's
+    older ``incident*`` names are read when the new are absent."""
     settings: dict[str, Any] = {
         "name": body.name,
         "escalation_policy_id": _policy_id(body.escalationPolicy),
@@ -69,6 +91,7 @@ def _settings(body: AlertSourceBody) -> dict[str, Any]:
         "auto_resolution_timeout_s": _duration_seconds(
             "autoResolutionTimeout", body.autoResolutionTimeout
         ),
+        "teams": kept(sent_teams(body.teams), teams),
     }
     optional = {
         "integration_type": body.integrationType,
@@ -80,23 +103,58 @@ def _settings(body: AlertSourceBody) -> dict[str, Any]:
     return settings
 
 
-def _present(request: web.Request, row: asyncpg.Record) -> dict[str, Any]:
-    body = source_json(row)
-    body["integrationUrl"] = base_url(request) + body["integrationUrl"]
-    return body
+async def _present_all(
+    request: web.Request, call: Call, rows: list[asyncpg.Record]
+) -> list[dict[str, Any]]:
+    teams = await names_for(pool(request), (row["teams"] for row in rows))
+    viewer = await viewer_of(request, call.caller)
+    now = request.app[SERVICES].clock.now()
+    held = await sources_in_maintenance(pool(request), [row["id"] for row in rows], now)
+    answers = []
+    for row in rows:
+        body = source_json(row, teams)
+        if row["active"] and row["id"] in held:  # an active maintenance window lists it
+            body["status"] = "IN_MAINTENANCE"
+        body["integrationUrl"] = base_url(request) + body["integrationUrl"]
+        answers.append(shown(AlertSourceBody, body, viewer))
+    return answers
 
 
-async def _find(request: web.Request) -> asyncpg.Record:
+async def _present(request: web.Request, call: Call, row: asyncpg.Record) -> dict[str, Any]:
+    return (await _present_all(request, call, [row]))[0]
+
+
+async def _row(request: web.Request) -> asyncpg.Record | None:
     """The live source named by the path: its API id, or (as ilert allows) its key."""
     ident = request.match_info["id"]
     source_id = parse_id(ident)
     if source_id is not None:
-        row = await source_by_id(pool(request), source_id)
-    else:
-        row = await source_by_key(pool(request), ident)
+        return await source_by_id(pool(request), source_id)
+    return await source_by_key(pool(request), ident)
+
+
+async def _find(request: web.Request, user: Any) -> asyncpg.Record:
+    """The source the path names, when ``user`` may see it; else 404."""
+    row = await _row(request)
     if row is None:
         raise ProblemError(404, "NOT_FOUND", _NOT_FOUND)
+    await require_visible(request, user, row["teams"], _NOT_FOUND)
     return row
+
+
+async def _teams_of(request: web.Request) -> list[int] | None:
+    row = await _row(request)
+    return None if row is None else list(row["teams"])
+
+
+async def _check_teams(
+    request: web.Request, user: Any, body: AlertSourceBody, before: Sequence[int]
+) -> None:
+    """The sent teams exist and are visible, and the caller may set them."""
+    sent = sent_teams(body.teams)
+    if sent is not None:
+        await check_teams(request, user, sent)
+    await check_team_change(request, user, before, kept(sent, before))
 
 
 async def _save(request: web.Request, caller: asyncpg.Record, source: AlertSource) -> int | None:
@@ -122,8 +180,9 @@ async def _reread(request: web.Request, source_id: int) -> asyncpg.Record:
 
 async def list_alert_sources(request: web.Request, call: Call) -> web.Response:
     start, limit = page(request)
-    rows = await list_sources(pool(request), start, limit)
-    return json_response([_present(request, row) for row in rows])
+    viewer, only = await list_scope(request, call.caller)
+    rows = await list_sources(pool(request), start, limit, viewer=viewer, only=only)
+    return json_response(await _present_all(request, call, rows))
 
 
 async def create_alert_source(request: web.Request, call: Call) -> web.Response:
@@ -132,34 +191,37 @@ async def create_alert_source(request: web.Request, call: Call) -> web.Response:
         source = AlertSource.create(**settings)
     except DomainError as exc:
         raise domain_problem(exc) from None
+    await _check_teams(request, caller, call.body, ())
     await _check_policy(request, settings)
     source_id = await _save(request, caller, source)
     assert source_id is not None  # a new aggregate always has its Created event
     row = await _reread(request, source_id)
-    return json_response(_present(request, row), status=201)
+    return json_response(await _present(request, call, row), status=201)
 
 
 async def get_alert_source(request: web.Request, call: Call) -> web.Response:
-    return json_response(_present(request, await _find(request)))
+    return json_response(await _present(request, call, await _find(request, call.caller)))
 
 
 async def replace_alert_source(request: web.Request, call: Call) -> web.Response:
     caller = call.caller
-    row = await _find(request)
-    settings = _settings(call.body)
+    row = await _find(request, caller)
     source: AlertSource = await load_live(request, row, _NOT_FOUND)
+    before = list(source.teams)
+    settings = _settings(call.body, before)
     try:
         source.update(**settings)
     except DomainError as exc:
         raise domain_problem(exc) from None
+    await _check_teams(request, caller, call.body, before)
     await _check_policy(request, settings)
     await _save(request, caller, source)  # nothing to save when nothing changed
-    return json_response(_present(request, await _reread(request, row["id"])))
+    return json_response(await _present(request, call, await _reread(request, row["id"])))
 
 
 async def delete_alert_source(request: web.Request, call: Call) -> web.Response:
     caller = call.caller
-    source: AlertSource = await load_live(request, await _find(request), _NOT_FOUND)
+    source: AlertSource = await load_live(request, await _find(request, caller), _NOT_FOUND)
     try:
         source.delete()
     except DomainError as exc:
@@ -168,73 +230,46 @@ async def delete_alert_source(request: web.Request, call: Call) -> web.Response:
     return web.Response(status=204)
 
 
-_TAG = "Alert sources"
-_SOURCE_ID = Param(
-    "id",
-    "path",
-    {"type": "string", "pattern": "^[^/]+$"},
-    "the source's id, or (reads and writes alike) its integration key",
+ALERT_SOURCES = Resource(
+    base="/api/alert-sources",
+    tag="Alert sources",
+    name="AlertSource",
+    names="AlertSources",
+    one="an alert source",
+    many="alert sources",
+    type=AlertSourceBody,
+    id_param=Param(
+        "id",
+        "path",
+        {"type": "string", "pattern": "^[^/]+$"},
+        "the source's id, or (reads and writes alike) its integration key",
+    ),
+    create_problems=(400, 409),
+    list_params=PAGING,
 )
-_ONE = Answer("The alert source", AlertSourceBody)
 
+_listed, _created, _got, _replaced, _deleted = crud_routes(
+    ALERT_SOURCES,
+    list_all=list_alert_sources,
+    create=create_alert_source,
+    get=get_alert_source,
+    replace=replace_alert_source,
+    delete=delete_alert_source,
+)
+#: Writes of a source: ADMINs, and ADMINs of one of its teams (before the body).
+_TEAM_WRITE = team_writer(_teams_of, _NOT_FOUND)
+_TEAM_TEXT = (
+    "ADMINs, and ADMINs of one of the source's teams; 403 for others, 404 if it is invisible"
+)
 ROUTES = (
-    Route(
-        "GET",
-        "/api/alert-sources",
-        list_alert_sources,
-        "listAlertSources",
-        _TAG,
-        "List alert sources",
-        {200: Answer("Alert sources", list[AlertSourceBody])},
-        problems=(400,),
-        params=PAGING,
+    team_listed(_listed),
+    replace(
+        _created,
+        body=AlertSourceInput,
+        authorize=team_creator(),
+        description="ADMINs, and team ADMINs for a source whose teams are all theirs",
     ),
-    Route(
-        "POST",
-        "/api/alert-sources",
-        create_alert_source,
-        "createAlertSource",
-        _TAG,
-        "Create an alert source",
-        {201: _ONE},
-        role=Role.ADMIN,
-        body=AlertSourceBody,
-        problems=(400, 409),
-    ),
-    Route(
-        "GET",
-        "/api/alert-sources/{id}",
-        get_alert_source,
-        "getAlertSource",
-        _TAG,
-        "One alert source",
-        {200: _ONE},
-        problems=(404,),
-        params=(_SOURCE_ID,),
-    ),
-    Route(
-        "PUT",
-        "/api/alert-sources/{id}",
-        replace_alert_source,
-        "replaceAlertSource",
-        _TAG,
-        "Replace an alert source",
-        {200: _ONE},
-        role=Role.ADMIN,
-        body=AlertSourceBody,
-        problems=(400, 404, 409),
-        params=(_SOURCE_ID,),
-    ),
-    Route(
-        "DELETE",
-        "/api/alert-sources/{id}",
-        delete_alert_source,
-        "deleteAlertSource",
-        _TAG,
-        "Delete an alert source",
-        {204: Answer("Deleted")},
-        role=Role.ADMIN,
-        problems=(404, 409),
-        params=(_SOURCE_ID,),
-    ),
+    _got,
+    replace(_replaced, body=AlertSourceInput, authorize=_TEAM_WRITE, description=_TEAM_TEXT),
+    replace(_deleted, authorize=_TEAM_WRITE, description=_TEAM_TEXT),
 )

@@ -1,9 +1,8 @@
-"""Role checks for API handlers: ADMIN > USER > RESPONDER > STAKEHOLDER > GUEST.
+"""Role checks: ADMIN > USER > RESPONDER > STAKEHOLDER > GUEST.
 
-Call them first thing in a handler on a Bearer-authenticated route (every /api route but the
-inbound integration ones); they answer 403 with the role that was needed::
-
-    caller = require_role(request, Role.RESPONDER)   # the caller's users row
+The route table applies them before a handler runs (``Route.role``, ``Route.self_param``),
+so who may call a route is declared once and stated in the document; they answer 403 with
+the role that was needed.
 """
 
 from __future__ import annotations
@@ -51,6 +50,25 @@ def require_self_or_role(request: web.Request, user_id: int, minimum: Role) -> a
     """The caller's row if they are user ``user_id`` themself or hold ``minimum``, else 403."""
     user = caller(request)
     if user["id"] != user_id and not has_role(user, minimum):
+        raise ProblemError(
+            403,
+            "FORBIDDEN",
+            f"only the user themself or the {minimum.value} role may do this; "
+            f"your role is {user['role']}",
+        )
+    return user
+
+
+def names_caller(raw: str, user: asyncpg.Record) -> bool:
+    """Whether a path segment names this user: their id, or their username (case ignored),
+    as ilert's clients address users by either."""
+    return raw == str(user["id"]) or raw.casefold() == user["username"].casefold()
+
+
+def require_self_or(request: web.Request, raw: str, minimum: Role) -> asyncpg.Record:
+    """The caller's row if ``raw`` (a path segment) names them or they hold ``minimum``."""
+    user = caller(request)
+    if not names_caller(raw, user) and not has_role(user, minimum):
         raise ProblemError(
             403,
             "FORBIDDEN",

@@ -5,6 +5,7 @@ letters.
 ``history``), ``GET /api/deliveries`` and ``/api/deliveries/{id}``, and ``POST
 /api/deliveries/{id}/retry``. The outbox is the engine leader's read model, so a run or a
 retry is answered 202 once its request is committed; the dispatcher picks it up from there.
+Alert action and connector ids are answered as strings, as on ``/api/alert-actions``.
 """
 
 from __future__ import annotations
@@ -19,30 +20,47 @@ from aiohttp import web
 from eventstore import ConcurrencyError
 from projections.outbound_config import action_by_id, actions_for_source
 
-from ..alert_views import iso
-from ..domain.action_delivery import ActionDelivery, chain_id, delivery_id
+from ..alerts.views import iso
+from ..contract.deliveries import (
+    AlertActionRun,
+    AlertActionTrigger,
+    Delivery,
+    PlannedDelivery,
+)
+from ..domain.action_delivery import (
+    RETRY_REQUESTED,
+    ActionDelivery,
+    DeliveryStatus,
+    chain_id,
+    delivery_id,
+)
 from ..domain.errors import DomainError
 from ..domain.user import Role
 from ..outbound.payload import MANUAL_EVENT_TYPE
-from .authz import require_role
-from .body import int64, read_json
-from .paging import page
+from .alert_actions import reference, text_id
+from .body import int64
+from .context import runtime
+from .paging import PAGING, page
 from .problems import ProblemError, json_response
+from .routes import Answer, Call, Param, Route
+from .team_access import alert_routes_of_visible_sources
 from .writes import bad, metadata, parse_id, pool, writer
 
-STATUSES = ("PENDING", "SUCCEEDED", "DEAD", "SKIPPED")
+STATUSES = tuple(s.value for s in DeliveryStatus)
 _DELIVERY_ID = re.compile(r"[0-9]{1,19}-[0-9]{1,19}(-[a-z]{1,16})?")
 
 
 def delivery_json(row: asyncpg.Record) -> dict[str, Any]:
+    incident = row["kind"] == "incident"  # then alert_id names the incident
     return {
         "id": row["id"],
-        "alertId": row["alert_id"],
-        "alertActionId": row["action_id"],
+        "alertId": None if incident else row["alert_id"],
+        "incidentId": row["alert_id"] if incident else None,
+        "alertActionId": text_id(row["action_id"]),
         "eventType": row["event_type"],
         "manual": row["manual"],
         "status": row["status"],
-        "success": row["status"] == "SUCCEEDED",
+        "success": row["status"] == DeliveryStatus.SUCCEEDED,
         "attempts": row["attempts"],
         "nextAttemptAt": iso(row["next_attempt_at"]),
         "lastError": row["last_error"],
@@ -65,16 +83,18 @@ async def _alert(request: web.Request) -> asyncpg.Record:
     return row
 
 
-async def alert_actions(request: web.Request) -> web.Response:
+async def alert_actions(request: web.Request, call: Call) -> web.Response:
     """Every action that ran for the alert or can be run on it by hand, with its history."""
     alert = await _alert(request)
-    db = pool(request)
+    db, sealer = pool(request), runtime(request).sealer
     history = await db.fetch(
         "SELECT * FROM deliveries WHERE alert_id = $1 ORDER BY seq, id", alert["id"]
     )
-    actions = {a["id"]: a for a in await actions_for_source(db, alert["source_id"], "MANUAL")}
+    actions = {
+        a["id"]: a for a in await actions_for_source(db, alert["source_id"], "MANUAL", sealer)
+    }
     for action_id in {row["action_id"] for row in history} - set(actions):
-        found = await action_by_id(db, action_id)
+        found = await action_by_id(db, action_id, sealer)
         if found is not None:
             actions[action_id] = found
     by_action: dict[int, list[dict[str, Any]]] = {}
@@ -83,8 +103,8 @@ async def alert_actions(request: web.Request) -> web.Response:
     return json_response(
         [
             {
-                "alertActionId": action_id,
-                "connectorId": action["settings"]["connector_id"],
+                "alertActionId": text_id(action_id),
+                "connectorId": text_id(action["settings"]["connector_id"]),
                 "type": action["settings"]["connector_type"],
                 "name": action["settings"]["name"],
                 "triggerMode": action["settings"]["trigger_mode"],
@@ -95,26 +115,26 @@ async def alert_actions(request: web.Request) -> web.Response:
     )
 
 
-def _action_reference(body: Any) -> int:
-    if isinstance(body, dict):
-        value = body.get("alertActionId", body.get("id"))
-        if isinstance(body.get("alertAction"), dict):
-            value = body["alertAction"].get("id")
-        if isinstance(value, str):
-            value = parse_id(value.strip())
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-    raise bad(
-        "alertActionId", 'is required: the id of the action to run, or {"alertAction": {"id": n}}'
-    )
+def _action_reference(body: AlertActionRun) -> int:
+    if body.alertAction is not None:
+        value = reference("alertAction.id", body.alertAction)
+    else:
+        field = "alertActionId" if body.alertActionId is not None else "id"
+        value = reference(field, body.alertActionId if field == "alertActionId" else body.id)
+    if value is None:
+        raise bad(
+            "alertActionId",
+            'is required: the id of the action to run, or {"alertAction": {"id": n}}',
+        )
+    return value
 
 
-async def run_action(request: web.Request) -> web.Response:
+async def run_action(request: web.Request, call: Call) -> web.Response:
     """Run an action on the alert now (a manual action, or an automatic one again)."""
-    user = require_role(request, Role.RESPONDER)
+    user = call.caller
     alert = await _alert(request)
-    action_id = _action_reference(await read_json(request))
-    action = await action_by_id(pool(request), action_id)
+    action_id = _action_reference(call.body)
+    action = await action_by_id(pool(request), action_id, runtime(request).sealer)
     if action is None:
         raise bad("alertActionId", f"no alert action {action_id}")
     sources = action["settings"]["alert_source_ids"]
@@ -143,9 +163,9 @@ async def run_action(request: web.Request) -> web.Response:
     body = {
         "id": delivery_id(result.last_position, action_id),
         "alertId": alert["id"],
-        "alertActionId": action_id,
+        "alertActionId": text_id(action_id),
         "eventType": MANUAL_EVENT_TYPE,
-        "status": "PENDING",
+        "status": DeliveryStatus.PENDING,
     }
     return json_response(body, status=202)
 
@@ -169,7 +189,7 @@ def _filters(request: web.Request) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
-async def list_deliveries(request: web.Request) -> web.Response:
+async def list_deliveries(request: web.Request, call: Call) -> web.Response:
     start, limit = page(request)
     where, args = _filters(request)
     rows = await pool(request).fetch(
@@ -192,13 +212,13 @@ async def _delivery(request: web.Request) -> asyncpg.Record:
     return row
 
 
-async def get_delivery(request: web.Request) -> web.Response:
+async def get_delivery(request: web.Request, call: Call) -> web.Response:
     return json_response(delivery_json(await _delivery(request)))
 
 
-async def retry_delivery(request: web.Request) -> web.Response:
+async def retry_delivery(request: web.Request, call: Call) -> web.Response:
     """Send a dead letter again, from attempt 1 (409 for any other status)."""
-    user = require_role(request, Role.RESPONDER)
+    user = call.caller
     row = await _delivery(request)
     repository, _ = writer(request)
     actor = {"type": "user", "id": user["id"]}
@@ -212,12 +232,79 @@ async def retry_delivery(request: web.Request) -> web.Response:
         raise ProblemError(409, "CONFLICT", str(exc)) from None
     except ConcurrencyError:
         raise ProblemError(409, "CONFLICT", "the delivery is changing too fast; retry") from None
-    return json_response({**delivery_json(row), "status": "RETRY_REQUESTED"}, status=202)
+    return json_response({**delivery_json(row), "status": RETRY_REQUESTED}, status=202)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/alerts/{id}/actions", alert_actions)
-    app.router.add_post("/api/alerts/{id}/actions", run_action)
-    app.router.add_get("/api/deliveries", list_deliveries)
-    app.router.add_get("/api/deliveries/{id}", get_delivery)
-    app.router.add_post("/api/deliveries/{id}/retry", retry_delivery)
+TAG = "Outbound"
+ALERT_ID = Param("id", "path", {"type": "integer", "format": "int64"}, "the alert's id")
+DELIVERY_ID = Param("id", "path", {"type": "string"}, "the delivery's id")
+ID_QUERY = {"type": "string", "pattern": "^[0-9]{1,19}$"}
+
+_ROUTES = (
+    Route(
+        "GET",
+        "/api/alerts/{id}/actions",
+        alert_actions,
+        "listAlertActionsOfAlert",
+        TAG,
+        "Actions that ran for the alert or can be run on it by hand, with history",
+        {200: Answer("Actions", list[AlertActionTrigger])},
+        problems=(404,),
+        params=(ALERT_ID,),
+    ),
+    Route(
+        "POST",
+        "/api/alerts/{id}/actions",
+        run_action,
+        "runAlertAction",
+        TAG,
+        "Run an action on the alert now",
+        {202: Answer("Planned", PlannedDelivery)},
+        role=Role.RESPONDER,
+        body=AlertActionRun,
+        problems=(400, 404, 409),
+        params=(ALERT_ID,),
+    ),
+    Route(
+        "GET",
+        "/api/deliveries",
+        list_deliveries,
+        "listDeliveries",
+        TAG,
+        "Deliveries, newest change first",
+        {200: Answer("Deliveries", list[Delivery])},
+        problems=(400,),
+        params=(
+            *PAGING,
+            Param("status", "query", {"enum": list(STATUSES)}, "case-insensitive"),
+            Param("alert-id", "query", ID_QUERY),
+            Param("alert-action-id", "query", ID_QUERY),
+        ),
+    ),
+    Route(
+        "GET",
+        "/api/deliveries/{id}",
+        get_delivery,
+        "getDelivery",
+        TAG,
+        "One delivery",
+        {200: Answer("The delivery", Delivery)},
+        problems=(404,),
+        params=(DELIVERY_ID,),
+    ),
+    Route(
+        "POST",
+        "/api/deliveries/{id}/retry",
+        retry_delivery,
+        "retryDelivery",
+        TAG,
+        "Send a dead letter again from attempt 1",
+        {202: Answer(f"Retry requested: the dead letter, its status {RETRY_REQUESTED}", Delivery)},
+        role=Role.RESPONDER,
+        problems=(404, 409),
+        params=(DELIVERY_ID,),
+    ),
+)
+
+#: Routes on one alert answer 404 for an alert of a source the caller may not see.
+ROUTES = alert_routes_of_visible_sources(_ROUTES)

@@ -1,10 +1,12 @@
 """/api/escalation-policies: list, create, read, replace, delete, replace one level, and
 resolve a routing key.
 
-Any authenticated user reads; only ADMINs write. Every write waits until the projections
-have applied it, so the answer and the caller's next GET already show it. Validation (the
-body's shape, the aggregate's rules, that referenced users exist, that a routing key is
-free) happens before anything is appended: a 4xx writes nothing.
+Any authenticated user reads (a policy whose teams are all PRIVATE only their members and
+ADMINs: ``team_access``); ADMINs, and ADMINs of one of the policy's teams, write. Every
+write waits until the projections have applied it, so the answer and the caller's next GET
+already show it. Validation (the body's shape, the aggregate's rules, that referenced users
+and teams exist, that a routing key is free) happens before anything is appended: a 4xx
+writes nothing.
 
 ``escalationTimeout`` is integer minutes on input, as ilert, or an ISO-8601 duration
 string such as ``"PT30S"``. On output it is integer minutes when the stored seconds are a
@@ -14,7 +16,9 @@ keep reading minutes, and sub-minute timeouts survive a round trip.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
@@ -25,11 +29,13 @@ from projections.escalation_policies import (
     policy_by_id,
     policy_by_routing_key,
     policy_json,
+    policy_teams,
     referenced_users,
     users_by_ids,
 )
+from projections.team_scope import names_for
 
-from ..contract.common import IdRef, UserRef
+from ..contract.common import NOT_BLANK, IdRef, UserRef
 from ..contract.escalation_policies import EscalationPolicy as EscalationPolicyBody
 from ..contract.escalation_policies import EscalationRule
 from ..domain.durations import DurationError, parse_duration
@@ -43,7 +49,18 @@ from ..domain.user import Role
 from ..keyed_locks import KeyedLocks
 from .paging import PAGING, page
 from .problems import ProblemError, json_response
-from .routes import Answer, Call, Param, Route
+from .routes import Answer, Call, Param, Resource, Route, crud_routes
+from .team_access import (
+    check_team_change,
+    check_teams,
+    kept,
+    list_scope,
+    require_visible,
+    sent_teams,
+    team_creator,
+    team_listed,
+    team_writer,
+)
 from .writes import bad, domain_problem, load_live, parse_id, pool, save
 
 BASE = "/api/escalation-policies"
@@ -91,9 +108,10 @@ def _rule(rule: EscalationRule, prefix: str) -> dict[str, Any]:
     }
 
 
-def _settings(body: EscalationPolicyBody) -> dict[str, Any]:
+def _settings(body: EscalationPolicyBody, teams: Sequence[int] = ()) -> dict[str, Any]:
     """Domain settings from a request body; absent fields take their defaults (PUT replaces
-    the whole resource). Unknown fields are ignored."""
+    the whole resource), but absent ``teams`` keep ``teams`` (the current ones). Unknown
+    fields are ignored."""
     settings: dict[str, Any] = {
         "name": body.name,
         "escalation_rules": [
@@ -101,7 +119,7 @@ def _settings(body: EscalationPolicyBody) -> dict[str, Any]:
             for index, rule in enumerate(body.escalationRules)
         ],
         "routing_key": body.routingKey,
-        "teams": _ref_ids("teams", body.teams),
+        "teams": kept(sent_teams(body.teams), teams),
     }
     optional = {
         "repeating": body.repeating,
@@ -119,21 +137,40 @@ def _domain_problem(exc: DomainError) -> ProblemError:
 
 async def _present(request: web.Request, rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
     users = await users_by_ids(pool(request), referenced_users(rows))
-    return [policy_json(row, users) for row in rows]
+    teams = await names_for(pool(request), (row["teams"] for row in rows))
+    return [policy_json(row, users, teams) for row in rows]
 
 
 async def _present_one(request: web.Request, row: asyncpg.Record) -> dict[str, Any]:
     return (await _present(request, [row]))[0]
 
 
-async def _find(request: web.Request) -> asyncpg.Record:
+async def _find(request: web.Request, user: Any) -> asyncpg.Record:
+    """The policy of the path's ``{id}``, when ``user`` may see it; else 404."""
     policy_id = parse_id(request.match_info["id"])
     row = None
     if policy_id is not None:
         row = await policy_by_id(pool(request), policy_id)
     if row is None:
         raise ProblemError(404, "NOT_FOUND", _NOT_FOUND)
+    await require_visible(request, user, row["teams"], _NOT_FOUND)
     return row
+
+
+async def _teams_of(request: web.Request) -> list[int] | None:
+    policy_id = parse_id(request.match_info["id"])
+    return None if policy_id is None else await policy_teams(pool(request), policy_id)
+
+
+async def _check_teams(
+    request: web.Request, user: Any, body: EscalationPolicyBody, before: Sequence[int]
+) -> None:
+    """The sent teams exist and are visible, and the caller may set them."""
+    sent = sent_teams(body.teams)
+    if sent is not None:
+        await check_teams(request, user, sent)
+    after = kept(sent, before)
+    await check_team_change(request, user, before, after)
 
 
 async def _check_users(request: web.Request, rules: list[dict[str, Any]], prefix: str) -> None:
@@ -181,7 +218,8 @@ async def _reread(request: web.Request, policy_id: int) -> asyncpg.Record:
 
 async def list_escalation_policies(request: web.Request, call: Call) -> web.Response:
     start, limit = page(request)
-    rows = await list_policies(pool(request), start, limit)
+    viewer, only = await list_scope(request, call.caller)
+    rows = await list_policies(pool(request), start, limit, viewer=viewer, only=only)
     return json_response(await _present(request, rows))
 
 
@@ -191,6 +229,7 @@ async def create_escalation_policy(request: web.Request, call: Call) -> web.Resp
         policy = EscalationPolicy.create(**settings)
     except DomainError as exc:
         raise _domain_problem(exc) from None
+    await _check_teams(request, actor, call.body, ())
     await _check_users(request, settings["escalation_rules"], "escalationRules[{index}].")
     async with _routing_key_lock(policy.routing_key):
         await _check_routing_key(request, policy.routing_key, None)
@@ -205,24 +244,28 @@ async def resolve_routing_key(request: web.Request, call: Call) -> web.Response:
     if key is None or not key.strip():
         raise bad("routing-key", "is required")
     row = await policy_by_routing_key(pool(request), key.strip())
+    missing = "no escalation policy has this routing key"
     if row is None:
-        raise ProblemError(404, "NOT_FOUND", "no escalation policy has this routing key")
+        raise ProblemError(404, "NOT_FOUND", missing)
+    await require_visible(request, call.caller, row["teams"], missing)
     return json_response(await _present_one(request, row))
 
 
 async def get_escalation_policy(request: web.Request, call: Call) -> web.Response:
-    return json_response(await _present_one(request, await _find(request)))
+    return json_response(await _present_one(request, await _find(request, call.caller)))
 
 
 async def replace_escalation_policy(request: web.Request, call: Call) -> web.Response:
     actor = call.caller
-    row = await _find(request)
-    settings = _settings(call.body)
+    row = await _find(request, actor)
     policy: EscalationPolicy = await load_live(request, row, _NOT_FOUND)
+    settings = _settings(call.body, policy.teams)
+    before = list(policy.teams)
     try:
         policy.update(**settings)
     except DomainError as exc:
         raise _domain_problem(exc) from None
+    await _check_teams(request, actor, call.body, before)
     await _check_users(request, settings["escalation_rules"], "escalationRules[{index}].")
     async with _routing_key_lock(policy.routing_key):
         await _check_routing_key(request, policy.routing_key, row["id"])
@@ -233,7 +276,7 @@ async def replace_escalation_policy(request: web.Request, call: Call) -> web.Res
 async def replace_escalation_level(request: web.Request, call: Call) -> web.Response:
     """PUT one rule (zero-based level); the answer is the whole policy."""
     actor, body = call.caller, call.body
-    row = await _find(request)
+    row = await _find(request, actor)
     raw_level = request.match_info["level"]
     level = parse_id(raw_level)
     policy: EscalationPolicy = await load_live(request, row, _NOT_FOUND)
@@ -256,7 +299,8 @@ async def replace_escalation_level(request: web.Request, call: Call) -> web.Resp
 
 async def delete_escalation_policy(request: web.Request, call: Call) -> web.Response:
     actor = call.caller
-    policy: EscalationPolicy = await load_live(request, await _find(request), _NOT_FOUND)
+    row = await _find(request, actor)
+    policy: EscalationPolicy = await load_live(request, row, _NOT_FOUND)
     try:
         policy.delete()
     except DomainError as exc:
@@ -265,94 +309,73 @@ async def delete_escalation_policy(request: web.Request, call: Call) -> web.Resp
     return web.Response(status=204)
 
 
-_TAG = "Escalation policies"
-_ID = Param("id", "path", {"type": "integer", "format": "int64"}, "the policy's id")
-_ONE = Answer("The escalation policy", EscalationPolicyBody)
-_ONE_ID = BASE + "/{id}"
+POLICIES = Resource(
+    base=BASE,
+    tag="Escalation policies",
+    name="EscalationPolicy",
+    names="EscalationPolicies",
+    one="an escalation policy",
+    many="escalation policies",
+    type=EscalationPolicyBody,
+    id_param=Param("id", "path", {"type": "integer", "format": "int64"}, "the policy's id"),
+    create_problems=(400, 409),
+    list_params=PAGING,
+)
+
+_listed, _created, _got, _replaced, _deleted = crud_routes(
+    POLICIES,
+    list_all=list_escalation_policies,
+    create=create_escalation_policy,
+    get=get_escalation_policy,
+    replace=replace_escalation_policy,
+    delete=delete_escalation_policy,
+)
+#: Writes of a policy: ADMINs, and ADMINs of one of its teams (before the body).
+TEAM_WRITE = team_writer(_teams_of, _NOT_FOUND)
+_TEAM_TEXT = (
+    "ADMINs, and ADMINs of one of the policy's teams; 403 for others, 404 if it is invisible"
+)
+_CREATE_TEXT = "ADMINs, and team ADMINs for a policy whose teams are all teams they administer"
 
 #: ``/resolve`` comes before ``{id}``, which would capture it.
 ROUTES = (
     Route(
         "GET",
-        BASE,
-        list_escalation_policies,
-        "listEscalationPolicies",
-        _TAG,
-        "List escalation policies",
-        {200: Answer("Escalation policies", list[EscalationPolicyBody])},
-        problems=(400,),
-        params=PAGING,
-    ),
-    Route(
-        "POST",
-        BASE,
-        create_escalation_policy,
-        "createEscalationPolicy",
-        _TAG,
-        "Create an escalation policy",
-        {201: _ONE},
-        role=Role.ADMIN,
-        body=EscalationPolicyBody,
-        problems=(400, 409),
-    ),
-    Route(
-        "GET",
         BASE + "/resolve",
         resolve_routing_key,
         "resolveEscalationPolicy",
-        _TAG,
+        POLICIES.tag,
         "The policy with this routing key",
-        {200: _ONE},
+        {200: Answer("The escalation policy", EscalationPolicyBody)},
         problems=(400, 404),
-        params=(Param("routing-key", "query", {"type": "string"}, "the routing key"),),
+        params=(
+            Param(
+                "routing-key",
+                "query",
+                {"type": "string", "minLength": 1, "pattern": NOT_BLANK},
+                "the routing key; trimmed",
+                required=True,
+            ),
+        ),
     ),
-    Route(
-        "GET",
-        _ONE_ID,
-        get_escalation_policy,
-        "getEscalationPolicy",
-        _TAG,
-        "One escalation policy",
-        {200: _ONE},
-        problems=(404,),
-        params=(_ID,),
-    ),
-    Route(
-        "PUT",
-        _ONE_ID,
-        replace_escalation_policy,
-        "replaceEscalationPolicy",
-        _TAG,
-        "Replace an escalation policy",
-        {200: _ONE},
-        role=Role.ADMIN,
-        body=EscalationPolicyBody,
-        problems=(400, 404, 409),
-        params=(_ID,),
-    ),
-    Route(
-        "DELETE",
-        _ONE_ID,
-        delete_escalation_policy,
-        "deleteEscalationPolicy",
-        _TAG,
-        "Delete an escalation policy",
-        {204: Answer("Deleted")},
-        role=Role.ADMIN,
-        problems=(404, 409),
-        params=(_ID,),
-    ),
+    team_listed(_listed),
+    replace(_created, authorize=team_creator(), description=_CREATE_TEXT),
+    _got,
+    replace(_replaced, authorize=TEAM_WRITE, description=_TEAM_TEXT),
+    replace(_deleted, authorize=TEAM_WRITE, description=_TEAM_TEXT),
     Route(
         "PUT",
-        _ONE_ID + "/levels/{level}",
+        BASE + "/{id}/levels/{level}",
         replace_escalation_level,
         "replaceEscalationLevel",
-        _TAG,
+        POLICIES.tag,
         "Replace one rule; answers the whole policy",
-        {200: _ONE},
+        {200: Answer("The escalation policy", EscalationPolicyBody)},
         role=Role.ADMIN,
+        authorize=TEAM_WRITE,
+        description=_TEAM_TEXT,
         body=EscalationRule,
         problems=(400, 404, 409),
-        params=(_ID, Param("level", "path", {"type": "integer"}, "zero-based")),
+        params=(POLICIES.id_param, Param("level", "path", {"type": "integer"}, "zero-based")),
     ),
 )

@@ -2,36 +2,42 @@
 
 Authenticated by the alert source's integration key in the body. Acknowledged only after
 the event is committed; a client retry with the same ``Idempotency-Key`` header gets the
-first answer and writes nothing.
+first answer and writes nothing. The body is decoded by msgspec into ``EventRequest`` (the
+route does it, as for every declared route) and checked further by
+``ilertd.inbound.ilert_events``: measured per body, msgspec decoding plus that mapping
+took about half the time of orjson plus the hand-written checks it replaced.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from aiohttp import web
 
-from ..alert_commands import NewAlert
+from ..alerts.creation import NewAlert
+from ..alerts.ingest import SUPPRESSED
+from ..contract.events import EventBody, EventRequest, EventResponse
 from ..domain.errors import DomainError, InvalidValueError
-from ..inbound.ilert_events import EventType, InboundEvent, parse_event
+from ..inbound.ilert_events import EventType, InboundEvent, event_from_request
 from ..inbound.replays import fingerprint, first_answer
-from .body import base_url, read_json
-from .context import REQUEST_ID, SERVICES
+from .body import base_url
+from .context import REQUEST_ID, runtime
 from .problems import ProblemError, json_response
 from .ratelimit import RateLimiter
+from .routes import Answer, Call, Param, Route
 
 RATE_LIMITER = web.AppKey("events_rate_limiter", RateLimiter)
-#: How long a looked-up alert source is trusted: updates and deletions of a source reach
-#: the Events API within this time, and a busy integration costs no query per event.
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 async def handle_event(
     request: web.Request, event: InboundEvent, *, legacy: bool, request_fingerprint: str = ""
 ) -> web.Response:
-    services = request.app[SERVICES]
-    source = await services.source_with_key(event.integration_key)
+    parts = runtime(request)
+    source = await parts.source_with_key(event.integration_key)
     if source is None:
         raise ProblemError(
             404, "NOT_FOUND", "integrationKey: no alert source has this key", field="integrationKey"
@@ -44,6 +50,7 @@ async def handle_event(
             429,
             "TOO_MANY_REQUESTS",
             f"over the rate limit of this integration key; retry in {wait:.0f} s",
+            retry_after_s=wait,
         )
     key = request.headers.get("Idempotency-Key")
     if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
@@ -57,7 +64,7 @@ async def handle_event(
     metadata: dict[str, Any] = {"actor": f"source:{source['id']}", "via": "events-api"}
     metadata["request_id"] = request[REQUEST_ID]
     if idempotency is not None:
-        earlier = await first_answer(services.require_database(), idempotency)
+        earlier = await first_answer(parts.pool, idempotency)
         if earlier is not None:
             if earlier.fingerprint and earlier.fingerprint != request_fingerprint:
                 raise ProblemError(
@@ -66,10 +73,12 @@ async def handle_event(
                     "Idempotency-Key: already used by a request with a different body",
                     field="Idempotency-Key",
                 )
+            if earlier.code == SUPPRESSED and earlier.window_id is not None:
+                return _held(request, legacy, earlier.alert_key, earlier.window_id)
             if earlier.code is not None:
                 return _answer(request, legacy, earlier.code, earlier.alert_id, earlier.alert_key)
         metadata["request_fingerprint"] = request_fingerprint
-    commands = services.alert_commands
+    commands = parts.alert_commands
     try:
         if event.event_type is EventType.ALERT:
             outcome = await commands.ingest_alert(source, _new_alert(event), metadata, idempotency)
@@ -85,6 +94,9 @@ async def handle_event(
             )
     except DomainError as exc:
         raise ProblemError(409, "CONFLICT", str(exc)) from None
+    if outcome.suppressed is not None:
+        held = outcome.suppressed
+        return _held(request, legacy, event.alert_key, held.window.window_id, held.message)
     alert_key = outcome.alert.alert_key if outcome.alert else event.alert_key
     alert_id = outcome.alert_id if outcome.alert is not None else None
     return _answer(request, legacy, outcome.code, alert_id, alert_key, url_id=outcome.alert_id)
@@ -113,6 +125,30 @@ def _answer(
     return json_response(body, status=200 if legacy else 202)
 
 
+def _held(
+    request: web.Request,
+    legacy: bool,
+    alert_key: str | None,
+    window_id: int,
+    message: str | None = None,
+) -> web.Response:
+    """The answer to an ALERT event a maintenance window held: accepted (202, as ilert),
+    no alert created, the window named; the event is recorded (``maintenance.gate``)."""
+    body: dict[str, Any] = {
+        "responseCode": SUPPRESSED,
+        "alertKey": alert_key,
+        "alertUrl": None,
+        "maintenanceWindowId": window_id,
+        "message": message
+        or f"alert source in maintenance window {window_id}: no alert was created, "
+        "the event is recorded",
+    }
+    if legacy:
+        body["incidentKey"] = alert_key
+        body["incidentUrl"] = None
+    return json_response(body, status=200 if legacy else 202)
+
+
 def _new_alert(event: InboundEvent) -> NewAlert:
     return NewAlert(
         summary=event.summary,
@@ -128,27 +164,60 @@ def _new_alert(event: InboundEvent) -> NewAlert:
     )
 
 
-async def _post(request: web.Request, *, legacy: bool) -> web.Response:
-    body = await read_json(request)
+async def _post(request: web.Request, body: EventRequest, *, legacy: bool) -> web.Response:
     try:
-        event = parse_event(body)
+        event = event_from_request(body)
     except InvalidValueError as exc:
         raise ProblemError(400, "BAD_REQUEST", str(exc), field=exc.field) from None
+    # the fingerprint is of the parsed JSON, as it was before msgspec decoded bodies, so a
+    # retry across an upgrade still matches; only keyed requests pay for the second parse
     keyed = "Idempotency-Key" in request.headers
+    request_fingerprint = fingerprint(orjson.loads(await request.read())) if keyed else ""
     return await handle_event(
-        request, event, legacy=legacy, request_fingerprint=fingerprint(body) if keyed else ""
+        request, event, legacy=legacy, request_fingerprint=request_fingerprint
     )
 
 
-async def post_events(request: web.Request) -> web.Response:
-    return await _post(request, legacy=False)
+async def post_events(request: web.Request, call: Call) -> web.Response:
+    return await _post(request, call.body, legacy=False)
 
 
-async def post_events_v1(request: web.Request) -> web.Response:
-    return await _post(request, legacy=True)
+async def post_events_v1(request: web.Request, call: Call) -> web.Response:
+    return await _post(request, call.body, legacy=True)
 
 
-def add_routes(app: web.Application, per_minute: int) -> None:
-    app[RATE_LIMITER] = RateLimiter(per_minute)
-    app.router.add_post("/api/events", post_events)
-    app.router.add_post("/api/v1/events", post_events_v1)
+def setup(app: web.Application, config: Mapping[str, Any]) -> None:
+    app[RATE_LIMITER] = RateLimiter(config["events.rate_limit_per_minute"])
+
+
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "header",
+    {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+    "a retry with the same key gets the first answer, writes nothing; the same key with a "
+    "different body is a 422",
+)
+
+
+def _route(path: str, handler: Any, operation_id: str, status: int, summary: str) -> Route:
+    return Route(
+        "POST",
+        path,
+        handler,
+        operation_id,
+        "Events",
+        summary,
+        {status: Answer("Event committed", EventResponse)},
+        body=EventBody,
+        problems=(400, 404, 409, 413, 422, 429),
+        params=(IDEMPOTENCY_KEY,),
+        public=True,
+        description="Authenticated by the integration key in the body, not a Bearer key. "
+        "409 when the source is inactive.",
+    )
+
+
+ROUTES = (
+    _route("/api/events", post_events, "createEvent", 202, "Send an event (ilert's Events API)"),
+    _route("/api/v1/events", post_events_v1, "createEventV1", 200, "Send an event (legacy path)"),
+)

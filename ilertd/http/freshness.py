@@ -22,13 +22,13 @@ from projections.alerts import alert_is_current
 from projections.base import Projection
 from projections.freshness import Current, ReadModelsBehind
 
-from .context import SERVICES
+from .context import SERVICES, runtime
 from .middleware import Handler
 from .problems import problem
 from .writes import parse_id
 
 #: Paths whose requests wait for the read models.
-GUARDED_PREFIXES = ("/api/", "/r/")
+GUARDED_PREFIXES = ("/api/", "/r/", "/status/")
 
 #: Routes that read no read model: inbound events look up their source and their alert in
 #: the store itself; the OpenAPI document is static.
@@ -54,6 +54,11 @@ WITHOUT_ALERTS = (
     "/api/on-calls",
     "/api/connectors",
     "/api/alert-actions",
+    "/api/status-pages",
+    "/status/",
+    "/api/services",
+    "/api/service-outages",
+    "/api/maintenance-windows",
 )
 
 #: Reads of one alert: while the alerts read model lags (under ingest), they wait for it
@@ -82,19 +87,22 @@ def _current(request: web.Request, path: str) -> dict[str, Current] | None:
     alert_id = parse_id(request.match_info["id"])
     if alert_id is None:
         return None
-    pool = request.app[SERVICES].require_database()
+    pool = runtime(request).pool
     return {"alerts": lambda: alert_is_current(pool, alert_id)}
 
 
 @web.middleware
 async def read_barrier(request: web.Request, handler: Handler) -> web.StreamResponse:
     resource = request.match_info.route.resource
-    if resource is None or not request.path.startswith(GUARDED_PREFIXES):
-        return await handler(request)
     services = request.app[SERVICES]
-    barrier = services.read_barrier
-    if barrier is None:  # starting: the handler answers 503 itself
+    # no runtime: a route the readiness middleware lets in without the database reads none
+    if (
+        resource is None
+        or not request.path.startswith(GUARDED_PREFIXES)
+        or services.runtime is None
+    ):
         return await handler(request)
+    barrier = services.runtime.read_barrier
     cache = request.app[_READS]
     names = cache.get(resource.canonical)
     if names is None:

@@ -8,29 +8,32 @@ import asyncpg
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ..contract.operations import Health, Readiness
 from .context import SERVICES
 from .problems import json_response
+from .routes import Answer, Call, Route
 
 
-async def healthz(request: web.Request) -> web.Response:
+async def healthz(request: web.Request, call: Call) -> web.Response:
     return json_response({"status": "ok"})
 
 
-async def readyz(request: web.Request) -> web.Response:
+async def readyz(request: web.Request, call: Call) -> web.Response:
     services = request.app[SERVICES]
     body: dict = {"status": "starting", "database": "unknown", "projections": {}}
-    if services.store is None:
+    runtime = services.runtime
+    if runtime is None:
         body["database"] = services.database_state
         return json_response(body, status=503)
     try:
-        head = await asyncio.wait_for(services.store.head_position(), 2.0)
+        head = await asyncio.wait_for(runtime.store.head_position(), 2.0)
         body["database"] = "ok"
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
         body["database"] = f"unreachable: {exc.__class__.__name__}"
         return json_response(body, status=503)
-    positions = services.runner.positions if services.runner else {}
     body["projections"] = {
-        name: {"position": pos, "lag": max(head - pos, 0)} for name, pos in positions.items()
+        name: {"position": pos, "lag": max(head - pos, 0)}
+        for name, pos in runtime.runner.positions.items()
     }
     if not services.ready:
         return json_response(body, status=503)
@@ -38,12 +41,12 @@ async def readyz(request: web.Request) -> web.Response:
     return json_response(body)
 
 
-async def metrics(request: web.Request) -> web.Response:
+async def metrics(request: web.Request, call: Call) -> web.Response:
     services = request.app[SERVICES]
-    if services.store is not None and services.runner is not None:
+    if services.runtime is not None:
         try:
-            head = await asyncio.wait_for(services.store.head_position(), 2.0)
-            services.metrics.set_projections(head, services.runner.positions)
+            head = await asyncio.wait_for(services.runtime.store.head_position(), 2.0)
+            services.metrics.set_projections(head, services.runtime.runner.positions)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
             pass  # still serve the process metrics
     response = web.Response(body=services.metrics.render())
@@ -51,7 +54,40 @@ async def metrics(request: web.Request) -> web.Response:
     return response
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
+_TAG = "Operations"
+
+ROUTES = (
+    Route(
+        "GET",
+        "/healthz",
+        healthz,
+        "healthz",
+        _TAG,
+        "The process is alive",
+        {200: Answer("Alive", Health)},
+        public=True,
+        database=False,
+    ),
+    Route(
+        "GET",
+        "/readyz",
+        readyz,
+        "readyz",
+        _TAG,
+        "Database reachable and projections running",
+        {200: Answer("Ready", Readiness), 503: Answer("Not ready", Readiness)},
+        public=True,
+        database=False,
+    ),
+    Route(
+        "GET",
+        "/metrics",
+        metrics,
+        "metrics",
+        _TAG,
+        "Prometheus metrics",
+        {200: Answer("Prometheus text format", str, media="text/plain")},
+        public=True,
+        database=False,
+    ),
+)

@@ -19,16 +19,20 @@ from typing import Any
 
 from aiohttp import web
 
-from ..alert_commands import AlertNotFoundError
-from ..alert_views import iso
+from ..alerts.streams import AlertNotFoundError
+from ..alerts.views import iso
+from ..contract.notifications import Html, InboundSms, Notification, TwiML, VoiceKeypress
 from ..domain.errors import DomainError
 from ..notify.links import ActionLink, InvalidLinkError, read_token
 from ..notify.settings import twilio_settings
 from ..notify.twilio import message_twiml, normalize_number, say_twiml, verify_signature
 from ..outbound.settings import public_url
 from .body import int64
-from .context import SERVICES
+from .context import SERVICES, runtime
+from .field_access import shown
 from .problems import ProblemError, json_response
+from .routes import FORM, Answer, Call, Param, Route
+from .team_access import alert_routes_of_visible_sources
 
 #: SMS replies and keypresses -> the action they ask for.
 ANSWERS = {
@@ -66,13 +70,12 @@ def _refused(reason: str) -> web.Response:
 
 async def _link(request: web.Request) -> tuple[ActionLink | None, str | None]:
     """The link the path's token stands for, or None and why it cannot be used."""
-    services = request.app[SERVICES]
-    services.require_database()
+    parts, clock = runtime(request), request.app[SERVICES].clock
     try:
-        link = read_token(services.link_secret, request.match_info["token"], services.clock.now())
+        link = read_token(parts.link_secret, request.match_info["token"], clock.now())
     except InvalidLinkError as exc:
         return None, exc.reason
-    user = await services.store.pool.fetchrow(
+    user = await parts.pool.fetchrow(
         "SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL", link.user_id
     )
     if user is None:
@@ -80,11 +83,11 @@ async def _link(request: web.Request) -> tuple[ActionLink | None, str | None]:
     return link, None
 
 
-async def confirm_page(request: web.Request) -> web.Response:
+async def confirm_page(request: web.Request, call: Call) -> web.Response:
     link, reason = await _link(request)
     if link is None:
         return _refused(reason or "invalid")
-    summary = await request.app[SERVICES].store.pool.fetchval(
+    summary = await runtime(request).pool.fetchval(
         "SELECT summary FROM alerts WHERE id = $1", link.alert_id
     )
     verb = link.action.value.capitalize()
@@ -100,19 +103,19 @@ async def _answer(
     request: web.Request, alert_id: int, user_id: int, channel: str, answer: str
 ) -> tuple[bool, str]:
     """Act on the alert; (True, text) or (False, why not)."""
-    services = request.app[SERVICES]
+    parts = runtime(request)
     try:
-        await services.alert_commands.respond(alert_id, user_id, channel, answer)
+        await parts.alert_commands.respond(alert_id, user_id, channel, answer)
     except AlertNotFoundError:
         return False, f"alert #{alert_id} does not exist"
     except DomainError as exc:
         return False, str(exc)
     # the answer page and the caller's next look at the alert already show it
-    await services.runner.wait_for(await services.store.head_position())
+    await parts.runner.wait_for(await parts.store.head_position())
     return True, f"Alert #{alert_id} {DONE[answer]}."
 
 
-async def act_on_link(request: web.Request) -> web.Response:
+async def act_on_link(request: web.Request, call: Call) -> web.Response:
     link, reason = await _link(request)
     if link is None:
         return _refused(reason or "invalid")
@@ -124,8 +127,9 @@ async def act_on_link(request: web.Request) -> web.Response:
     )
 
 
-async def _provider_form(request: web.Request) -> dict[str, str]:
-    """The provider's form, after checking its signature when a token is configured."""
+async def _check_provider(request: web.Request) -> None:
+    """The provider's signature over its whole form (every field it sent, not only those
+    read), when an auth token is configured."""
     form = {k: str(v) for k, v in (await request.post()).items()}
     services = request.app[SERVICES]
     settings = twilio_settings(services.config)
@@ -135,18 +139,18 @@ async def _provider_form(request: web.Request) -> dict[str, str]:
             settings.auth_token, url, form, request.headers.get("X-Twilio-Signature")
         ):
             raise ProblemError(403, "FORBIDDEN", "X-Twilio-Signature does not match")
-    return form
 
 
 def _twiml(text: str) -> web.Response:
     return web.Response(text=text, content_type="application/xml")
 
 
-async def inbound_sms(request: web.Request) -> web.Response:
-    form = await _provider_form(request)
-    number = normalize_number(form.get("From", ""))
-    answer = ANSWERS.get(form.get("Body", "").strip().upper())
-    pool = request.app[SERVICES].require_database()
+async def inbound_sms(request: web.Request, call: Call) -> web.Response:
+    await _check_provider(request)
+    form: InboundSms = call.body
+    number = normalize_number(form.From)
+    answer = ANSWERS.get(form.Body.strip().upper())
+    pool = runtime(request).pool
     paged = None
     if number is not None:
         paged = await pool.fetchrow(
@@ -163,15 +167,15 @@ async def inbound_sms(request: web.Request) -> web.Response:
     return _twiml(message_twiml(f"ilertd: {text}" if ok else f"ilertd: not done: {text}"))
 
 
-async def voice_keypress(request: web.Request) -> web.Response:
-    form = await _provider_form(request)
-    services = request.app[SERVICES]
-    services.require_database()
+async def voice_keypress(request: web.Request, call: Call) -> web.Response:
+    await _check_provider(request)
+    form: VoiceKeypress = call.body
+    secret, clock = runtime(request).link_secret, request.app[SERVICES].clock
     try:
-        link = read_token(services.link_secret, request.query.get("t", ""), services.clock.now())
+        link = read_token(secret, request.query.get("t", ""), clock.now())
     except InvalidLinkError as exc:
         raise ProblemError(403, "FORBIDDEN", f"the call's token is {exc.reason}") from None
-    answer = ANSWERS.get(form.get("Digits", "").strip())
+    answer = ANSWERS.get(form.Digits.strip())
     if answer is None:
         return _twiml(say_twiml(f"Nothing was changed. {HELP.replace('Reply', 'Press')}"))
     ok, text = await _answer(request, link.alert_id, link.user_id, "voice", answer)
@@ -193,20 +197,99 @@ def _notification_json(row: Any) -> dict[str, Any]:
     }
 
 
-async def alert_notifications(request: web.Request) -> web.Response:
-    pool = request.app[SERVICES].require_database()
+async def alert_notifications(request: web.Request, call: Call) -> web.Response:
+    pool = runtime(request).pool
     alert_id = int64(request.match_info["id"])
     if alert_id is None or not await pool.fetchval("SELECT 1 FROM alerts WHERE id = $1", alert_id):
         raise ProblemError(404, "NOT_FOUND", "no such alert")
     rows = await pool.fetch(
         "SELECT * FROM notifications WHERE alert_id = $1 ORDER BY due_at, id", alert_id
     )
-    return json_response([_notification_json(row) for row in rows])
+    return json_response(
+        [shown(Notification, _notification_json(row), call.caller) for row in rows]
+    )
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/r/{token}", confirm_page)
-    app.router.add_post("/r/{token}", act_on_link)
-    app.router.add_post("/api/notify/sms", inbound_sms)
-    app.router.add_post("/api/notify/voice", voice_keypress)
-    app.router.add_get("/api/alerts/{id}/notifications", alert_notifications)
+TAG = "Notifications"
+TOKEN = Param("token", "path", {"type": "string"}, "the link's signed token")
+
+
+def _page(description: str) -> Answer:
+    return Answer(description, Html, media="text/html")
+
+
+def _twiml_answer(description: str) -> Answer:
+    return Answer(description, TwiML, media="application/xml")
+
+
+_ROUTES = (
+    Route(
+        "GET",
+        "/r/{token}",
+        confirm_page,
+        "confirmActionLink",
+        TAG,
+        "What the link will do, with a button; a GET never acts (mail scanners fetch links)",
+        {200: _page("The confirmation page"), 403: _page("Expired or forged")},
+        params=(TOKEN,),
+        public=True,
+    ),
+    Route(
+        "POST",
+        "/r/{token}",
+        act_on_link,
+        "runActionLink",
+        TAG,
+        "Accept, resolve or escalate the alert as the link's user",
+        {
+            200: _page("Done"),
+            403: _page("Expired or forged"),
+            409: _page("The alert cannot do that now"),
+        },
+        params=(TOKEN,),
+        public=True,
+    ),
+    Route(
+        "POST",
+        "/api/notify/sms",
+        inbound_sms,
+        "inboundSms",
+        TAG,
+        "The SMS provider's inbound webhook: a reply 1/ACK, 2/RES or 3/ESC answers the page",
+        {200: _twiml_answer("A confirmation SMS (TwiML <Message>)")},
+        body=InboundSms,
+        body_media=FORM,
+        problems=(403,),
+        public=True,
+        description="Checked with X-Twilio-Signature when an auth token is configured.",
+    ),
+    Route(
+        "POST",
+        "/api/notify/voice",
+        voice_keypress,
+        "voiceKeypress",
+        TAG,
+        "A keypress on a paging call (1 accept, 2 resolve, 3 escalate)",
+        {200: _twiml_answer("What the call says next (TwiML <Say>)")},
+        body=VoiceKeypress,
+        body_media=FORM,
+        problems=(403,),
+        params=(Param("t", "query", {"type": "string"}, "the call's signed token", required=True),),
+        public=True,
+        description="Checked with X-Twilio-Signature when an auth token is configured.",
+    ),
+    Route(
+        "GET",
+        "/api/alerts/{id}/notifications",
+        alert_notifications,
+        "listAlertNotifications",
+        TAG,
+        "Notifications of the alert's responders: scheduled, sent, failed, cancelled",
+        {200: Answer("Notifications", list[Notification])},
+        problems=(404,),
+        params=(Param("id", "path", {"type": "integer", "format": "int64"}, "the alert's id"),),
+    ),
+)
+
+#: Routes on one alert answer 404 for an alert of a source the caller may not see.
+ROUTES = alert_routes_of_visible_sources(_ROUTES)

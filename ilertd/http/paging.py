@@ -41,7 +41,11 @@ def page(
 
 #: How every list documents its paging.
 PAGING = (
-    Param("start-index", "query", {"type": "integer", "minimum": 0, "default": 0}),
+    Param(
+        "start-index",
+        "query",
+        {"type": "integer", "minimum": 0, "maximum": MAX_BIGINT, "default": 0},
+    ),
     Param(
         "max-results",
         "query",

@@ -13,8 +13,9 @@ belongs to another path (an email's id under phone-numbers, a duty rule's under 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
@@ -22,20 +23,34 @@ from aiohttp import web
 
 from projections import users as read_model
 
+from ..contract.user_contacts import (
+    CONTACT_TEXT,
+    DUTY_TYPE,
+    RULE_TEXT,
+    AlertNotificationRule,
+    AlertRule,
+    ContactRef,
+    ContactSearch,
+    DutyNotificationRule,
+    DutyRule,
+    EmailContact,
+    EmailSearch,
+    PhoneContact,
+    PhoneSearch,
+    UpdateNotificationRule,
+    UpdateRule,
+)
 from ..domain.errors import DomainError
-from ..domain.user import Channel, NoSuchItemError, Role, RuleKind, RuleSettings, User
-from .authz import require_self_or_role
-from .body import read_json
+from ..domain.user import Channel, Contact, NoSuchItemError, Role, RuleKind, RuleSettings, User
+from .authz import caller
 from .problems import ProblemError, json_response
-from .writes import bad, domain_problem, load_live, parse_id, path_id, pool, save
+from .routes import Answer, Call, Handler, Param, Route
+from .writes import domain_problem, load_live, parse_id, path_id, pool, save
 
 T = TypeVar("T")
-Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 #: Contact and rule ids are PostgreSQL integers; a longer number cannot name one.
 INT32_MAX = 2**31 - 1
-#: Path segment under /contacts -> the channel its contacts have.
-CONTACT_PATHS: dict[str, Channel] = {"emails": Channel.EMAIL, "phone-numbers": Channel.PHONE}
 _NOUNS = {Channel.EMAIL: "email contact", Channel.PHONE: "phone number"}
 
 
@@ -52,7 +67,8 @@ def contact_json(row: asyncpg.Record) -> dict[str, Any]:
 
 
 def rule_json(row: asyncpg.Record) -> dict[str, Any]:
-    """``{id, method, contact: {id, target} | null}`` plus the kind's own settings."""
+    """``{id, method, contact: {id, target} | null}`` plus the kind's own settings; a duty
+    rule's ``type`` is ilert's one duty type, which the Terraform provider reads back."""
     contact = None
     if row["contact_id"] is not None:
         contact = {"id": row["contact_id"], "target": row["target"]}
@@ -62,6 +78,7 @@ def rule_json(row: asyncpg.Record) -> dict[str, Any]:
         item["type"] = row["priority_type"]
     elif row["kind"] == RuleKind.DUTIES:
         item["beforeMin"] = row["before_min"]
+        item["type"] = DUTY_TYPE
     else:
         item["type"] = row["update_type"]
     return item
@@ -69,72 +86,24 @@ def rule_json(row: asyncpg.Record) -> dict[str, Any]:
 
 # --- reading the request ------------------------------------------------------------------
 
-
-async def _object(request: web.Request) -> dict[str, Any]:
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise bad("body", "must be a JSON object")
-    return body
+#: Each kind has its own body with its own fields, so another kind's (a duty's delayMin) is
+#: ignored, as unknown fields are.
+RuleBody = AlertNotificationRule | DutyNotificationRule | UpdateNotificationRule
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an object" if isinstance(value, dict) else "an array"
+def _contact_ref(contact: ContactRef | int | None) -> int | None:
+    """``contact``: ``{id}`` as ilert sends it (a bare id too), or null."""
+    return contact.id if isinstance(contact, ContactRef) else contact
 
 
-def _string(body: dict[str, Any], field: str) -> str | None:
-    """A string field; null or absent is None (the domain says whether that is allowed)."""
-    value = body.get(field)
-    if value is not None and not isinstance(value, str):
-        raise bad(field, f"must be a string, not {_json_type(value)}")
-    return value
-
-
-def _integer(body: dict[str, Any], field: str) -> int | None:
-    value = body.get(field)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise bad(field, f"must be an integer, not {_json_type(value)}")
-    return value
-
-
-def _boolean(body: dict[str, Any], field: str) -> bool:
-    """Absent or null is false (PUT replaces: a contact sent without it is not primary)."""
-    value = body.get(field)
-    if value is not None and not isinstance(value, bool):
-        raise bad(field, f"must be true or false, not {_json_type(value)}")
-    return bool(value)
-
-
-def _contact_ref(body: dict[str, Any]) -> int | None:
-    """``contact``: ``{id}`` as ilert sends it (a bare integer id is accepted too), or null."""
-    value = body.get("contact")
-    if isinstance(value, dict):
-        value = value.get("id")
-        if value is None:
-            raise bad("contact", "needs an id: {id: n}, or null for PUSH")
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise bad("contact", "must be {id: n} with an integer id, or null")
-    return value
-
-
-def _rule_settings(kind: RuleKind, body: dict[str, Any]) -> RuleSettings:
-    """The kind's own fields of the body; other fields are ignored, as unknown ones are."""
-    method = _string(body, "method")
-    if method is None:
-        raise bad("method", "is required")
-    contact_id = _contact_ref(body)
-    if kind is RuleKind.ALERTS:
-        return RuleSettings(
-            method, contact_id, delay_min=_integer(body, "delayMin"), type=_string(body, "type")
-        )
-    if kind is RuleKind.DUTIES:
-        return RuleSettings(method, contact_id, before_min=_integer(body, "beforeMin"))
-    return RuleSettings(method, contact_id, type=_string(body, "type"))
+def _rule_settings(body: RuleBody) -> RuleSettings:
+    """The domain's settings from a kind's body (its type says the kind)."""
+    contact_id = _contact_ref(body.contact)
+    if isinstance(body, AlertNotificationRule):
+        return RuleSettings(body.method, contact_id, delay_min=body.delayMin, type=body.type)
+    if isinstance(body, DutyNotificationRule):
+        return RuleSettings(body.method, contact_id, before_min=body.beforeMin)
+    return RuleSettings(body.method, contact_id, type=body.type)
 
 
 def _item_id(request: web.Request, key: str, not_found: str) -> int:
@@ -152,7 +121,7 @@ def _item_id(request: web.Request, key: str, not_found: str) -> int:
 async def _owner(request: web.Request) -> tuple[asyncpg.Record, asyncpg.Record]:
     """The caller (the user themself or an ADMIN, else 403) and the live user's row (404)."""
     user_id = path_id(request, f"no user {request.match_info['id'][:20]}")
-    actor = require_self_or_role(request, user_id, Role.ADMIN)
+    actor = caller(request)  # the route table let only the user themself or an ADMIN in
     row = await read_model.user_by_id(pool(request), user_id)
     if row is None:
         raise ProblemError(404, "NOT_FOUND", f"no user {user_id}")
@@ -190,17 +159,14 @@ def _gone(what: str) -> ProblemError:
 # --- contacts -----------------------------------------------------------------------------
 
 
-def _contact_handlers(channel: Channel) -> tuple[Handler, Handler, Handler, Handler, Handler]:
-    """List, add, get, replace and remove handlers for one channel's contacts."""
+def _contact_handlers(channel: Channel) -> Handlers:
+    """List, add, get, replace and remove handlers for one channel's contacts, and search
+    (ilert-go's ``SearchUser*Contact``: the contact with a target)."""
     noun = _NOUNS[channel]
-    regional = channel is Channel.PHONE
 
-    def fields(body: dict[str, Any]) -> tuple[str, str | None, bool]:
-        target = _string(body, "target")
-        if target is None:
-            raise bad("target", "is required")
-        region = _string(body, "regionCode") if regional else None
-        return target, region, _boolean(body, "primary")
+    def fields(body: EmailContact | PhoneContact) -> tuple[str, str | None, bool]:
+        region = body.regionCode if isinstance(body, PhoneContact) else None
+        return body.target, region, bool(body.primary)
 
     async def existing(request: web.Request, user_id: int) -> tuple[int, asyncpg.Record]:
         contact_id = _item_id(request, "contact_id", f"user {user_id} has no {noun}")
@@ -209,14 +175,14 @@ def _contact_handlers(channel: Channel) -> tuple[Handler, Handler, Handler, Hand
             raise ProblemError(404, "NOT_FOUND", f"user {user_id} has no {noun} {contact_id}")
         return contact_id, found
 
-    async def list_contacts(request: web.Request) -> web.Response:
+    async def list_contacts(request: web.Request, call: Call) -> web.Response:
         _, row = await _owner(request)
         rows = await read_model.contacts_of(pool(request), row["id"], channel)
         return json_response([contact_json(found) for found in rows])
 
-    async def add_contact(request: web.Request) -> web.Response:
+    async def add_contact(request: web.Request, call: Call) -> web.Response:
         actor, row = await _owner(request)
-        target, region, primary = fields(await _object(request))
+        target, region, primary = fields(call.body)
         contact_id = await _write(
             request,
             actor,
@@ -228,15 +194,15 @@ def _contact_handlers(channel: Channel) -> tuple[Handler, Handler, Handler, Hand
             raise _gone(f"{noun} {contact_id}")
         return json_response(contact_json(found), status=201)
 
-    async def get_contact(request: web.Request) -> web.Response:
+    async def get_contact(request: web.Request, call: Call) -> web.Response:
         _, row = await _owner(request)
         _, found = await existing(request, row["id"])
         return json_response(contact_json(found))
 
-    async def replace_contact(request: web.Request) -> web.Response:
+    async def replace_contact(request: web.Request, call: Call) -> web.Response:
         actor, row = await _owner(request)
         contact_id, _ = await existing(request, row["id"])
-        target, region, primary = fields(await _object(request))
+        target, region, primary = fields(call.body)
         await _write(
             request,
             actor,
@@ -248,19 +214,32 @@ def _contact_handlers(channel: Channel) -> tuple[Handler, Handler, Handler, Hand
             raise _gone(f"{noun} {contact_id}")
         return json_response(contact_json(found))
 
-    async def remove_contact(request: web.Request) -> web.Response:
+    async def remove_contact(request: web.Request, call: Call) -> web.Response:
         actor, row = await _owner(request)
         contact_id, _ = await existing(request, row["id"])
         await _write(request, actor, row, lambda user: user.remove_contact(contact_id))
         return web.Response(status=204)
 
-    return list_contacts, add_contact, get_contact, replace_contact, remove_contact
+    async def search_contact(request: web.Request, call: Call) -> web.Response:
+        """Targets compare as the domain normalises them (phone separators dropped, emails
+        ignoring case), so the target a client stored finds its contact."""
+        _, row = await _owner(request)
+        with _domain_rules():
+            wanted = Contact(channel, call.body.target).checked().key
+        for found in await read_model.contacts_of(pool(request), row["id"], channel):
+            if Contact(channel, found["target"]).key == wanted:
+                return json_response(contact_json(found))
+        raise ProblemError(404, "NOT_FOUND", f"user {row['id']} has no {noun} with this target")
+
+    return Handlers(
+        list_contacts, add_contact, get_contact, replace_contact, remove_contact, search_contact
+    )
 
 
 # --- notification preferences -------------------------------------------------------------
 
 
-def _rule_handlers(kind: RuleKind) -> tuple[Handler, Handler, Handler, Handler, Handler]:
+def _rule_handlers(kind: RuleKind) -> Handlers:
     """List, add, get, replace and remove handlers for one kind of notification rule."""
     noun = f"{kind.value} notification rule"
 
@@ -277,60 +256,225 @@ def _rule_handlers(kind: RuleKind) -> tuple[Handler, Handler, Handler, Handler, 
             raise _gone(f"{noun} {rule_id}")
         return json_response(rule_json(found), status=status)
 
-    async def list_rules(request: web.Request) -> web.Response:
+    async def list_rules(request: web.Request, call: Call) -> web.Response:
         _, row = await _owner(request)
         rows = await read_model.notification_rules(pool(request), row["id"], kind)
         return json_response([rule_json(found) for found in rows])
 
-    async def add_rule(request: web.Request) -> web.Response:
+    async def add_rule(request: web.Request, call: Call) -> web.Response:
         actor, row = await _owner(request)
-        settings = _rule_settings(kind, await _object(request))
+        settings = _rule_settings(call.body)
         rule_id = await _write(request, actor, row, lambda user: user.add_rule(kind, settings))
         return await answer(request, row["id"], rule_id, 201)
 
-    async def get_rule(request: web.Request) -> web.Response:
+    async def get_rule(request: web.Request, call: Call) -> web.Response:
         _, row = await _owner(request)
         return await answer(request, row["id"], await existing(request, row["id"]), 200)
 
-    async def replace_rule(request: web.Request) -> web.Response:
+    async def replace_rule(request: web.Request, call: Call) -> web.Response:
         actor, row = await _owner(request)
         rule_id = await existing(request, row["id"])
-        settings = _rule_settings(kind, await _object(request))
+        settings = _rule_settings(call.body)
         await _write(request, actor, row, lambda user: user.change_rule(rule_id, settings))
         return await answer(request, row["id"], rule_id, 200)
 
-    async def remove_rule(request: web.Request) -> web.Response:
+    async def remove_rule(request: web.Request, call: Call) -> web.Response:
         actor, row = await _owner(request)
         rule_id = await existing(request, row["id"])
         await _write(request, actor, row, lambda user: user.remove_rule(rule_id))
         return web.Response(status=204)
 
-    return list_rules, add_rule, get_rule, replace_rule, remove_rule
+    return Handlers(list_rules, add_rule, get_rule, replace_rule, remove_rule)
 
 
-def _add_collection(
-    app: web.Application,
-    path: str,
-    item_key: str,
-    handlers: tuple[Handler, Handler, Handler, Handler, Handler],
-) -> None:
-    list_items, add_item, get_item, replace_item, remove_item = handlers
-    one = f"{path}/{{{item_key}}}"
-    app.router.add_get(path, list_items)
-    app.router.add_post(path, add_item)
-    app.router.add_get(one, get_item)
-    app.router.add_put(one, replace_item)
-    app.router.add_delete(one, remove_item)
+# --- the route table ----------------------------------------------------------------------
 
 
-def add_routes(app: web.Application) -> None:
-    user = "/api/users/{id:[0-9]+}"
-    for segment, channel in CONTACT_PATHS.items():
-        _add_collection(app, f"{user}/contacts/{segment}", "contact_id", _contact_handlers(channel))
-    for kind in RuleKind:
-        _add_collection(
-            app,
-            f"{user}/notification-preferences/{kind.value}",
-            "rule_id",
-            _rule_handlers(kind),
+@dataclass(frozen=True)
+class Handlers:
+    list_items: Handler
+    add_item: Handler
+    get_item: Handler
+    replace_item: Handler
+    remove_item: Handler
+    search: Handler | None = None
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One of a user's item collections, as its five routes (and search) document it."""
+
+    segment: str
+    #: the operation ids' noun: "EmailContact" -> listEmailContacts, addEmailContact, ...
+    name: str
+    noun: str
+    type: Any
+    item_key: str
+    text: str
+    #: what ``search-target`` takes, when the collection has that route
+    search_type: Any = None
+
+
+USER = "/api/users/{id:[0-9]+}"
+INT64 = {"type": "integer", "format": "int64"}
+USER_ID = Param("id", "path", INT64, "the user's id")
+TAG = "Users"
+
+
+def collection_routes(c: Collection, handlers: Handlers) -> tuple[Route, ...]:
+    """GET and POST on the collection, GET, PUT and DELETE on one item; the user themself
+    or an ADMIN (``self_param``: the route table checks it before the body is read)."""
+    base = f"{USER}/{c.segment}"
+    one = f"{base}/{{{c.item_key}}}"
+    item_id = Param(
+        c.item_key, "path", {"type": "integer", "format": "int64"}, f"the {c.noun}'s id"
+    )
+    answer = Answer(f"The {c.noun}", c.type)
+    routes = [
+        Route(
+            "GET",
+            base,
+            handlers.list_items,
+            f"list{c.name}s",
+            TAG,
+            f"The user's {c.noun}s",
+            {200: Answer(f"The {c.noun}s", list[c.type])},  # type: ignore[name-defined]
+            problems=(404,),
+            params=(USER_ID,),
+            role=Role.ADMIN,
+            self_param="id",
+        ),
+        Route(
+            "POST",
+            base,
+            handlers.add_item,
+            f"add{c.name}",
+            TAG,
+            f"Add one {c.noun}",
+            {201: answer},
+            body=c.type,
+            problems=(400, 404, 409),
+            params=(USER_ID,),
+            role=Role.ADMIN,
+            self_param="id",
+            description=c.text,
+        ),
+        Route(
+            "GET",
+            one,
+            handlers.get_item,
+            f"get{c.name}",
+            TAG,
+            f"One {c.noun}",
+            {200: answer},
+            problems=(404,),
+            params=(USER_ID, item_id),
+            role=Role.ADMIN,
+            self_param="id",
+        ),
+        Route(
+            "PUT",
+            one,
+            handlers.replace_item,
+            f"replace{c.name}",
+            TAG,
+            f"Replace one {c.noun}",
+            {200: answer},
+            body=c.type,
+            problems=(400, 404, 409),
+            params=(USER_ID, item_id),
+            role=Role.ADMIN,
+            self_param="id",
+            description=c.text,
+        ),
+        Route(
+            "DELETE",
+            one,
+            handlers.remove_item,
+            f"remove{c.name}",
+            TAG,
+            f"Remove one {c.noun}",
+            {204: Answer("Removed")},
+            problems=(404, 409),
+            params=(USER_ID, item_id),
+            role=Role.ADMIN,
+            self_param="id",
+        ),
+    ]
+    if handlers.search is not None:
+        # before ``{item_key}``: a literal segment is no item id
+        routes.insert(
+            2,
+            Route(
+                "POST",
+                f"{base}/search-target",
+                handlers.search,
+                f"search{c.name}",
+                TAG,
+                f"The {c.noun} with this target",
+                {200: answer},
+                body=c.search_type or ContactSearch,
+                problems=(400, 404),
+                params=(USER_ID,),
+                role=Role.ADMIN,
+                self_param="id",
+            ),
         )
+    return tuple(routes)
+
+
+CONTACTS = {
+    Channel.EMAIL: Collection(
+        "contacts/emails",
+        "EmailContact",
+        "email contact",
+        EmailContact,
+        "contact_id",
+        CONTACT_TEXT,
+        EmailSearch,
+    ),
+    Channel.PHONE: Collection(
+        "contacts/phone-numbers",
+        "PhoneContact",
+        "phone number",
+        PhoneContact,
+        "contact_id",
+        CONTACT_TEXT,
+        PhoneSearch,
+    ),
+}
+RULES = {
+    RuleKind.ALERTS: Collection(
+        "notification-preferences/alerts",
+        "AlertNotificationPreference",
+        "alert notification rule",
+        AlertRule,
+        "rule_id",
+        RULE_TEXT,
+    ),
+    RuleKind.DUTIES: Collection(
+        "notification-preferences/duties",
+        "DutyNotificationPreference",
+        "on-call duty notification rule",
+        DutyRule,
+        "rule_id",
+        RULE_TEXT,
+    ),
+    RuleKind.UPDATES: Collection(
+        "notification-preferences/updates",
+        "UpdateNotificationPreference",
+        "alert update notification rule",
+        UpdateRule,
+        "rule_id",
+        RULE_TEXT,
+    ),
+}
+
+ROUTES = (
+    *(
+        r
+        for channel, c in CONTACTS.items()
+        for r in collection_routes(c, _contact_handlers(channel))
+    ),
+    *(r for kind, c in RULES.items() for r in collection_routes(c, _rule_handlers(kind))),
+)

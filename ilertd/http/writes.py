@@ -1,11 +1,11 @@
 """What the resource handlers share to write an aggregate.
 
 Every write in alert_sources, escalation_policies, schedules and users goes the same way:
-get the repository and projection runner (503 while ilertd starts), load the live aggregate
-(404 when it was deleted), run a command (its rule violations become 400 or 409), append
-the pending events with who did it, and wait until the projections applied them, so the
-answer and the caller's next GET already show the write. What differs between resources
-(a 404 message, a 503 message, which domain errors mean 404) is a parameter here.
+load the live aggregate (404 when it was deleted), run a command (its rule violations
+become 400 or 409), append the pending events with who did it, and wait until the
+projections applied them, so the answer and the caller's next GET already show the write.
+What differs between resources (a 404 message, which domain errors mean 404) is a parameter
+here.
 """
 
 from __future__ import annotations
@@ -20,11 +20,8 @@ from eventstore.repository import Repository
 from projections import ProjectionRunner
 
 from ..domain.errors import DomainError, InvalidValueError
-from .context import REQUEST_ID, SERVICES
+from .context import REQUEST_ID, runtime
 from .problems import ProblemError
-
-#: The 503 message while the repository and runner are not set up yet.
-NOT_READY = "ilertd is starting: the database is not ready"
 
 #: Up to 19 ASCII digits: an API id (int64). ``str.isdigit`` would admit other scripts' digits.
 _ID = re.compile(r"[0-9]{1,19}")
@@ -56,20 +53,13 @@ def path_id(request: web.Request, not_found: str) -> int:
 
 
 def pool(request: web.Request) -> asyncpg.Pool:
-    """The database pool, or 503 while ilertd has not connected yet."""
-    return request.app[SERVICES].require_database()
+    return runtime(request).pool
 
 
-def writer(
-    request: web.Request, *, unavailable: str = NOT_READY
-) -> tuple[Repository, ProjectionRunner]:
-    """The repository to append with and the runner to wait on; 503 (``unavailable``) while
-    ilertd starts, as they are set up only after the database is connected."""
-    services = request.app[SERVICES]
-    services.require_database()
-    if services.repository is None or services.runner is None:
-        raise ProblemError(503, "UNAVAILABLE", unavailable)
-    return services.repository, services.runner
+def writer(request: web.Request) -> tuple[Repository, ProjectionRunner]:
+    """The repository to append with and the runner to wait on."""
+    parts = runtime(request)
+    return parts.repository, parts.runner
 
 
 def metadata(
@@ -89,12 +79,11 @@ async def save(
     aggregate: Any,
     *,
     request_id: bool = True,
-    unavailable: str = NOT_READY,
 ) -> int | None:
     """Append the aggregate's pending events as ``actor`` and wait until the projections
     applied them; the position of the first one (a new aggregate's id), None when there was
     nothing to save (a command that changed nothing)."""
-    repository, runner = writer(request, unavailable=unavailable)
+    repository, runner = writer(request)
     result = await repository.save(
         aggregate, metadata=metadata(request, actor, request_id=request_id)
     )

@@ -23,11 +23,14 @@ CODES = {
     "alert-accepted": "ALERT_ACCEPTED",
     "alert-resolved": "ALERT_RESOLVED",
     "alert-commented": "COMMENT_ADDED",
+    # a maintenance window held the event: ``alert_id`` is then the suppression's position
+    "maintenance-suppression-recorded": "MAINTENANCE_WINDOW_ACTIVE",
 }
 
 _SQL = """
 SELECT e.type, e.metadata->>'request_fingerprint' AS fingerprint,
-       f.position AS alert_id, f.data->>'alert_key' AS alert_key
+       f.position AS alert_id, f.data->>'alert_key' AS alert_key,
+       (f.data->>'window_id')::bigint AS window_id
 FROM idempotency_keys k
 JOIN events e ON e.position = k.first_position
 JOIN events f ON f.stream_id = k.stream_id AND f.version = 1
@@ -41,6 +44,8 @@ class FirstAnswer:
     alert_id: int
     alert_key: str | None
     fingerprint: str | None
+    #: the maintenance window that held the first request's event
+    window_id: int | None = None
 
 
 def fingerprint(body: Any) -> str:
@@ -53,5 +58,9 @@ async def first_answer(pool: asyncpg.Pool, idempotency_key: str) -> FirstAnswer 
     if row is None:
         return None
     return FirstAnswer(
-        CODES.get(row["type"]), row["alert_id"], row["alert_key"], row["fingerprint"]
+        CODES.get(row["type"]),
+        row["alert_id"],
+        row["alert_key"],
+        row["fingerprint"],
+        row["window_id"],
     )

@@ -46,7 +46,7 @@ from projections.users import notification_rules_of
 
 from ..clock import Clock
 from ..domain.alert_notifications import PAGE, AlertNotifications, notifications_id
-from ..engine.worker import IDLE_POLL_S, LeaderWorker
+from ..engine.worker import IDLE_POLL_S, LeaderWorker, Wakeup
 from ..outbound.guard import NetworkPolicy, make_connector
 from ..outbound.smtp import SmtpSender, SmtpSettings
 from .email_page import BUNDLE_LIST_MAX, build_bundle_email, message_id_for, send_message
@@ -150,8 +150,10 @@ class Notifier(LeaderWorker):
         runner: ProjectionRunner,
         clock: Clock,
         settings: NotifySettings,
+        *,
+        woken_by: Wakeup,
     ) -> None:
-        super().__init__(runner, settings.concurrency)
+        super().__init__(runner, settings.concurrency, woken_by)
         self.pool = pool
         self.repository = repository
         self.clock = clock

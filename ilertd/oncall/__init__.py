@@ -5,6 +5,15 @@ Standard library only (no I/O), so the HTTP layer and the escalation engine can 
 
 from .model import Layer, Restriction, Schedule, Shift
 from .rotation import Rotation
-from .timeline import on_call_at, shifts
+from .timeline import on_call_at, shifts, uncovered
 
-__all__ = ["Layer", "Restriction", "Rotation", "Schedule", "Shift", "on_call_at", "shifts"]
+__all__ = [
+    "Layer",
+    "Restriction",
+    "Rotation",
+    "Schedule",
+    "Shift",
+    "on_call_at",
+    "shifts",
+    "uncovered",
+]

@@ -32,6 +32,21 @@ def shifts(
     return [Shift(user, s, e) for s, e, user in merge_same_user(paint(tracks))]
 
 
+def uncovered(
+    schedule: Schedule, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The spans within [start, end) where nobody is on call, overrides left out."""
+    spans: list[tuple[datetime, datetime]] = []
+    cursor = require_aware(start, "from")
+    for shift in shifts(schedule, start, end, include_overrides=False):
+        if shift.start > cursor:
+            spans.append((cursor, shift.start))
+        cursor = max(cursor, shift.end)
+    if cursor < end:
+        spans.append((cursor, end))
+    return spans
+
+
 def on_call_at(schedule: Schedule, t: datetime) -> Shift | None:
     """The shift covering t, computed over [t - span, t + span] and so clipped to it.
 
@@ -88,4 +103,4 @@ def _clip(shifts_: list[Shift], start: datetime, end: datetime) -> list[Piece]:
     return out
 
 
-__all__ = ["on_call_at", "shifts"]
+__all__ = ["on_call_at", "shifts", "uncovered"]

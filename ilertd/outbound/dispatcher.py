@@ -29,15 +29,20 @@ from eventstore.repository import AggregateNotFoundError, Repository
 from projections import ProjectionRunner
 from projections.outbound_config import action_by_id, connector_by_id
 
-from ..alert_commands import AlertCommands, AlertNotFoundError
-from ..alert_views import snapshot_view
+from ..alerts.service import AlertCommands
+from ..alerts.streams import AlertNotFoundError
+from ..alerts.views import snapshot_view
 from ..clock import Clock
 from ..domain.action_delivery import ActionDelivery
 from ..domain.alert import AlertStatus
 from ..domain.alert_action import ESCALATION_ENDED, NOT_RESOLVED
-from ..engine.worker import IDLE_POLL_S, LeaderWorker
+from ..domain.conditions import Condition, ConditionError, parse_condition
+from ..engine.worker import IDLE_POLL_S, LeaderWorker, Wakeup
+from ..incidents.commands import IncidentNotFoundError
+from ..incidents.history import incident_state
+from ..incidents.views import render
 from ..metrics import Metrics
-from .conditions import Condition, ConditionError, parse_condition
+from ..sealing import Sealer
 from .guard import NetworkPolicy, make_connector
 from .smtp import SmtpSettings
 from .targets import Delivery, Sender, SendResult
@@ -89,9 +94,13 @@ class Dispatcher(LeaderWorker):
         clock: Clock,
         settings: DispatchSettings,
         metrics: Metrics | None = None,
+        *,
+        woken_by: Wakeup,
+        sealer: Sealer,
     ) -> None:
-        super().__init__(runner, settings.concurrency)
+        super().__init__(runner, settings.concurrency, woken_by)
         self.pool = pool
+        self.sealer = sealer
         self.repository = repository
         self.alerts = alerts
         self.clock = clock
@@ -160,7 +169,7 @@ class Dispatcher(LeaderWorker):
         hit = self._actions.get(action_id)
         if hit is not None and now - hit[0] < ACTION_TTL_S:
             return hit[1]
-        action = await action_by_id(self.pool, action_id)
+        action = await action_by_id(self.pool, action_id, self.sealer)
         if len(self._actions) > 10_000:
             self._actions.clear()
         self._actions[action_id] = (now, action)
@@ -184,6 +193,8 @@ class Dispatcher(LeaderWorker):
             return Outcome(skipped="the alert action was deleted")
         settings = action["settings"]
         label = f"{settings['name']} ({settings['connector_type']})"
+        if row["kind"] == "incident":
+            return await self._incident_attempt(row, events, action, label)
         event_type = row["event_type"]
         delayed = event_type == NOT_RESOLVED or (
             event_type == ESCALATION_ENDED and row["due_at"] > row["created_at"]
@@ -211,7 +222,7 @@ class Dispatcher(LeaderWorker):
             return Outcome(skipped="its conditions are not met", action_label=label)
         connector = None
         if settings.get("connector_id"):
-            found = await connector_by_id(self.pool, settings["connector_id"])
+            found = await connector_by_id(self.pool, settings["connector_id"], self.sealer)
             if found is None:
                 failure = SendResult(False, error="its connector was deleted", permanent=True)
                 return Outcome(result=failure, action_label=label)
@@ -251,6 +262,52 @@ class Dispatcher(LeaderWorker):
             action=row["action_id"],
             alert=row["alert_id"],
             event_type=event_type,
+            ok=result.ok,
+            status=result.status_code,
+            error=result.error or None,
+            ms=result.duration_ms,
+        )
+        return Outcome(result=result, action_label=label)
+
+    async def _incident_attempt(
+        self,
+        row: asyncpg.Record,
+        events: list[RecordedEvent],
+        action: dict[str, Any],
+        label: str,
+    ) -> Outcome:
+        """An incident event to a webhook: the Incident object as of the event (its
+        ``eventType`` added, ``id`` a string, as alert webhooks have). Conditions are about
+        alerts, so they do not apply; other targets take alerts only."""
+        settings = action["settings"]
+        if settings["connector_type"] != "webhook":
+            return Outcome(skipped="incident events go to webhooks only", action_label=label)
+        try:
+            state = incident_state(
+                self.repository.mapper, events, row["alert_id"], version=row["alert_version"]
+            )
+        except IncidentNotFoundError:
+            return Outcome(skipped="the incident does not exist", action_label=label)
+        [incident] = await render(self.pool, [state], self.clock.now())
+        assert self._sender is not None
+        result = await self._sender.send(
+            Delivery(
+                delivery_id=row["id"],
+                event_type=row["event_type"],
+                action=settings,
+                signing_secret=action["signing_secret"],
+                connector=None,
+                alert=incident,
+                alert_url=f"{self.settings.public_url}/api/incidents/{row['alert_id']}",
+                external_ref=None,
+            )
+        )
+        log.info(
+            "delivery attempted",
+            delivery=row["id"],
+            action=row["action_id"],
+            incident=row["alert_id"],
+            event_type=row["event_type"],
             ok=result.ok,
             status=result.status_code,
             error=result.error or None,

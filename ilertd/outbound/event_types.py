@@ -1,4 +1,4 @@
-"""Which webhook ``eventType`` (API.md, "Outbound") an alert event becomes, if any."""
+"""Which webhook ``eventType`` (API.md, "Outbound") an alert or incident event becomes."""
 
 from __future__ import annotations
 
@@ -18,7 +18,19 @@ _PLAIN = {
     "alert-channel-attached": "alert-channel-attached",
     "alert-channel-detached": "alert-channel-detached",
 }
-#: Alert events that can trigger an action (dedup hits, ``alert-event-received``, cannot).
+#: Incident events (stored type -> eventType); a reopen is a status change (RESOLVED to
+#: INVESTIGATING), a resolve has its own type.
+INCIDENT_EVENTS = {
+    "incident-declared": "incident-created",
+    "incident-status-changed": "incident-status-changed",
+    "incident-reopened": "incident-status-changed",
+    "incident-severity-changed": "incident-severity-changed",
+    "incident-resolved": "incident-resolved",
+    "incident-status-update-posted": "incident-status-update-posted",
+}
+_PLAIN.update(INCIDENT_EVENTS)
+#: Alert and incident events that can trigger an action (dedup hits,
+#: ``alert-event-received``, cannot).
 TRIGGERING_EVENTS = frozenset({*_PLAIN, "alert-resolved"})
 
 

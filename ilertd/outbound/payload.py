@@ -45,6 +45,11 @@ EVENT_TEXT: dict[str, str] = {
     "alert-channel-detached": "Channel detached from alert",
     "v-alert-not-resolved": "Alert still not resolved",
     MANUAL_EVENT_TYPE: "Alert action run by hand",
+    "incident-created": "Incident declared",
+    "incident-status-changed": "Incident status changed",
+    "incident-severity-changed": "Incident severity changed",
+    "incident-resolved": "Incident resolved",
+    "incident-status-update-posted": "Incident status update posted",
 }
 
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"

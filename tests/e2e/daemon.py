@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -127,8 +126,10 @@ class Daemon:
         self.wait_until(lambda: self.get("/readyz")[0] == 200, timeout, "/readyz 200")
 
     def admin_key(self) -> str | None:
-        found = re.findall(r"ilk_[A-Za-z0-9_-]{20,}", self.logs())
-        return found[0] if found else None
+        """The generated admin key: stdout is no terminal here, so ilertd wrote it to the
+        key file in its data directory (never to its log)."""
+        key_file = Path(self.env["ILERTD_DATA_DIR"]) / "admin-api-key"
+        return key_file.read_text().strip() if key_file.exists() else None
 
     def terminate(self, timeout: float = 30) -> int:
         assert self.proc is not None

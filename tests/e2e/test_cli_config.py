@@ -10,7 +10,7 @@ from .daemon import base_env, run_cli
 def test_check_config_masks_secrets(tmp_path: Path) -> None:
     env = base_env(
         ILERTD_DATABASE_URL="postgresql://ilertd:hunter2@db.example:5432/ilertd",
-        ILERTD_ADMIN_API_KEY="ilk_supersecret",
+        ILERTD_ADMIN_API_KEY="ilk_supersecret_0123456789abcdefgh",
     )
     result = run_cli("check-config", env=env)
     assert result.returncode == 0, result.stderr

@@ -26,6 +26,7 @@ def _env(dsn: str) -> dict[str, str]:
         "ILERTD_OUTBOUND_RETRY_BASE_S": "0.5",
         "ILERTD_OUTBOUND_RETRY_MAX_S": "1",
         "ILERTD_OUTBOUND_TIMEOUT_S": "5",
+        "ILERTD_OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8",  # the receiver is on loopback
     }
 
 

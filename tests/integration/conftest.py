@@ -14,10 +14,14 @@ from aiohttp.test_utils import TestServer
 from ilertd.app import Services
 from ilertd.config import load_config
 from ilertd.http.server import build_app
+from ilertd.runtime import Runtime
 
 from ..contract import check_answer
 
 ADMIN_KEY = "ilk_integration_admin_key_0123456789abcdef"
+#: Seals connector and action secrets in the tests' scratch databases (a key file in the
+#: home directory otherwise); tests of the key file pass ILERTD_SECRETS_KEYS="".
+SECRETS_KEY = "aWxlcnRkLWludGVncmF0aW9uLXRlc3RzLWtleS0wMDA="
 
 
 @dataclass
@@ -28,6 +32,12 @@ class Api:
     server: TestServer
     session: aiohttp.ClientSession
     key: str | None = ADMIN_KEY
+
+    @property
+    def runtime(self) -> Runtime:
+        """The started daemon's parts (store, runner, repository, engine...)."""
+        assert self.services.runtime is not None, "not started"
+        return self.services.runtime
 
     def url(self, path: str) -> str:
         return str(self.server.make_url(path))
@@ -58,8 +68,7 @@ class Api:
 
     async def settle(self) -> None:
         """Wait until projections have applied everything committed so far."""
-        assert self.services.store is not None and self.services.runner is not None
-        await self.services.runner.wait_for(await self.services.store.head_position())
+        await self.runtime.runner.wait_for(await self.runtime.store.head_position())
 
 
 @contextlib.asynccontextmanager
@@ -71,6 +80,7 @@ async def running_api(dsn: str, **env: str) -> AsyncIterator[Api]:
             "ILERTD_DATABASE_URL": dsn,
             "ILERTD_ADMIN_API_KEY": ADMIN_KEY,
             "ILERTD_DATABASE_POOL_SIZE": "5",
+            "ILERTD_SECRETS_KEYS": SECRETS_KEY,
             **env,
         },
     )

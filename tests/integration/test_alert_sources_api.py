@@ -26,14 +26,12 @@ async def create(api: Api, **fields: Any) -> dict[str, Any]:
 async def add_user(api: Api, role: str, key: str) -> None:
     user = User(username=f"{role.lower()}-user", email=f"{role.lower()}@x.test", role=role)
     user.issue_api_key(uuid.uuid4(), hash_api_key(key), "test")
-    assert api.services.repository is not None
-    await api.services.repository.save(user, metadata={"actor": "test"})
+    await api.runtime.repository.save(user, metadata={"actor": "test"})
     await api.settle()
 
 
 async def head(api: Api) -> int:
-    assert api.services.store is not None
-    return await api.services.store.head_position()
+    return await api.runtime.store.head_position()
 
 
 async def test_create_with_defaults_then_read_by_id_and_by_key(api: Api) -> None:
@@ -58,8 +56,7 @@ async def test_create_with_defaults_then_read_by_id_and_by_key(api: Api) -> None
 async def test_id_is_the_position_of_the_created_event_and_actor_is_recorded(api: Api) -> None:
     source = await create(api)
     _, me = await api.call("GET", "/api/users/current")
-    assert api.services.store is not None
-    pool = api.services.store.pool
+    pool = api.runtime.store.pool
     row = await pool.fetchrow(
         "SELECT type, metadata::text AS metadata FROM events WHERE position = $1", source["id"]
     )
@@ -147,9 +144,8 @@ async def test_list_pages_in_id_order(api: Api) -> None:
 
 
 async def test_list_defaults_to_50(api: Api) -> None:
-    assert api.services.repository is not None
     for i in range(51):
-        await api.services.repository.save(AlertSource.create(name=f"s{i}"))
+        await api.runtime.repository.save(AlertSource.create(name=f"s{i}"))
     await api.settle()
     status, page = await api.call("GET", BASE)
     assert status == 200 and len(page) == 50
@@ -258,14 +254,13 @@ async def test_unknown_ids_are_404(api: Api, ident: str) -> None:
 
 async def test_regenerated_key_replaces_the_old_one(api: Api) -> None:
     source = await create(api)
-    assert api.services.repository is not None
-    pool = api.services.store.pool  # type: ignore[union-attr]
+    pool = api.runtime.store.pool  # type: ignore[union-attr]
     stream_id = await pool.fetchval(
         "SELECT stream_id FROM alert_sources WHERE id = $1", source["id"]
     )
-    aggregate = await api.services.repository.load(stream_id)
+    aggregate = await api.runtime.repository.load(stream_id)
     aggregate.regenerate_key()
-    await api.services.repository.save(aggregate)
+    await api.runtime.repository.save(aggregate)
     await api.settle()
     status, _ = await api.call("GET", f"{BASE}/{source['integrationKey']}")
     assert status == 404
@@ -371,10 +366,9 @@ async def test_rebuilt_projection_equals_the_live_one(api: Api) -> None:
     await api.call("PUT", f"{BASE}/{kept['id']}", json={"name": "Kept", "active": False})
     gone = await create(api, name="Gone")
     await api.call("DELETE", f"{BASE}/{gone['id']}")
-    assert api.services.store is not None and api.services.runner is not None
-    pool = api.services.store.pool
+    pool = api.runtime.store.pool
     query = "SELECT * FROM alert_sources ORDER BY id"
     live = [dict(row) for row in await pool.fetch(query)]
-    await api.services.runner.rebuild("alert_sources")
+    await api.runtime.runner.rebuild("alert_sources")
     assert [dict(row) for row in await pool.fetch(query)] == live
     assert [row["deleted"] for row in live] == [False, True]

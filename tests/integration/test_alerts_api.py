@@ -28,7 +28,7 @@ async def new_user(api: Api, name: str, role: str = "RESPONDER") -> int:
 
 async def quiet(api: Api) -> None:
     """Wait until nothing more is appended: projections caught up and no page pending."""
-    store = api.services.store
+    store = api.runtime.store
     assert store is not None
     while True:
         await api.settle()
@@ -191,16 +191,70 @@ async def test_rebuilt_alerts_projection_equals_live(api: Api) -> None:
             await api.call("PUT", f"/api/alerts/{alert['id']}/assign?user={rng.choice(users)}")
             await api.call("POST", f"/api/alerts/{alert['id']}/comments", json={"content": "hi"})
     await quiet(api)  # the engine's pages (and their failures) are events too
-    pool = api.services.store.pool
+    pool = api.runtime.store.pool
     live = {
         t: [tuple(r) for r in await pool.fetch(f"SELECT * FROM {t} ORDER BY 1, 2")] for t in TABLES
     }
     assert len(live["alerts"]) > 10 and len(live["alert_log_entries"]) > 100
 
-    runner = ProjectionRunner(api.services.store, [AlertsProjection()])
+    runner = ProjectionRunner(api.runtime.store, [AlertsProjection()])
     await runner.prepare()
     await runner.rebuild("alerts")
     rebuilt = {
         t: [tuple(r) for r in await pool.fetch(f"SELECT * FROM {t} ORDER BY 1, 2")] for t in TABLES
     }
     assert rebuilt == live
+
+
+async def test_bad_alert_bodies_are_400s_naming_the_field_and_write_nothing(api: Api) -> None:
+    source = await make_source(api)
+    alert = await new_alert(api, source["id"])
+    path = f"/api/alerts/{alert['id']}"
+    await api.settle()
+    head = await api.runtime.store.head_position()
+    cases = [
+        ("POST", "/api/alerts", {"summary": "  ", "alertSource": {"id": source["id"]}}, "summary"),
+        ("POST", "/api/alerts", {"summary": "x"}, "alertSource"),
+        ("POST", "/api/alerts", {"summary": "x", "alertSource": {"id": 999999}}, "alertSource.id"),
+        (
+            "POST",
+            "/api/alerts",
+            {"summary": "x", "alertSource": {"id": source["id"]}, "priority": "MEDIUM"},
+            "priority",
+        ),
+        (
+            "POST",
+            "/api/alerts",
+            {"summary": "x", "alertSource": {"id": source["id"]}, "details": 5},
+            "details",
+        ),
+        (
+            "POST",
+            "/api/alerts",
+            {
+                "summary": "x",
+                "alertSource": {"id": source["id"]},
+                "responders": [{"user": {"id": 424242}}],
+            },
+            "responders[0].user.id",
+        ),
+        ("POST", f"{path}/comments", {"content": " \n"}, "content"),
+        ("POST", f"{path}/comments", {"content": 7}, "content"),
+        ("POST", f"{path}/responders", {"user": {"id": "x"}}, "user.id"),
+        ("POST", f"{path}/channels", {"type": "slack", "name": " ", "url": "https://x"}, "name"),
+        ("POST", f"{path}/channels", {"type": "slack", "name": "n", "url": "ftp://x"}, "url"),
+        ("PUT", f"{path}/assign?user=99999999999999999999", None, "user"),
+        ("PUT", f"{path}/assign?policy-id=-", None, "policy-id"),
+    ]
+    for method, target, body, field in cases:
+        status, problem = await api.call(method, target, json=body)
+        assert status == 400 and problem["field"] == field, (target, body, problem)
+        assert problem["message"].startswith(f"{field}: "), problem
+    assert await api.runtime.store.head_position() == head
+
+
+async def test_a_manual_alert_takes_ids_as_strings_too(api: Api) -> None:
+    """As the Terraform provider sends ids: {"id": "7"}."""
+    source = await make_source(api)
+    alert = await new_alert(api, str(source["id"]))
+    assert alert["alertSource"]["id"] == source["id"]

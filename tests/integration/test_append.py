@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from eventstore import ConcurrencyError, EventStore, NewEvent
+from eventstore import ConcurrencyError, EventStore, NewEvent, StreamAppend
 
 
 def ev(kind: str = "thing-happened", **data: object) -> NewEvent:
@@ -134,3 +134,22 @@ async def test_an_unstorable_event_fails_alone(store: EventStore) -> None:
     assert all(not isinstance(r, BaseException) for r in results[:20])
     assert all(isinstance(r, UnstorableEventError) for r in results[20:])
     assert await store.head_position() == 20
+
+
+async def test_append_together_is_all_or_nothing(store: EventStore) -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    await store.append(b, [ev()], 0, stream_type="thing")
+    head = await store.head_position()
+    with pytest.raises(ConcurrencyError) as error:
+        await store.append_together(
+            [StreamAppend(a, "thing", [ev()], 0), StreamAppend(b, "thing", [ev()], 0)]
+        )
+    assert error.value.stream_id == b and error.value.actual_version == 1
+    assert await store.head_position() == head and await store.read_stream(a) == []
+    first, second = await store.append_together(
+        [StreamAppend(a, "thing", [ev(), ev()], 0), StreamAppend(b, "thing", [ev()], 1)]
+    )
+    assert (first.version, second.version) == (2, 2)
+    assert second.first_position == first.last_position + 1
+    with pytest.raises(ValueError):
+        await store.append_together([StreamAppend(a, "thing", [ev()], 2)] * 2)

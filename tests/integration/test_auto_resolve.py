@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from ilertd.alert_commands import AlertCommands, NewAlert
+from ilertd.alerts.creation import NewAlert
+from ilertd.alerts.service import AlertCommands
 
 from .conftest import Api
 from .test_events_api import make_source, send
@@ -51,18 +52,17 @@ async def test_alert_resolves_itself_after_the_timeout_and_events_postpone_it(ap
     _, entries = await api.call("GET", f"/api/alerts/{created['alertId']}/log-entries")
     assert entries[-1]["logEntryType"] == "AlertResolvedLogEntry"
     assert "auto-resolve" in entries[-1]["text"]
-    assert await api.services.store.pool.fetchval("SELECT count(*) FROM timers") == 0
+    assert await api.runtime.store.pool.fetchval("SELECT count(*) FROM timers") == 0
 
 
 async def test_timer_firing_early_or_after_resolve_does_nothing(api: Api) -> None:
     """The command re-checks the alert: a fake clock before the deadline, then after it."""
-    services = api.services
     clock = FakeClock()
-    commands = AlertCommands(services.repository, services.store.pool, clock)
-    source = await services.store.pool.fetchrow("SELECT * FROM alert_sources LIMIT 1")
+    commands = AlertCommands(api.runtime.repository, api.runtime.store.pool, clock)
+    source = await api.runtime.store.pool.fetchrow("SELECT * FROM alert_sources LIMIT 1")
     if source is None:
         await make_source(api, autoResolutionTimeout="PT1H")
-        source = await services.store.pool.fetchrow("SELECT * FROM alert_sources LIMIT 1")
+        source = await api.runtime.store.pool.fetchrow("SELECT * FROM alert_sources LIMIT 1")
     actor = {"type": "user", "id": 1}
     alert, _ = await commands.create(source, NewAlert(summary="s"), actor, {})
     assert alert.auto_resolve_due_at() == alert.created_on + timedelta(hours=1)
@@ -71,5 +71,5 @@ async def test_timer_firing_early_or_after_resolve_does_nothing(api: Api) -> Non
     clock.at = alert.created_on + timedelta(hours=1, seconds=1)
     assert await commands.auto_resolve(alert.id) is True
     assert await commands.auto_resolve(alert.id) is False  # resolved stays resolved
-    reloaded = await services.repository.load(alert.id)
+    reloaded = await api.runtime.repository.load(alert.id)
     assert reloaded.status.value == "RESOLVED" and reloaded.version == 2

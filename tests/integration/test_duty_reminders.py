@@ -69,6 +69,7 @@ async def world(dsn: str) -> AsyncIterator[World]:
         "ILERTD_NOTIFY_TWILIO_ACCOUNT_SID": SID,
         "ILERTD_NOTIFY_TWILIO_AUTH_TOKEN": TOKEN,
         "ILERTD_NOTIFY_TWILIO_FROM": FROM,
+        "ILERTD_OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8",  # the fake Twilio is on loopback
         "ILERTD_NOTIFY_RETRY_BASE_S": "60",  # doubling: 60 s, 120 s; 3 attempts
         "ILERTD_ENGINE_LEADER_RETRY_S": "0.2",
     }
@@ -84,8 +85,7 @@ async def world(dsn: str) -> AsyncIterator[World]:
 
 
 def worker(api: Api) -> DutyReminders:
-    assert api.services.duty_reminders is not None
-    return api.services.duty_reminders
+    return api.runtime.engine.duty_reminders
 
 
 async def _running(api: Api) -> bool:
@@ -138,8 +138,7 @@ async def mailed_user(api: Api, name: str) -> int:
 
 
 async def stream_types(api: Api, user: int, schedule: int) -> list[str]:
-    assert api.services.store is not None
-    rows = await api.services.store.read_stream(shift_reminders_id(user, schedule, START))
+    rows = await api.runtime.store.read_stream(shift_reminders_id(user, schedule, START))
     return [row.type for row in rows]
 
 
@@ -185,9 +184,8 @@ async def test_a_shift_is_reminded_once_by_email_and_sms_across_rounds_and_a_res
 
     # a new leader (nothing cached) reads the stream and sends nothing either
     await worker(api).stop()
-    assert api.services.store is not None and api.services.repository is not None
     fresh = DutyReminders(
-        api.services.store.pool, api.services.repository, clock, worker(api).settings
+        api.runtime.store.pool, api.runtime.repository, clock, worker(api).settings
     )
     await fresh.start()
     try:
@@ -246,8 +244,7 @@ async def test_a_failed_text_is_retried_then_given_up(world: World) -> None:
     await full_round(worker(api))
     assert twilio.refused == 3  # the third attempt: max_attempts, so given up
 
-    assert api.services.store is not None
-    rows = await api.services.store.read_stream(shift_reminders_id(dee, schedule, START))
+    rows = await api.runtime.store.read_stream(shift_reminders_id(dee, schedule, START))
     assert [row.type for row in rows] == ["shift-reminders-opened"] + ["shift-reminders-failed"] * 3
     assert [row.data["attempt"] for row in rows[1:]] == [1, 2, 3]
     assert rows[1].data["retry_at"] is not None and rows[-1].data["retry_at"] is None

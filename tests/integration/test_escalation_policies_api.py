@@ -48,9 +48,14 @@ async def create(api: Api, users: list[int], **fields: Any) -> dict[str, Any]:
     return policy
 
 
+async def new_team(api: Api, name: str) -> int:
+    status, team = await api.call("POST", "/api/teams", json={"name": name})
+    assert status == 201, team
+    return team["id"]
+
+
 async def head(api: Api) -> int:
-    assert api.services.store is not None
-    return await api.services.store.head_position()
+    return await api.runtime.store.head_position()
 
 
 @pytest.fixture
@@ -97,8 +102,7 @@ async def test_id_is_the_position_of_the_created_event_with_actor_and_request_id
     status, policy = await api.call("POST", BASE, json=body, headers=headers)
     assert status == 201
     _, me = await api.call("GET", "/api/users/current")
-    assert api.services.store is not None
-    row = await api.services.store.pool.fetchrow(
+    row = await api.runtime.store.pool.fetchrow(
         "SELECT type, metadata::text AS metadata FROM events WHERE position = $1", policy["id"]
     )
     assert row["type"] == "escalation-policy-created"
@@ -123,7 +127,10 @@ async def test_create_with_every_field_and_both_timeout_forms(
         frequency=3,
         delayMin=10,
         routingKey="db",
-        teams=[{"id": 5}, {"id": 6}],
+        teams=[
+            {"id": (t6 := await new_team(api, "six"))},
+            {"id": (t5 := await new_team(api, "five"))},
+        ],
         unknownField=True,
         id=99,
     )
@@ -134,7 +141,7 @@ async def test_create_with_every_field_and_both_timeout_forms(
     assert rules[1]["schedules"] == [{"id": 77}] and rules[2]["users"] == []
     assert policy["repeating"] is True and policy["frequency"] == 3
     assert policy["delayMin"] == 10 and policy["routingKey"] == "db"
-    assert policy["teams"] == [{"id": 5}, {"id": 6}]
+    assert policy["teams"] == [{"id": t6, "name": "six"}, {"id": t5, "name": "five"}]
     # the answer round-trips: PUT it back unchanged and nothing is written
     before = await head(api)
     status, again = await api.call("PUT", f"{BASE}/{policy['id']}", json=policy)
@@ -146,8 +153,7 @@ async def test_query_functions(api: Api, alice: dict[str, Any]) -> None:
     policy = await create(
         api, [], escalationRules=[level("PT30S", [alice["id"]], [3])], routingKey="k1"
     )
-    assert api.services.store is not None
-    pool = api.services.store.pool
+    pool = api.runtime.store.pool
     row = await policy_by_id(pool, policy["id"])
     assert row is not None and row["routing_key"] == "k1"
     assert policy_rules(row) == [
@@ -179,8 +185,9 @@ async def test_list_pages_in_id_order_and_over_the_cap_is_400(
 
 
 async def test_put_replaces_the_whole_resource(api: Api, alice: dict[str, Any]) -> None:
+    team = await new_team(api, "ops")
     policy = await create(
-        api, [alice["id"]], repeating=True, frequency=4, delayMin=3, routingKey="r", teams=[1]
+        api, [alice["id"]], repeating=True, frequency=4, delayMin=3, routingKey="r", teams=[team]
     )
     body = {"name": "Renamed", "escalationRules": [level(10, [], [4]), level(20, [alice["id"]])]}
     status, replaced = await api.call("PUT", f"{BASE}/{policy['id']}", json=body)
@@ -188,7 +195,7 @@ async def test_put_replaces_the_whole_resource(api: Api, alice: dict[str, Any]) 
     assert replaced["id"] == policy["id"] and replaced["name"] == "Renamed"
     assert replaced["repeating"] is False and replaced["frequency"] == 1
     assert replaced["delayMin"] == 0 and replaced["routingKey"] is None
-    assert replaced["teams"] == []
+    assert replaced["teams"] == [{"id": team, "name": "ops"}]  # absent teams are kept
     assert [r["escalationTimeout"] for r in replaced["escalationRules"]] == [10, 20]
     _, read = await api.call("GET", f"{BASE}/{policy['id']}")
     assert read == replaced
@@ -215,8 +222,7 @@ async def test_put_one_level(api: Api, alice: dict[str, Any]) -> None:
         "PUT", f"{BASE}/{policy['id']}/levels/0", json=level(15, [alice["id"]])
     )
     assert status == 200 and again["escalationRules"][0]["escalationTimeout"] == 15
-    assert api.services.store is not None
-    types = await api.services.store.pool.fetchval(
+    types = await api.runtime.store.pool.fetchval(
         "SELECT count(*) FROM events WHERE type = 'escalation-policy-rule-replaced'"
     )
     assert types == 2
@@ -460,7 +466,7 @@ async def test_rebuilt_projection_equals_the_live_one(api: Api, alice: dict[str,
         [],
         escalationRules=[level("PT30S", [alice["id"]]), level(10, [], [3])],
         routingKey="kept",
-        teams=[1],
+        teams=[await new_team(api, "ops")],
     )
     await api.call(
         "PUT",
@@ -470,12 +476,11 @@ async def test_rebuilt_projection_equals_the_live_one(api: Api, alice: dict[str,
     await api.call("PUT", f"{BASE}/{kept['id']}/levels/1", json=level("PT90S", [alice["id"]]))
     gone = await create(api, [alice["id"]], name="Gone", routingKey="gone")
     await api.call("DELETE", f"{BASE}/{gone['id']}")
-    assert api.services.store is not None and api.services.runner is not None
-    pool = api.services.store.pool
+    pool = api.runtime.store.pool
     query = "SELECT * FROM escalation_policies ORDER BY id"
     live = [dict(row) for row in await pool.fetch(query)]
     _, live_api = await api.call("GET", f"{BASE}/{kept['id']}")
-    await api.services.runner.rebuild("escalation_policies")
+    await api.runtime.runner.rebuild("escalation_policies")
     assert [dict(row) for row in await pool.fetch(query)] == live
     assert [row["deleted"] for row in live] == [False, True]
     _, rebuilt_api = await api.call("GET", f"{BASE}/{kept['id']}")
@@ -491,10 +496,10 @@ async def test_ids_as_decimal_strings_as_the_terraform_provider_sends_them(
         "escalationRules": [
             {"escalationTimeout": 5, "users": [{"id": str(alice["id"])}], "schedules": ["7"]}
         ],
-        "teams": [{"id": "3"}],
+        "teams": [{"id": str(team := await new_team(api, "tf"))}],
     }
     status, policy = await api.call("POST", "/api/escalation-policies", json=body)
     assert status == 201, policy
     rule = policy["escalationRules"][0]
     assert rule["users"][0]["id"] == alice["id"] and rule["schedules"] == [{"id": 7}]
-    assert policy["teams"] == [{"id": 3}]
+    assert policy["teams"] == [{"id": team, "name": "tf"}]

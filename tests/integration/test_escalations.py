@@ -94,9 +94,7 @@ async def test_accepted_in_time_never_escalates(api: Api) -> None:
     await asyncio.sleep(2.0)
     assert await escalations(api, alert_id) == [0]
     assert (
-        await api.services.store.pool.fetchval(
-            "SELECT count(*) FROM timers WHERE kind = 'escalate'"
-        )
+        await api.runtime.store.pool.fetchval("SELECT count(*) FROM timers WHERE kind = 'escalate'")
         == 0
     )
 
@@ -191,10 +189,10 @@ async def test_invariant_check_names_overdue_and_stepless_alerts(api: Api) -> No
         def now(self):
             return services.clock.now() + timedelta(minutes=2)
 
-    assert await InvariantCheck(services.store.pool, services.clock).check_once() == []
-    late = InvariantCheck(services.store.pool, Later())
+    assert await InvariantCheck(api.runtime.store.pool, services.clock).check_once() == []
+    late = InvariantCheck(api.runtime.store.pool, Later())
     assert await late.check_once() == [(alert_id, "overdue")]
-    await services.store.pool.execute(
+    await api.runtime.store.pool.execute(
         "UPDATE alerts SET next_escalation_at = NULL WHERE id = $1", alert_id
     )
     assert await late.check_once() == [(alert_id, "no next step")]

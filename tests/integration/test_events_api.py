@@ -109,11 +109,11 @@ async def test_idempotency_key_retry_creates_nothing_new(api: Api) -> None:
     body = {"integrationKey": source["integrationKey"], "eventType": "ALERT", "summary": "x"}
     headers = {"Idempotency-Key": "retry-1"}
     first = await send(api, body, headers=headers)
-    head = await api.services.store.head_position()
+    head = await api.runtime.store.head_position()
     # the same request again, its keys in another order: the first answer, nothing written
     second = await send(api, dict(reversed(body.items())), headers=headers)
     assert first == second and first[1]["responseCode"] == "NEW_ALERT_CREATED", (first, second)
-    assert await api.services.store.head_position() == head
+    assert await api.runtime.store.head_position() == head
     await api.settle()
     assert (await api.call("GET", "/api/alerts/count"))[1] == {"count": 1}
 
@@ -146,17 +146,17 @@ async def test_idempotency_key_with_another_body_is_422_and_writes_nothing(api: 
     body = {"integrationKey": source["integrationKey"], "eventType": "ALERT", "summary": "x"}
     headers = {"Idempotency-Key": "reused"}
     assert (await send(api, body, headers=headers))[0] == 202
-    head = await api.services.store.head_position()
+    head = await api.runtime.store.head_position()
     status, problem = await send(api, {**body, "summary": "y"}, headers=headers)
     assert status == 422 and problem["field"] == "Idempotency-Key", problem
     assert problem["code"] == "IDEMPOTENCY_KEY_REUSED"
-    assert await api.services.store.head_position() == head
+    assert await api.runtime.store.head_position() == head
 
 
 async def test_bad_events_are_4xx_naming_the_field_and_write_nothing(api: Api) -> None:
     source = await make_source(api)
     key = source["integrationKey"]
-    head = await api.services.store.head_position()
+    head = await api.runtime.store.head_position()
     cases = [
         ({"integrationKey": key, "eventType": "EXPLODE", "summary": "x"}, 400, "eventType"),
         ({"integrationKey": key, "eventType": "ALERT"}, 400, "summary"),
@@ -178,7 +178,7 @@ async def test_bad_events_are_4xx_naming_the_field_and_write_nothing(api: Api) -
     huge = {"integrationKey": key, "eventType": "ALERT", "summary": "x", "details": "y" * 2_000_000}
     got, _ = await send(api, huge)
     assert got == 413
-    assert await api.services.store.head_position() == head
+    assert await api.runtime.store.head_position() == head
 
 
 async def test_rate_limit_per_integration_key(api: Api) -> None:

@@ -49,6 +49,7 @@ from ilertd.http.server import build_app
 from ilertd.security import hash_api_key
 
 from ..pg import create_database, drop_database
+from .conftest import SECRETS_KEY
 
 T = TypeVar("T")
 
@@ -103,9 +104,9 @@ class Daemon:
     def head(self) -> int:
         """Events requests wrote: the engine's own background facts (pages, webhook
         deliveries and shift reminders for what the fuzzer created earlier) do not count."""
-        assert self.services is not None and self.services.store is not None
+        assert self.services is not None and self.services.runtime is not None
         return self.run(
-            self.services.store.pool.fetchval(
+            self.services.runtime.store.pool.fetchval(
                 "SELECT count(*) FROM events WHERE type NOT LIKE 'alert-notifications-%' "
                 "AND type NOT LIKE 'action-delivery-%' AND type NOT LIKE 'shift-reminders-%'"
             )
@@ -142,9 +143,9 @@ class Daemon:
         return json.loads(answer.raw)["alertId"]
 
     async def settle(self) -> None:
-        assert self.services is not None and self.services.store is not None
-        assert self.services.runner is not None
-        await self.services.runner.wait_for(await self.services.store.head_position())
+        assert self.services is not None and self.services.runtime is not None
+        runtime = self.services.runtime
+        await runtime.runner.wait_for(await runtime.store.head_position())
 
     def fresh_alert(self) -> int:
         async def fresh() -> int:
@@ -250,6 +251,9 @@ async def _start(daemon: Daemon, dsn: str) -> None:
             "ILERTD_DATABASE_POOL_SIZE": "5",
             # off, so that valid events keep reaching the write path while fuzzing
             "ILERTD_EVENTS_RATE_LIMIT_PER_MINUTE": "0",
+            # fuzzing sends wrong keys by the thousand from one address: not an attack
+            "ILERTD_AUTH_MAX_FAILURES": "1000000",
+            "ILERTD_SECRETS_KEYS": SECRETS_KEY,  # not a key file in the home directory
         },
     )
     services = Services(config)
@@ -258,10 +262,10 @@ async def _start(daemon: Daemon, dsn: str) -> None:
     daemon.server = TestServer(build_app(services))
     await daemon.server.start_server()
     daemon.session = aiohttp.ClientSession()
-    assert services.repository is not None
+    assert services.runtime is not None
     stakeholder = User(username="fuzz-stakeholder", email="s@fuzz.test", role="STAKEHOLDER")
     stakeholder.issue_api_key(uuid.uuid4(), hash_api_key(STAKEHOLDER_KEY), "fuzz")
-    await services.repository.save(stakeholder, metadata={"actor": "test"})
+    await services.runtime.repository.save(stakeholder, metadata={"actor": "test"})
 
     async def source(**fields: Any) -> dict[str, Any]:
         body = {"integrationType": "API", **fields}

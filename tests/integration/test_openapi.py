@@ -9,7 +9,7 @@ import openapi_spec_validator
 import pytest
 
 import ilertd
-from ilertd.http.openapi import DOC_PATHS
+from ilertd.http.document import DOC_PATHS
 
 from ..contract import check_answer
 from .conftest import Api
@@ -99,8 +99,10 @@ async def test_path_parameters_match_the_path_templates(api: Api) -> None:
 
 async def test_security_is_global_and_lifted_only_where_no_key_is_needed(api: Api) -> None:
     _, _, document = await _fetch(api, "/api/openapi.json")
-    assert document["security"] == [{"bearer": []}]
-    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    # either scheme: a Bearer API key, or Basic user@org:password as ilert's clients send
+    assert document["security"] == [{"bearer": []}, {"basic": []}]
+    schemes = document["components"]["securitySchemes"]
+    assert (schemes["bearer"]["scheme"], schemes["basic"]["scheme"]) == ("bearer", "basic")
     public = {
         path
         for path, item in document["paths"].items()
@@ -116,7 +118,17 @@ async def test_security_is_global_and_lifted_only_where_no_key_is_needed(api: Ap
         "/api/notify/sms",
         "/api/notify/voice",
         "/r/{token}",
+        # a calendar app's feed token or a Bearer key (ilertd/http/auth.py checks both)
+        "/api/schedules/{id}/ical",
         *DOC_PATHS,
+        "/api-docs",
+        "/api-docs/assets/{name}",
+        # the status pages ilertd serves: PUBLIC pages to anyone, PRIVATE ones to a login
+        # checked by the site itself (ilertd/status_site/site.py)
+        "/status/{slug}",
+        "/status/{slug}/feed.atom",
+        "/status/{slug}/summary.json",
+        "/",
     }
     # and the server agrees: public operations answer without a key, the rest with 401
     status, _ = await api.call("GET", "/api/alerts", key=None)
@@ -191,3 +203,20 @@ def test_the_answer_check_finds_departures() -> None:
 
 def _problem(status: int) -> dict:
     return {"status": status, "code": "NOT_FOUND", "message": "no", "title": "Not Found"}
+
+
+async def test_the_rendered_reference_is_served_from_the_package_without_a_key(api: Api) -> None:
+    status, page = await api.call("GET", "/api-docs", key=None)
+    assert status == 200 and "<title>ilertd API</title>" in page
+    scripts = re.findall(r'(?:src|href)="(/api-docs/assets/[^"]+)"', page)
+    assert "/api-docs/assets/swagger-ui-bundle.js" in scripts and len(scripts) == 4
+    for asset in scripts:
+        async with api.session.get(api.url(asset)) as response:
+            body = await response.read()
+            assert response.status == 200, asset
+            assert response.content_type in ("text/javascript", "text/css"), asset
+            assert body, asset
+    async with api.session.get(api.url("/api-docs/assets/start.js")) as response:
+        assert '"/api-docs/openapi.json"' in await response.text()
+    status, problem = await api.call("GET", "/api-docs/assets/index.html", key=None)
+    assert status == 404 and problem["code"] == "NOT_FOUND"

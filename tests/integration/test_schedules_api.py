@@ -46,8 +46,7 @@ async def add_user(api: Api, first: str, role: str = "RESPONDER", key: str | Non
     )
     if key:
         user.issue_api_key(uuid.uuid4(), hash_api_key(key), "test")
-    assert api.services.repository is not None
-    result = await api.services.repository.save(user, metadata={"actor": "test"})
+    result = await api.runtime.repository.save(user, metadata={"actor": "test"})
     assert result is not None
     await api.settle()
     return result.first_position
@@ -80,8 +79,7 @@ async def create(api: Api, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 async def head(api: Api) -> int:
-    assert api.services.store is not None
-    return await api.services.store.head_position()
+    return await api.runtime.store.head_position()
 
 
 def starts(shifts: list[dict[str, Any]]) -> list[str]:
@@ -90,10 +88,12 @@ def starts(shifts: list[dict[str, Any]]) -> list[str]:
 
 async def test_create_read_list_replace_delete(api: Api, people: list[int]) -> None:
     ann, bob, _ = people
-    schedule = await create(api, body([ann, bob], teams=[{"id": 3}], id=999))
+    status, team = await api.call("POST", "/api/teams", json={"name": "ops"})
+    assert status == 201, team
+    schedule = await create(api, body([ann, bob], teams=[{"id": team["id"]}], id=999))
     assert schedule["id"] != 999 and schedule["name"] == "Ops"
     assert schedule["type"] == "RECURRING" and schedule["timezone"] == "Europe/Berlin"
-    assert schedule["teams"] == [{"id": 3}] and schedule["shifts"] == []
+    assert schedule["teams"] == [{"id": team["id"], "name": "ops"}] and schedule["shifts"] == []
     [created_layer] = schedule["scheduleLayers"]
     assert created_layer["startsOn"] == "2026-03-20T08:00:00.000Z"
     assert created_layer["rotation"] == "P1D" and created_layer["endsOn"] is None
@@ -112,14 +112,23 @@ async def test_create_read_list_replace_delete(api: Api, people: list[int]) -> N
     assert schedule["nextShift"]["user"]["id"] == ann
     assert schedule["nextShift"]["start"] == "2026-03-24T08:00:00.000Z"
 
-    assert api.services.store is not None
-    row = await api.services.store.pool.fetchrow(
+    row = await api.runtime.store.pool.fetchrow(
         "SELECT type, metadata::text AS metadata FROM events WHERE position = $1", schedule["id"]
     )
     assert row["type"] == "schedule-created" and "request_id" in row["metadata"]
 
-    status, got = await api.call("GET", f"{BASE}/{schedule['id']}")
+    assert schedule["showGaps"] is False and schedule["defaultShiftDuration"] == "P7D"
+    every = {"include": "scheduleLayers,shifts,currentShift,nextShift"}
+    status, got = await api.call("GET", f"{BASE}/{schedule['id']}", params=every)
     assert status == 200 and got == schedule
+    # without include, a schedule has none of the optional fields (as ilert answers)
+    status, bare = await api.call("GET", f"{BASE}/{schedule['id']}")
+    assert status == 200
+    assert bare == {k: v for k, v in schedule.items() if k not in every["include"].split(",")}
+    status, some = await api.call(
+        "GET", f"{BASE}/{schedule['id']}", params=[("include", "nextShift"), ("include", "x")]
+    )
+    assert status == 200 and "nextShift" in some and "currentShift" not in some
     second = await create(api, body([bob], name="Second"))
     status, listed = await api.call("GET", BASE)
     assert status == 200 and [s["id"] for s in listed] == [schedule["id"], second["id"]]
@@ -133,7 +142,8 @@ async def test_create_read_list_replace_delete(api: Api, people: list[int]) -> N
     )
     assert status == 200, replaced
     assert replaced["name"] == "Renamed" and replaced["timezone"] == "UTC"
-    assert replaced["teams"] == [] and replaced["currentShift"]["user"]["id"] == bob
+    assert replaced["teams"] == schedule["teams"]  # absent teams are kept
+    assert replaced["currentShift"]["user"]["id"] == bob
     position = await head(api)
     status, same = await api.call(
         "PUT", f"{BASE}/{schedule['id']}", json=body([bob], name="Renamed", timezone="UTC")
@@ -200,7 +210,7 @@ async def test_shifts_window_defaults_and_parameter_errors(api: Api, people: lis
     assert shifts[-1]["end"] == "2026-03-30T12:00:00.000Z"  # now + 7 days
     for params, field in [
         ({"from": "yesterday"}, "from"),
-        ({"from": "2026-03-23T10:00:00"}, "from"),  # no offset
+        ({"from": "2026-03-23"}, "from"),  # a date, no time
         ({"until": "2026-03-22T00:00:00Z"}, "until"),  # before from (now)
         ({"from": "2026-01-01T00:00:00Z", "until": "2027-03-01T00:00:00Z"}, "until"),
         ({"exclude-overrides": "maybe"}, "exclude-overrides"),
@@ -209,6 +219,9 @@ async def test_shifts_window_defaults_and_parameter_errors(api: Api, people: lis
         status, problem = await api.call("GET", path, params=params)
         assert status == 400, (params, problem)
         assert problem["field"] == field and problem["message"].startswith(f"{field}: ")
+    # without an offset: the schedule's wall clock (Berlin, CET)
+    status, shifts = await api.call("GET", path, params={"from": "2026-03-23T10:00"})
+    assert status == 200 and shifts[0]["start"] == "2026-03-23T09:00:00.000Z"
     status, _ = await api.call("GET", f"{BASE}/123456789/shifts")
     assert status == 404
     status, _ = await api.call("GET", f"{BASE}/not-a-number/shifts")
@@ -222,11 +235,13 @@ async def test_overrides_win_and_can_be_excluded(api: Api, people: list[int]) ->
     status, overrides = await api.call("GET", path)
     assert status == 200 and overrides == []
     override = {"user": {"id": cat}, "start": "2026-03-23T10:00:00Z", "end": "2026-03-23T14:00Z"}
-    status, added = await api.call("POST", path, json=override)
-    assert status == 201, added
-    assert added["user"]["firstName"] == "Cat" and added["end"] == "2026-03-23T14:00:00.000Z"
+    status, answer = await api.call("POST", path, json=override)
+    assert status == 200, answer  # the whole schedule, as ilert-go reads it
+    assert answer["id"] == schedule["id"] and answer["currentShift"]["user"]["id"] == cat
     status, overrides = await api.call("GET", path)
-    assert status == 200 and overrides == [added]
+    assert status == 200 and len(overrides) == 1
+    [added] = overrides
+    assert added["user"]["firstName"] == "Cat" and added["end"] == "2026-03-23T14:00:00.000Z"
 
     status, on_call = await api.call("GET", f"{BASE}/{schedule['id']}/user-on-call")
     assert status == 200 and on_call["user"]["id"] == cat
@@ -270,14 +285,15 @@ async def test_override_errors_write_nothing(api: Api, people: list[int]) -> Non
     good = {"user": {"id": ann}, "start": "2026-03-23T10:00:00Z", "end": "2026-03-23T14:00:00Z"}
     position = await head(api)
     for method, payload, field in [
-        ("POST", {**good, "user": {"id": 424242}}, "override.user"),
-        ("POST", {**good, "user": None}, "override.user"),
-        ("POST", {**good, "end": "2026-03-23T09:00:00Z"}, "override.end"),
-        ("POST", {**good, "start": "2026-03-23T10:00:00"}, "override.start"),
-        ("POST", [good], "override"),
-        ("PUT", {"user": good["user"]}, "overrides"),
-        ("PUT", [good, {**good, "user": {"id": 424242}}], "overrides[1].user"),
-        ("PUT", [good, {**good, "start": 5}], "overrides[1].start"),
+        ("POST", {**good, "user": {"id": 424242}}, "user"),
+        ("POST", {**good, "user": None}, "user"),
+        ("POST", {**good, "end": "2026-03-23T09:00:00Z"}, "end"),
+        ("POST", {**good, "start": "2026-03-23"}, "start"),
+        ("POST", {**good, "start": "2026-13-23T10:00"}, "start"),
+        ("POST", [good], "body"),
+        ("PUT", {"user": good["user"]}, "body"),
+        ("PUT", [good, {**good, "user": {"id": 424242}}], "[1].user"),
+        ("PUT", [good, {**good, "start": 5}], "[1].start"),
     ]:
         status, problem = await api.call(method, path, json=payload)
         assert status == 400, (payload, problem)
@@ -320,7 +336,7 @@ async def test_user_on_call_is_204_when_nobody_is(api: Api, people: list[int]) -
             ],
         ),
     )
-    assert weekdays["scheduleLayers"][0]["restrictionType"] == "TIMES_OF_WEEK"
+    assert weekdays["scheduleLayers"][0]["restrictionType"] == "TIME_OF_WEEK"  # as sent
     status, _ = await api.call("GET", f"{BASE}/{weekdays['id']}/user-on-call")
     assert status == 204  # Monday
     api.services.clock = FakeClock(datetime(2026, 3, 24, 10, tzinfo=UTC))  # Tuesday 11:00 CET
@@ -493,7 +509,7 @@ async def test_ical_feed_parses_and_lists_the_same_shifts(api: Api, people: list
     schedule = await create(api, body([ann, bob], name="Ops, night; \\ team"))
     override = {"user": {"id": cat}, "start": "2026-03-25T10:00:00Z", "end": "2026-03-25T14:00Z"}
     status, _ = await api.call("POST", f"{BASE}/{schedule['id']}/overrides", json=override)
-    assert status == 201
+    assert status == 200
     async with api.session.get(
         api.url(f"{BASE}/{schedule['id']}/ical"),
         headers={"Authorization": f"Bearer {api.key}"},
@@ -544,10 +560,9 @@ async def test_projection_rebuild_equals_live(api: Api, people: list[int]) -> No
     await api.call("PUT", f"{BASE}/{one['id']}/overrides", json=[override])
     await api.call("PUT", f"{BASE}/{one['id']}", json=body([bob], name="One"))
     await api.call("DELETE", f"{BASE}/{two['id']}")
-    assert api.services.store is not None and api.services.runner is not None
-    pool = api.services.store.pool
+    pool = api.runtime.store.pool
     query = "SELECT * FROM schedules ORDER BY id"
     live = [tuple(row) for row in await pool.fetch(query)]
     assert len(live) == 2
-    await api.services.runner.rebuild("schedules")
+    await api.runtime.runner.rebuild("schedules")
     assert [tuple(row) for row in await pool.fetch(query)] == live

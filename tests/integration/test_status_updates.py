@@ -57,7 +57,15 @@ async def test_responders_hear_of_accept_and_resolve_over_their_update_rules(wor
     async def ann_paged() -> bool:
         return any(m["To"] == "ann@example.test" for m in inbox.messages)
 
+    async def bob_page_scheduled() -> bool:
+        found = await notifications(api, alert_id)
+        return any(
+            n["type"] == "ALERT" and n["user"]["id"] == bob and n["status"] == "SCHEDULED"
+            for n in found
+        )
+
     await until(ann_paged)  # before accepting cancels what is still scheduled
+    await until(bob_page_scheduled)  # adding a responder plans the page after the 201
     status, _ = await api.call("PUT", f"/api/alerts/{alert_id}/accept")
     assert status == 200, _
 

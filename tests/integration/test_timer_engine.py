@@ -9,13 +9,14 @@ from uuid import UUID, uuid4
 
 from eventstore import EventStore
 from ilertd.clock import SystemClock
+from ilertd.domain.timers import TimerKind
 from ilertd.engine.timers import TimerEngine
 from projections.timers import TimerChange, TimersProjection
 
 
 def timer(name: str, stream: UUID, in_s: float | None) -> TimerChange:
     due = None if in_s is None else datetime.now(UTC) + timedelta(seconds=in_s)
-    return TimerChange(name, "escalate", stream, due)
+    return TimerChange(name, TimerKind.ESCALATE, stream, due)
 
 
 async def test_timers_fire_once_in_due_order_as_moved_and_removed(store: EventStore) -> None:
@@ -28,7 +29,7 @@ async def test_timers_fire_once_in_due_order_as_moved_and_removed(store: EventSt
         fired.append((names[stream], datetime.now(UTC)))
         return True
 
-    engine = TimerEngine(store.pool, {"escalate": record}, SystemClock())
+    engine = TimerEngine(store.pool, {TimerKind.ESCALATE: record}, SystemClock())
     await engine.start()
     try:
         streams = {name: uuid4() for name in ("early", "late", "gone", "moved", "overdue")}
@@ -69,7 +70,7 @@ async def test_a_storm_of_timers_a_millisecond_apart_all_fire(store: EventStore)
         await asyncio.sleep(0.01)  # a handler that takes a while
         return True
 
-    engine = TimerEngine(store.pool, {"escalate": record}, SystemClock())
+    engine = TimerEngine(store.pool, {TimerKind.ESCALATE: record}, SystemClock())
     await engine.start()
     streams = [uuid4() for _ in range(2000)]
     try:

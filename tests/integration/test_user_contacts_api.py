@@ -30,8 +30,7 @@ async def create_user(api: Api, name: str, role: str = "USER") -> tuple[int, str
 
 
 async def head(api: Api) -> int:
-    assert api.services.store is not None
-    return await api.services.store.head_position()
+    return await api.runtime.store.head_position()
 
 
 async def post(api: Api, path: str, body: dict[str, Any], key: str | bool = True) -> Any:
@@ -41,8 +40,7 @@ async def post(api: Api, path: str, body: dict[str, Any], key: str | bool = True
 
 
 async def events_since(api: Api, position: int) -> list[str]:
-    assert api.services.store is not None
-    return [e.type async for e in api.services.store.read_all(position + 1)]
+    return [e.type async for e in api.runtime.store.read_all(position + 1)]
 
 
 # --- contacts -----------------------------------------------------------------------------
@@ -266,9 +264,10 @@ async def test_duty_and_update_rules_round_trip(api: Api) -> None:
         "method": "EMAIL",
         "contact": {"id": email, "target": "me@x.test"},
         "beforeMin": 1440,
+        "type": "ON_CALL",
     }
     now = await post(api, f"{prefs}/duties", {"method": "PUSH"}, key)
-    assert now == {"id": 4, "method": "PUSH", "contact": None, "beforeMin": 0}
+    assert now == {"id": 4, "method": "PUSH", "contact": None, "beforeMin": 0, "type": "ON_CALL"}
     status, listed = await api.call("GET", f"{prefs}/duties", key=key)
     assert listed == [now, day]
     status, changed = await api.call(
@@ -283,6 +282,7 @@ async def test_duty_and_update_rules_round_trip(api: Api) -> None:
         "method": "SMS",
         "contact": {"id": phone, "target": "+4915112345678"},
         "beforeMin": 10080,
+        "type": "ON_CALL",
     }
 
     update = await post(
@@ -338,12 +338,15 @@ async def test_bad_rules_are_400s_naming_the_field(api: Api) -> None:
         ("alerts", {"method": "EMAIL", "contact": {"id": phone}, **high}, "contact"),
         ("alerts", {"method": "VOICE", "contact": {"id": email}, **high}, "contact"),
         ("alerts", {"method": "SMS", "contact": {"id": 99}, **high}, "contact"),
-        ("alerts", {"method": "SMS", "contact": {}, **high}, "contact"),
-        ("alerts", {"method": "SMS", "contact": {"id": "2"}, **high}, "contact"),
+        ("alerts", {"method": "SMS", "contact": {}, **high}, "contact.id"),
+        ("alerts", {"method": "SMS", "contact": {"id": "2"}, **high}, "contact.id"),
+        ("alerts", {"method": "SMS", "contact": {"id": 0}, **high}, "contact.id"),
+        ("alerts", {"method": "SMS", "contact": "2", **high}, "contact"),
         ("alerts", {"method": "SMS", "contact": [phone], **high}, "contact"),
         ("duties", {"method": "VOICE", "contact": {"id": phone}}, "method"),
         ("duties", {"method": "PUSH", "beforeMin": 10081}, "beforeMin"),
         ("duties", {"method": "SMS"}, "contact"),
+        ("duties", {"method": "PUSH", "type": "OFF_DUTY"}, "type"),
         ("updates", {"method": "PUSH"}, "type"),
         ("updates", {"method": "PUSH", "type": "HIGH_PRIORITY"}, "type"),
         ("updates", {"method": "EMAIL", "type": "ALERT_RESOLVED"}, "contact"),
@@ -456,8 +459,7 @@ async def test_a_deleted_user_has_no_contacts_or_rules(api: Api) -> None:
     for method, path, body in every_route(user_id, 1):
         status, _ = await api.call(method, path, json=body)
         assert status == 404, (method, path)
-    assert api.services.store is not None
-    pool = api.services.store.pool
+    pool = api.runtime.store.pool
     for table in ("user_contacts", "user_notification_rules"):
         assert await pool.fetchval(f"SELECT count(*) FROM {table} WHERE user_id = $1", user_id) == 0
 
@@ -479,8 +481,7 @@ async def test_notification_rules_query_joins_the_contact_in_firing_order(api: A
     await post(
         api, f"{prefs}/duties", {"method": "EMAIL", "contact": {"id": email}, "beforeMin": 5}
     )
-    assert api.services.store is not None
-    async with api.services.store.pool.acquire() as conn:
+    async with api.runtime.store.pool.acquire() as conn:
         alerts = await notification_rules(conn, user_id, "alerts")
         duties = await notification_rules(conn, user_id, "duties")
         updates = await notification_rules(conn, user_id, "updates")
@@ -552,8 +553,7 @@ async def test_rebuilt_projection_equals_the_live_one(api: Api) -> None:
     await api.call("DELETE", f"{USERS}/{bob_id}")
     cy_id, cy_key = await create_user(api, "cy")
     await contacts(api, cy_id, cy_key)
-    assert api.services.store is not None and api.services.runner is not None
-    pool = api.services.store.pool
+    pool = api.runtime.store.pool
     queries = (
         "SELECT * FROM user_contacts ORDER BY user_id, contact_id",
         "SELECT * FROM user_notification_rules ORDER BY user_id, rule_id",
@@ -561,5 +561,5 @@ async def test_rebuilt_projection_equals_the_live_one(api: Api) -> None:
     )
     live = [[dict(row) for row in await pool.fetch(query)] for query in queries]
     assert len(live[0]) == 4 and len(live[1]) == 3  # ada's two contacts and three rules, cy's two
-    await api.services.runner.rebuild("users")
+    await api.runtime.runner.rebuild("users")
     assert [[dict(row) for row in await pool.fetch(query)] for query in queries] == live

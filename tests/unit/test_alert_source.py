@@ -24,6 +24,7 @@ def test_defaults_and_normalisation() -> None:
         "alert_priority_rule": "HIGH",
         "auto_resolution_timeout_s": None,
         "active": True,
+        "teams": [],
     }
     assert not source.deleted
     assert event_names(source) == ["Created"]

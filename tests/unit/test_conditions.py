@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ilertd.outbound.conditions import (
+from ilertd.domain.conditions import (
     MAX_DEPTH,
     MAX_LIST_ITEMS,
     MAX_PATTERN,

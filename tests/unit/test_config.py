@@ -64,7 +64,7 @@ def test_secrets_are_masked() -> None:
         None,
         env={
             "ILERTD_DATABASE_URL": "postgresql://u:pw@h:5432/d",
-            "ILERTD_ADMIN_API_KEY": "ilk_abc",
+            "ILERTD_ADMIN_API_KEY": "ilk_" + "a" * 40,
         },
     )
     masked = config.masked()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from ilertd.contract.events import EventRequest
 from ilertd.domain.errors import InvalidValueError
+from ilertd.http.routes import explain
 from ilertd.inbound.ilert_events import (
     MAX_ALERT_KEY,
     MAX_COMMENT,
@@ -25,6 +28,7 @@ from ilertd.inbound.ilert_events import (
     MAX_SUMMARY,
     EventType,
     InboundEvent,
+    event_from_request,
     parse_event,
 )
 
@@ -119,7 +123,7 @@ def test_both_key_spellings_may_agree() -> None:
         ({"integrationKey": None}, "integrationKey", "required"),
         ({"integrationKey": ""}, "integrationKey", "required"),
         ({"integrationKey": "   "}, "integrationKey", "required"),
-        ({"integrationKey": 123}, "integrationKey", "must be a string, got a number"),
+        ({"integrationKey": 123}, "integrationKey", "must be a string or null, got an integer"),
         ({"integrationKey": None, "apiKey": 5}, "apiKey", "must be a string"),
         ({"integrationKey": ["k"]}, "integrationKey", "got an array"),
         ({"integrationKey": "k" * 257}, "integrationKey", "longer than 256"),
@@ -219,7 +223,7 @@ def test_details_are_kept_verbatim() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "words"),
-    [(3, "must be a string"), ("d" * (MAX_DETAILS + 1), f"longer than {MAX_DETAILS}")],
+    [(3, "must be a string"), ("d" * (MAX_DETAILS + 1), f"at most {MAX_DETAILS} characters")],
 )
 def test_details_rules(raw: object, words: str) -> None:
     rejects(alert(details=raw), "details", words)
@@ -257,7 +261,7 @@ def test_alert_key_at_the_limit() -> None:
     ("fields", "field", "words"),
     [
         ({"alertKey": "a", "incidentKey": "b"}, "alertKey", "differs from incidentKey"),
-        ({"alertKey": 17}, "alertKey", "must be a string, got a number"),
+        ({"alertKey": 17}, "alertKey", "must be a string or null, got an integer"),
         ({"incidentKey": 17}, "incidentKey", "must be a string"),
         ({"alertKey": "k" * (MAX_ALERT_KEY + 1)}, "alertKey", f"longer than {MAX_ALERT_KEY}"),
         ({"incidentKey": "k" * (MAX_ALERT_KEY + 1)}, "incidentKey", "longer than"),
@@ -336,6 +340,12 @@ def test_images_keep_given_members() -> None:
     )
 
 
+def test_blank_image_href_is_left_out() -> None:
+    """ilert-go's AlertImage has no omitempty: an image without a link sends "href": ""."""
+    image = {"src": "https://x.io/a.png", "href": "", "alt": ""}
+    assert parse_event(alert(images=[image])).images == ({"src": "https://x.io/a.png", "alt": ""},)
+
+
 def test_links_keep_given_members() -> None:
     links = [{"href": "https://runbook.io/disk", "text": "runbook"}, {"href": "HTTP://x.io"}]
     assert parse_event(alert(links=links)).links == (
@@ -347,12 +357,12 @@ def test_links_keep_given_members() -> None:
 @pytest.mark.parametrize(
     ("images", "field", "words"),
     [
-        ({"src": "https://x.io"}, "images", "must be an array, got an object"),
+        ({"src": "https://x.io"}, "images", "must be an array or null, got an object"),
         ("https://x.io", "images", "must be an array"),
         (["https://x.io"], "images[0]", "must be an object, got a string"),
         ([{"src": "https://x.io"}, None], "images[1]", "must be an object, got null"),
         ([{}], "images[0].src", "required"),
-        ([{"src": None}], "images[0].src", "required"),
+        ([{"src": None}], "images[0].src", "must be a string, got null"),
         ([{"src": 5}], "images[0].src", "must be a string"),
         ([{"src": "ftp://x.io/a"}], "images[0].src", "http:// or https://"),
         ([{"src": "javascript:alert(1)"}], "images[0].src", "http"),
@@ -360,11 +370,11 @@ def test_links_keep_given_members() -> None:
         ([{"src": "https://"}], "images[0].src", "absolute"),
         ([{"src": "https://x.io/a b"}], "images[0].src", "without spaces"),
         ([{"src": "https://[::1/"}], "images[0].src", "absolute"),
-        ([{"src": "https://x.io/" + "a" * 2048}], "images[0].src", "longer than 2048"),
+        ([{"src": "https://x.io/" + "a" * 2048}], "images[0].src", "at most 2048 characters"),
         ([{"src": "https://x.io", "href": "x.io"}], "images[0].href", "http"),
         ([{"src": "https://x.io", "href": 1}], "images[0].href", "must be a string"),
         ([{"src": "https://x.io", "alt": False}], "images[0].alt", "must be a string"),
-        ([{"src": "https://x.io", "alt": "a" * 1025}], "images[0].alt", "longer than 1024"),
+        ([{"src": "https://x.io", "alt": "a" * 1025}], "images[0].alt", "at most 1024"),
         ([{"src": "https://x.io"}] * (MAX_IMAGES + 1), "images", f"at most {MAX_IMAGES}"),
     ],
 )
@@ -381,7 +391,7 @@ def test_image_limit_is_inclusive() -> None:
     ("links", "field", "words"),
     [
         ("https://x.io", "links", "must be an array"),
-        ([1], "links[0]", "must be an object, got a number"),
+        ([1], "links[0]", "must be an object, got an integer"),
         ([{"text": "t"}], "links[0].href", "required"),
         ([{"href": "mailto:a@b"}], "links[0].href", "http"),
         ([{"href": "https://x.io", "text": 1}], "links[0].text", "must be a string"),
@@ -479,9 +489,9 @@ def test_custom_details_size_is_measured_as_json() -> None:
 @pytest.mark.parametrize(
     ("raw", "words"),
     [
-        ([1, 2], "must be a JSON object, got an array"),
+        ([1, 2], "must be an object or null, got an array"),
         ("x", "got a string"),
-        (3, "got a number"),
+        (3, "got an integer"),
         ({"n": 2**70}, "cannot be stored as JSON"),
     ],
 )
@@ -664,3 +674,26 @@ def test_valid_alert_round_trips(body: dict[str, Any]) -> None:
     assert event.labels == {k: label_text(v) for k, v in body.get("labels", {}).items()}
     assert event.custom_details == body.get("customDetails")
     assert event.routing_key == body.get("routingKey")
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=valid_alerts() | mixed_bodies)
+def test_decoding_bytes_and_parsing_a_dict_agree(body: dict[str, Any]) -> None:
+    """The route decodes the raw body with msgspec; ``parse_event`` converts a dict: both
+    give the same event, or name the same field."""
+    try:
+        raw = orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        return  # not JSON (an integer beyond 64 bits): no client can send it
+    assume(orjson.loads(raw) == body)  # NaN and infinities are written as null
+    try:
+        expected: object = parse_event(body)
+    except InvalidValueError as error:
+        expected = error.field
+    try:
+        got: object = event_from_request(msgspec.json.decode(raw, type=EventRequest))
+    except msgspec.ValidationError as error:
+        got = explain(str(error), EventRequest)[0]
+    except InvalidValueError as error:
+        got = error.field
+    assert got == expected, body

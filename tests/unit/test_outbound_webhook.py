@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from ilertd.domain.alert_action import INCIDENT_TRIGGER_TYPES
 from ilertd.outbound.payload import (
     EVENT_TEXT,
     EVENT_TYPES,
@@ -46,8 +47,8 @@ def test_event_types_follow_api_md() -> None:
         "alert-channel-detached",
         "v-alert-not-resolved",
     )
-    # plus ilertd's own type for a manual run of an action
-    assert set(EVENT_TEXT) == {*EVENT_TYPES, MANUAL_EVENT_TYPE}
+    # plus ilertd's own type for a manual run of an action, and the incident events
+    assert set(EVENT_TEXT) == {*EVENT_TYPES, MANUAL_EVENT_TYPE, *INCIDENT_TRIGGER_TYPES}
     assert EVENT_TEXT["alert-created"] == "Alert created"
     assert EVENT_TEXT["alert-acknowledged"] == "Alert accepted"
 

@@ -16,7 +16,7 @@ DECODER = msgspec.json.Decoder(AlertSource)
 @pytest.mark.parametrize(
     ("raw", "field", "message"),
     [
-        (b'{"name": 12}', "name", "name: must be a string or null, got an integer"),
+        (b'{"name": 12}', "name", "name: must be a string, got an integer"),
         (b'{"name": "' + b"x" * 256 + b'"}', "name", "name: must have at most 255 characters"),
         (b'{"escalationPolicy": {"id": -1}}', "escalationPolicy.id", "must be at least 1"),
         (b'{"escalationPolicy": {}}', "escalationPolicy.id", "escalationPolicy.id: is required"),

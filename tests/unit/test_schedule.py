@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from ilertd import oncall
 from ilertd.domain.errors import DomainError, InvalidValueError
-from ilertd.domain.schedule import Schedule, user_fields
+from ilertd.domain.schedule import Schedule, first_gap, user_fields
 from ilertd.http.ical import CalendarEvent, escape_text, fold, render_calendar
 
 
@@ -64,7 +64,7 @@ def test_create_normalises_layers() -> None:
             "endsOn": None,
             "users": [1, 2],
             "rotation": "P7D",
-            "restrictionType": "TIMES_OF_WEEK",
+            "restrictionType": "TIME_OF_WEEK",  # as sent
             "restrictions": [
                 {
                     "from": {"dayOfWeek": "MONDAY", "time": "09:00"},
@@ -97,7 +97,10 @@ def test_create_normalises_layers() -> None:
         ({"schedule_layers": [layer(rotation="P9999999999D")]}, "scheduleLayers[0].rotation"),
         ({"schedule_layers": [layer(users=[])]}, "scheduleLayers[0].users"),
         ({"schedule_layers": [layer(users=[{"id": "x"}])]}, "scheduleLayers[0].users[0]"),
-        ({"schedule_layers": [layer(startsOn="2026-03-23T09:00")]}, "scheduleLayers[0].startsOn"),
+        ({"schedule_layers": [layer(startsOn="2026-03-23")]}, "scheduleLayers[0].startsOn"),
+        ({"default_shift_duration": "P1M"}, "defaultShiftDuration"),
+        ({"default_shift_duration": 8}, "defaultShiftDuration"),
+        ({"show_gaps": "yes"}, "showGaps"),
         ({"schedule_layers": [layer(startsOn=None)]}, "scheduleLayers[0].startsOn"),
         (
             {"schedule_layers": [layer(endsOn="2026-03-01T00:00:00Z")]},
@@ -138,6 +141,93 @@ def test_bad_settings_name_the_field(settings: dict[str, Any], field: str) -> No
         Schedule.create(**recurring(**settings))
     assert info.value.field == field
     assert str(info.value).startswith(f"{field}: ")
+
+
+def test_times_without_an_offset_are_the_schedules_wall_clock() -> None:
+    schedule = Schedule.create(
+        **recurring(
+            schedule_layers=[layer(startsOn="2026-07-01T09:00", endsOn="2026-12-01T09:00:30")]
+        )
+    )
+    # Berlin is +02:00 in July, +01:00 in December
+    assert schedule.layers[0]["startsOn"] == "2026-07-01T07:00:00.000Z"
+    assert schedule.layers[0]["endsOn"] == "2026-12-01T08:00:30.000Z"
+    schedule.add_override(
+        {"user": {"id": 3}, "start": "2026-03-29T02:30", "end": "2026-03-29T05:00"}
+    )
+    # 02:30 does not exist on the spring-forward night: it moves forward, to 03:30 CEST
+    assert schedule.overrides[0]["start"] == "2026-03-29T01:30:00.000Z"
+    assert schedule.overrides[0]["end"] == "2026-03-29T03:00:00.000Z"
+    with pytest.raises(InvalidValueError) as info:
+        schedule.add_override({"user": {"id": 3}, "start": "x", "end": "y"}, field="")
+    assert info.value.field == "start"
+
+
+def test_show_gaps_and_default_shift_duration_are_kept_as_sent() -> None:
+    schedule = Schedule.create(**recurring())
+    assert (schedule.show_gaps, schedule.default_shift_duration) == (False, "P7D")
+    schedule.update(**recurring(show_gaps=True, default_shift_duration="pt24h"))
+    assert (schedule.show_gaps, schedule.default_shift_duration) == (True, "PT24H")
+
+
+def test_time_of_day_restrictions_repeat_every_day() -> None:
+    night = {"from": {"dayOfWeek": "", "time": "22:00"}, "to": {"time": "06:00"}}
+    schedule = Schedule.create(
+        **recurring(
+            schedule_layers=[layer(restrictionType="time_of_day", restrictions=[night])],
+        )
+    )
+    stored = schedule.layers[0]
+    assert stored["restrictionType"] == "TIME_OF_DAY"
+    assert stored["restrictions"] == [
+        {"from": {"dayOfWeek": None, "time": "22:00"}, "to": {"dayOfWeek": None, "time": "06:00"}}
+    ]
+    model = schedule.to_oncall()
+    day = datetime(2026, 4, 1, tzinfo=UTC)
+    found = oncall.shifts(model, day, day + timedelta(days=7))
+    # every night 22:00 to 06:00 Berlin (CEST: 20:00Z to 04:00Z), Wednesday to Wednesday
+    assert [(s.start.hour, s.end.hour) for s in found[1:-1]] == [(20, 4)] * 6
+    with pytest.raises(InvalidValueError) as info:
+        Schedule.create(
+            **recurring(
+                schedule_layers=[layer(restrictionType="TIME_OF_WEEK", restrictions=[night])]
+            )
+        )
+    assert info.value.field == "scheduleLayers[0].restrictions[0].from.dayOfWeek"
+
+
+def test_first_gap_finds_what_the_layers_leave_uncovered() -> None:
+    assert first_gap(Schedule.create(**recurring()).spec) is None
+    weekdays = {
+        "from": {"dayOfWeek": "MONDAY", "time": "09:00"},
+        "to": {"dayOfWeek": "FRIDAY", "time": "17:00"},
+    }
+    gap = first_gap(
+        Schedule.create(**recurring(schedule_layers=[layer(restrictions=[weekdays])])).spec
+    )
+    assert gap is not None and gap[0].isoformat() == "2026-03-27T16:00:00+00:00"  # Friday 17:00 CET
+    assert gap[1].isoformat() == "2026-03-30T07:00:00+00:00"  # Monday 09:00 CEST
+    # a second layer covering the weekend closes it
+    weekend = {
+        "from": {"dayOfWeek": "FRIDAY", "time": "17:00"},
+        "to": {"dayOfWeek": "MONDAY", "time": "09:00"},
+    }
+    both = [layer(restrictions=[weekdays]), layer(restrictions=[weekend])]
+    assert first_gap(Schedule.create(**recurring(schedule_layers=both)).spec) is None
+    # one layer ends, the next starts a day later
+    apart = [
+        layer(endsOn="2026-04-01T00:00:00Z"),
+        layer(startsOn="2026-04-02T00:00:00Z"),
+    ]
+    gap = first_gap(Schedule.create(**recurring(schedule_layers=apart)).spec)
+    assert gap is not None and (gap[0].day, gap[1].day) == (1, 2)
+    shifts = [
+        {"user": {"id": 1}, "start": "2026-01-01T00:00Z", "end": "2026-01-02T00:00Z"},
+        {"user": {"id": 2}, "start": "2026-01-02T06:00Z", "end": "2026-01-03T00:00Z"},
+    ]
+    static = Schedule.create(name="S", timezone="UTC", schedule_type="STATIC", shifts=shifts)
+    gap = first_gap(static.spec)
+    assert gap is not None and (gap[0].hour, gap[1].hour) == (0, 6)
 
 
 def test_static_schedule_and_its_shift_rules() -> None:

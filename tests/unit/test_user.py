@@ -13,9 +13,15 @@ from eventsourcing.persistence import StoredEvent
 from eventstore.mapping import EventMapper
 from ilertd.domain.errors import DomainError, InvalidValueError
 from ilertd.domain.registry import build_registry
-from ilertd.domain.user import MAX_TEXT, Profile, Role, User
+from ilertd.domain.user import MAX_TEXT, MIN_PASSWORD, Profile, Role, User, check_password
 from ilertd.http.authz import has_role
-from ilertd.security import generate_api_key, hash_api_key
+from ilertd.security import (
+    PASSWORD_HASHER,
+    generate_api_key,
+    hash_api_key,
+    hash_password,
+    verify_password,
+)
 
 ADA = Profile(email="ada@example.test", first_name="Ada", last_name="Lovelace")
 
@@ -241,3 +247,132 @@ def test_events_replay_including_rows_from_before_muted_until() -> None:
 )
 def test_role_order(role: str, minimum: Role, allowed: bool) -> None:
     assert has_role({"role": role}, minimum) is allowed
+
+
+#: a value for every profile field, none of them its default
+EVERY_FIELD = Profile(
+    email="ann@example.test",
+    first_name="Ann",
+    last_name="Lee",
+    username="ann",
+    role="RESPONDER",
+    timezone="Europe/Berlin",
+    language="de",
+    muted_until=datetime(2031, 5, 1, 8, tzinfo=UTC),
+    position="SRE",
+    department="Operations",
+    region="DE",
+    shift_color="#ff9900",
+)
+
+
+def test_every_profile_field_survives_both_events_and_a_replay() -> None:
+    """A field added to Profile but not to the aggregate's events fails here (the event
+    would not carry it, or registering would refuse the keyword)."""
+    defaults = Profile(email="x@example.test", first_name="X", last_name="Y")
+    for name, value in asdict(EVERY_FIELD).items():
+        assert value != getattr(defaults, name), f"EVERY_FIELD leaves {name} at its default"
+    registry = build_registry()
+    mapper = EventMapper(registry)
+    user = User.register(defaults)
+    user.update(EVERY_FIELD, other_admins=0)
+    assert user.profile == EVERY_FIELD
+    fresh = User.register(EVERY_FIELD)
+    assert replace(fresh.profile, username="ann") == EVERY_FIELD
+    rows = mapper.to_new_events(user.collect_events(), {})
+    again = None
+    for version, row in enumerate(rows, start=1):
+        stored = StoredEvent(user.id, version, registry.topic_of(row.type), row.data)
+        again = mapper._mapper.to_domain_event(stored).mutate(again)
+    assert again is not None and again.profile == EVERY_FIELD
+
+
+def test_every_profile_field_is_on_the_wire() -> None:
+    """The request body type has each Profile field under its wire name, so ``_profile``
+    (which reads them generically) and the document both carry a new field."""
+    from dataclasses import fields
+
+    from ilertd.contract.users import User as UserBody
+    from ilertd.http.users import wire_name
+
+    on_the_wire = set(UserBody.__struct_fields__)
+    assert wire_name("shift_color") == "shiftColor"
+    assert {wire_name(f.name) for f in fields(Profile)} <= on_the_wire
+
+
+@pytest.mark.parametrize(
+    ("color", "ok"),
+    [("#1E88E5", True), ("", True), ("1e88e5", False), ("#1e88e", False), ("#1e88e5 ", True)],
+)
+def test_shift_colours_are_hex_and_kept_lower_case(color: str, ok: bool) -> None:
+    profile = replace(ADA, shift_color=color)
+    if ok:
+        assert User.register(profile).shift_color == color.strip().lower()
+    else:
+        with pytest.raises(InvalidValueError) as raised:
+            User.register(profile)
+        assert raised.value.field == "shiftColor"
+
+
+# --- passwords ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("short pass1", "at least 12"),
+        ("x" * 1025, "at most 1024"),
+        ("twelve chars\n!", "control"),
+        (" " * 12, "only spaces"),
+        (12345678901234, "string"),
+    ],
+)
+def test_password_rules_name_the_field_and_never_repeat_it(password: object, why: str) -> None:
+    with pytest.raises(InvalidValueError) as caught:
+        check_password(password)  # type: ignore[arg-type]
+    assert caught.value.field == "password" and why in str(caught.value)
+    assert str(password) not in str(caught.value)
+
+
+def test_a_good_password_passes_unchanged() -> None:
+    assert check_password(" correct horse ") == " correct horse "  # spaces are kept
+    assert check_password("x" * MIN_PASSWORD) == "x" * MIN_PASSWORD
+
+
+def test_the_password_event_carries_only_the_hash_and_replays() -> None:
+    registry = build_registry()
+    mapper = EventMapper(registry)
+    user = User.register(ADA)
+    assert not user.has_password
+    password = "correct horse battery"
+    hashed = PASSWORD_HASHER.hash(password)
+    user.set_password(hashed)
+    user.set_password(hashed)  # setting it again is a new event, harmless
+    with pytest.raises(DomainError, match="argon2"):
+        user.set_password(password)  # a plain password never reaches an event
+    rows = mapper.to_new_events(user.collect_events(), {})
+    assert [r.type for r in rows] == ["user-registered", "user-password-set", "user-password-set"]
+    assert set(orjson.loads(rows[1].data)) == {"password_hash", "timestamp"}
+    assert orjson.loads(rows[1].data)["password_hash"] == hashed
+    assert all(password.encode() not in r.data for r in rows)
+    aggregate = None
+    for version, row in enumerate(rows, start=1):
+        stored = StoredEvent(user.id, version, registry.topic_of(row.type), row.data)
+        aggregate = mapper._mapper.to_domain_event(stored).mutate(aggregate)
+    assert aggregate is not None and aggregate.password_hash == hashed
+    aggregate.delete(other_admins=1)
+    assert not aggregate.has_password
+    with pytest.raises(DomainError, match="deleted"):
+        aggregate.set_password(hashed)
+
+
+async def test_password_hashes_are_salted_argon2id_and_verified_in_a_thread() -> None:
+    first = await hash_password("correct horse battery")
+    second = await hash_password("correct horse battery")
+    assert first.startswith("$argon2id$") and first != second  # salted
+    assert "correct horse" not in first
+    assert await verify_password(first, "correct horse battery")
+    assert await verify_password(second, "correct horse battery")
+    assert not await verify_password(first, "correct horse batterY")
+    assert not await verify_password(None, "correct horse battery")  # the decoy never matches
+    assert not await verify_password("not a hash", "correct horse battery")

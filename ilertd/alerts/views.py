@@ -11,8 +11,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-from .alert_commands import AlertSnapshot
-from .domain.wire_time import wire_time_or_none
+from ..domain.wire_time import wire_time_or_none
+from .history import AlertSnapshot
 
 #: Every time in an answer, in the one wire form (``domain/wire_time.py``).
 iso = wire_time_or_none
@@ -89,7 +89,7 @@ def alert_json(row: dict[str, Any], responders: list[dict], include: set[str]) -
         "labels": row["labels"],
         "channels": row["channels"],
         "eventsReceived": row["events_received"],
-        "linkedIncidentId": None,
+        "linkedIncidentId": row.get("linked_incident_id"),
     }
     if "customDetails" in include:
         body["customDetails"] = row["custom_details"]

@@ -1,0 +1,168 @@
+"""The Incident object on the wire, from the incidents read model or from a snapshot.
+
+Both give the same plain dict (``incident_json``'s input), so a live answer and a ``?at=``
+answer are rendered by one function. Names of users, services and alerts are as now.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from ..domain.incident import severity_name
+from ..domain.wire_time import wire_time_or_none as iso
+
+State = dict[str, Any]
+
+
+async def states_of(pool: asyncpg.Pool, rows: list[asyncpg.Record]) -> list[State]:
+    """Read-model rows of ``incidents`` with their services, responders and alerts."""
+    ids = [r["id"] for r in rows]
+    states = {r["id"]: {**dict(r), "services": [], "responders": [], "alerts": []} for r in rows}
+    if not ids:
+        return []
+    for row in await pool.fetch(
+        "SELECT incident_id, service_id, impact FROM incident_services "
+        "WHERE incident_id = ANY($1::bigint[]) ORDER BY added_at",
+        ids,
+    ):
+        states[row["incident_id"]]["services"].append((row["service_id"], row["impact"]))
+    for row in await pool.fetch(
+        "SELECT incident_id, user_id, status FROM incident_responders "
+        "WHERE incident_id = ANY($1::bigint[]) ORDER BY added_at",
+        ids,
+    ):
+        states[row["incident_id"]]["responders"].append((row["user_id"], row["status"]))
+    for row in await pool.fetch(
+        "SELECT incident_id, alert_id FROM incident_alerts "
+        "WHERE incident_id = ANY($1::bigint[]) ORDER BY alert_id",
+        ids,
+    ):
+        states[row["incident_id"]]["alerts"].append(row["alert_id"])
+    return [states[i] for i in ids]
+
+
+async def service_names(pool: asyncpg.Pool, ids: list[int]) -> dict[int, str]:
+    """Names of the services (the services read model, owned by the services feature)."""
+    if not ids:
+        return {}
+    rows = await pool.fetch(
+        "SELECT id, settings->>'name' AS name FROM services WHERE id = ANY($1::bigint[])", ids
+    )
+    return {r["id"]: r["name"] for r in rows}
+
+
+async def render(pool: asyncpg.Pool, states: list[State], now: datetime) -> list[dict[str, Any]]:
+    """The wire objects of ``states``, with one query per kind of name."""
+    user_ids = sorted({u for s in states for u, _ in s["responders"]})
+    service_ids = sorted({sid for s in states for sid, _ in s["services"]})
+    alert_ids = sorted({a for s in states for a in s["alerts"]})
+    users = {
+        r["id"]: r
+        for r in await pool.fetch(
+            "SELECT id, username, first_name, last_name, email FROM users "
+            "WHERE id = ANY($1::bigint[])",
+            user_ids,
+        )
+    }
+    alerts = {
+        r["id"]: r
+        for r in await pool.fetch(
+            "SELECT id, summary, status FROM alerts WHERE id = ANY($1::bigint[])", alert_ids
+        )
+    }
+    names = await service_names(pool, service_ids)
+    return [incident_json(s, users, names, alerts, now) for s in states]
+
+
+def _user(user_id: int, users: dict[int, Any]) -> dict[str, Any]:
+    row = users.get(user_id)
+    if row is None:
+        return {"id": user_id}
+    return {
+        "id": user_id,
+        "username": row["username"],
+        "firstName": row["first_name"],
+        "lastName": row["last_name"],
+        "email": row["email"],
+    }
+
+
+def incident_json(
+    state: State,
+    users: dict[int, Any],
+    services: dict[int, str],
+    alerts: dict[int, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    created, resolved = state["created_at"], state["resolved_on"]
+    commander = state.get("commander_id")
+    responders = [
+        {"user": _user(uid, users), "status": status, "commander": uid == commander}
+        for uid, status in state["responders"]
+    ]
+    linked = [
+        {
+            "id": aid,
+            "summary": alerts[aid]["summary"] if aid in alerts else None,
+            "status": alerts[aid]["status"] if aid in alerts else None,
+        }
+        for aid in state["alerts"]
+    ]
+    return {
+        "id": state["id"],
+        "reference": f"INC-{state['number']}",
+        "title": state["title"],
+        "summary": state["summary"],
+        "severity": severity_name(state["severity"]),
+        "status": state["status"],
+        "createdAt": iso(created),
+        "updatedAt": iso(state["updated_at"]),
+        "resolvedOn": iso(resolved),
+        "duration": max(0, int(((resolved or now) - created).total_seconds())),
+        "affectedServices": [
+            {"service": {"id": sid, "name": services.get(sid)}, "impact": impact}
+            for sid, impact in state["services"]
+        ],
+        "responders": responders,
+        "responderCount": len(responders),
+        "commander": _user(commander, users) if commander is not None else None,
+        "linkedAlerts": linked,
+        "linkedAlertCount": len(linked),
+        "message": state["message"],
+        "sendNotification": state["send_notification"],
+    }
+
+
+def status_update_json(row: asyncpg.Record, names: dict[int, str]) -> dict[str, Any]:
+    services = orjson.loads(row["services"])
+    return {
+        "id": row["id"],
+        "incidentId": row["incident_id"],
+        "status": row["status"],
+        "summary": row["summary"],
+        "message": row["message"],
+        "sendNotification": row["send_notification"],
+        "affectedServices": [
+            {
+                "service": {"id": s["service_id"], "name": names.get(s["service_id"])},
+                "impact": s["impact"],
+            }
+            for s in services
+        ],
+        "createdAt": iso(row["created_at"]),
+    }
+
+
+def timeline_json(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "incidentId": row["incident_id"],
+        "timestamp": iso(row["timestamp"]),
+        "type": row["type"],
+        "text": row["text"],
+        "actor": orjson.loads(row["actor"]),
+    }

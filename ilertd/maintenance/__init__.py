@@ -1,0 +1,1 @@
+"""Maintenance windows at work: the ingest path's check (``gate``)."""
