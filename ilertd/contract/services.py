@@ -6,12 +6,13 @@ null`` on a create, so those are accepted and ignored (``status`` is derived, ne
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 from ..domain.service import MAX_ALIAS, MAX_DESCRIPTION, ServiceStatus
 from .common import OPTIONAL_TRIMMED_PATTERN, Id, Name, ReadOnlyTime, spaces
+from .incidents import Incident
 from .team_refs import Teams
 
 #: Blank, or text without control characters but tab and line breaks inside.
@@ -116,7 +117,7 @@ class Service(msgspec.Struct, kw_only=True):
         msgspec.Meta(description="read-only; include=uptime", extra_json_schema=READ_ONLY),
     ] = None
     incidents: Annotated[
-        list[dict[str, Any]] | None,
+        list[Incident] | None,
         msgspec.Meta(
             description="read-only; include=incidents: the open incidents that affect it",
             extra_json_schema=READ_ONLY,

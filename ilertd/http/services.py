@@ -7,19 +7,17 @@ derived (``projections.service_status``): one query for a whole page of services
 per service. ``include=uptime`` adds the last 90 days' outages and uptime percentages
 (``domain.service.uptime``: PARTIAL_OUTAGE and MAJOR_OUTAGE count as down), again one
 query for the page. Ids are integers, as ilert-go's ``Service.ID int64``.
-
-Hooks the incidents part fills: ``INCIDENTS_INCLUDES`` (``include=incidents``) and
-``DELETE_BLOCKERS`` (a DELETE refused while an open incident affects the service).
+``include=incidents`` adds the open incidents that affect each service; a DELETE is refused
+(409) while one does, since the incident would name nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 from aiohttp import web
 
 from projections.service_status import current_statuses, status_intervals
@@ -39,6 +37,7 @@ from ..contract.services import ServiceOutageOf
 from ..domain.errors import DomainError
 from ..domain.service import UPTIME_RANGE, Interval, Segment, Service, outages, uptime
 from ..domain.wire_time import wire_time, wire_time_or_none
+from ..incidents.views import open_incident_affecting, open_incidents_by_service
 from .context import SERVICES
 from .paging import PAGING, page
 from .problems import ProblemError, json_response
@@ -62,16 +61,6 @@ _NOT_FOUND = "no such service"
 INCLUDES = frozenset({"subscribed", "uptime", "incidents"})
 #: at most this many ids in the ``services`` filter
 MAX_FILTER_IDS = 100
-
-#: ``include=incidents``: (pool, service ids) -> per service id, the open incidents that
-#: affect it, as answers. The incidents part adds its reader; the lists are joined.
-IncidentsOf = Callable[[asyncpg.Pool, list[int]], Awaitable[dict[int, list[dict[str, Any]]]]]
-INCIDENTS_INCLUDES: tuple[IncidentsOf, ...] = ()
-
-#: SQL texts, each a SELECT of one text column given ``$1`` (the service's id): why the
-#: service may not be deleted now (``incident 7 still affects it``); no row, no reason.
-#: The incidents part adds the open incidents' impacts.
-DELETE_BLOCKERS: tuple[str, ...] = ()
 
 
 def _now(request: web.Request) -> datetime:
@@ -144,10 +133,7 @@ async def _present(
                 "uptimePercentage": figures.percentages,
             }
     if "incidents" in include:
-        found: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-        for reader in INCIDENTS_INCLUDES:
-            for service_id, incidents in (await reader(db, ids)).items():
-                found.setdefault(service_id, []).extend(incidents)
+        found = await open_incidents_by_service(db, ids, now)
         for body in bodies:
             body["incidents"] = found.get(body["id"], [])
     return bodies
@@ -243,10 +229,11 @@ async def replace_one(request: web.Request, call: Call) -> web.Response:
 async def delete_one(request: web.Request, call: Call) -> web.Response:
     caller = call.caller
     row = await _find(request, caller)
-    for sql in DELETE_BLOCKERS:
-        reason = await pool(request).fetchval(sql, row["id"])
-        if reason is not None:
-            raise ProblemError(409, "CONFLICT", str(reason))
+    blocking = await open_incident_affecting(pool(request), row["id"])
+    if blocking is not None:
+        raise ProblemError(
+            409, "CONFLICT", f"the open incident {blocking} affects it; resolve it first"
+        )
     service: Service = await load_live(request, row, _NOT_FOUND)
     try:
         service.delete()

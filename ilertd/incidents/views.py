@@ -166,3 +166,36 @@ def timeline_json(row: asyncpg.Record) -> dict[str, Any]:
         "text": row["text"],
         "actor": orjson.loads(row["actor"]),
     }
+
+
+async def open_incidents_by_service(
+    pool: asyncpg.Pool, service_ids: list[int], now: datetime
+) -> dict[int, list[dict[str, Any]]]:
+    """Per service id, the open incidents that affect it, as wire objects (a service's
+    ``include=incidents``): three queries for a whole page of services."""
+    if not service_ids:
+        return {}
+    pairs = await pool.fetch(
+        "SELECT s.service_id, i.id FROM incident_services s "
+        "JOIN incidents i ON i.id = s.incident_id "
+        "WHERE s.service_id = ANY($1::bigint[]) AND i.status <> 'RESOLVED' "
+        "ORDER BY i.created_at DESC, i.id DESC",
+        service_ids,
+    )
+    incident_ids = sorted({p["id"] for p in pairs})
+    rows = await pool.fetch("SELECT * FROM incidents WHERE id = ANY($1::bigint[])", incident_ids)
+    by_id = {body["id"]: body for body in await render(pool, await states_of(pool, rows), now)}
+    found: dict[int, list[dict[str, Any]]] = {}
+    for pair in pairs:
+        found.setdefault(pair["service_id"], []).append(by_id[pair["id"]])
+    return found
+
+
+async def open_incident_affecting(pool: asyncpg.Pool, service_id: int) -> str | None:
+    """The reference of an open incident that affects the service (the oldest), if any:
+    such a service may not be deleted, or the incident would name nothing."""
+    return await pool.fetchval(
+        "SELECT i.reference FROM incident_services s JOIN incidents i ON i.id = s.incident_id "
+        "WHERE s.service_id = $1 AND i.status <> 'RESOLVED' ORDER BY i.number LIMIT 1",
+        service_id,
+    )

@@ -288,3 +288,44 @@ async def test_uptime_and_outages_follow_an_incidents_impacts(api: Api) -> None:
     read = await uptime_of(api, shop)
     assert read["status"] == "OPERATIONAL"
     assert read["uptime"]["outages"] == [closed]
+
+
+async def test_open_incidents_are_included_and_block_the_delete(api: Api) -> None:
+    checkout = await make(api)
+    other = await make(api, name="Search")
+    status, incident = await api.call(
+        "POST",
+        "/api/incidents",
+        json={
+            "title": "Payments fail",
+            "affectedServices": [{"service": {"id": checkout["id"]}, "impact": "MAJOR_OUTAGE"}],
+        },
+    )
+    assert status == 200, incident
+    status, listed = await api.call("GET", "/api/services", params={"include": "incidents"})
+    assert status == 200, listed
+    by_id = {s["id"]: s for s in listed}
+    [shown] = by_id[checkout["id"]]["incidents"]
+    assert (shown["id"], shown["reference"], shown["status"]) == (
+        incident["id"],
+        incident["reference"],
+        "DECLARED",
+    )
+    assert by_id[other["id"]]["incidents"] == []
+
+    before = await head(api)
+    status, problem = await api.call("DELETE", f"/api/services/{checkout['id']}")
+    assert status == 409, problem
+    assert incident["reference"] in problem["detail"]
+    assert await head(api) == before  # refused, nothing recorded
+    status, _ = await api.call("GET", f"/api/services/{checkout['id']}")
+    assert status == 200
+
+    status, _ = await api.call(
+        "PUT", f"/api/incidents/{incident['id']}", json={"status": "RESOLVED"}
+    )
+    assert status == 200
+    status, one = await api.call("GET", f"/api/services/{checkout['id']}?include=incidents")
+    assert status == 200 and one["incidents"] == []
+    status, _ = await api.call("DELETE", f"/api/services/{checkout['id']}")
+    assert status == 204
