@@ -78,12 +78,13 @@ CREATE INDEX IF NOT EXISTS status_mail_ref ON status_mail (kind, ref) WHERE stat
 FAN_OUT_SQL = """
 INSERT INTO status_mail (id, subscription, page_id, kind, ref, content, due_at,
     next_attempt_at, status, created_at, updated_at)
-SELECT s.stream_id::text || '/' || $1 || '/' || $2, s.stream_id, s.page_id, $1, $2,
-    $3::jsonb, $4, $4, 'PENDING', $6, $6
+SELECT s.stream_id::text || '/' || $1::text || '/' || $2::bigint, s.stream_id, s.page_id,
+    $1::text, $2::bigint, $3::jsonb, $4::timestamptz, $4::timestamptz, 'PENDING',
+    $6::timestamptz, $6::timestamptz
 FROM status_mail_subscribers s JOIN status_mail_pages p USING (page_id)
 WHERE s.status = 'CONFIRMED' AND NOT p.deleted AND p.services && $5::bigint[]
-ON CONFLICT (id) DO UPDATE SET content = $3::jsonb, due_at = $4, next_attempt_at = $4,
-    updated_at = $6
+ON CONFLICT (id) DO UPDATE SET content = $3::jsonb, due_at = $4::timestamptz,
+    next_attempt_at = $4::timestamptz, updated_at = $6::timestamptz
 WHERE status_mail.status = 'PENDING' AND status_mail.attempts = 0
 """
 

@@ -54,6 +54,7 @@ def checked_email(value: Any, field: str = "email") -> str:
 
 
 def subscription_id(page_stream: UUID, email: str) -> UUID:
+    """The stream of ``email`` (as ``checked_email`` gives it) on the page's stream."""
     return uuid5(NAMESPACE, f"{page_stream}/{email}")
 
 
@@ -61,12 +62,12 @@ class StatusPageSubscription(Aggregate):
     @classmethod
     def open(cls, page_id: int, page_stream: UUID, email: str) -> StatusPageSubscription:
         """A new subscription's stream (nothing asked yet: ``request`` or ``add`` follows)."""
-        address = checked_email(email)
+        address, stream = checked_email(email), UUID(str(page_stream))
         return cls(
             page_id=page_id,
-            page_stream=page_stream,
+            page_stream=stream,
             email=address,
-            id=subscription_id(page_stream, address),
+            id=subscription_id(stream, address),
         )
 
     @event("Opened")

@@ -82,3 +82,14 @@ def read(secret: bytes, text: str, purpose: Purpose, now: datetime) -> Token:
     if expires_at is not None and now >= expires_at:
         raise InvalidTokenError("expired")
     return Token(purpose, match.group(2), int(match.group(3)), expires_at)
+
+
+#: How long a served page's subscribe form may be sent.
+FORM_TTL_S = 6 * 3600
+
+
+def form_token(secret: bytes, page_id: int, now: datetime) -> str:
+    """The subscribe form's token: this page's, for a few hours (a form posted from
+    elsewhere, or replayed much later, lacks a valid one)."""
+    expires = datetime.fromtimestamp(int(now.timestamp()) + FORM_TTL_S, UTC)
+    return make(secret, Token(Purpose.FORM, format(page_id, "x"), 0, expires))
