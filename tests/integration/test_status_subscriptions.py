@@ -19,6 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from ilertd.status_site import tokens
+from ilertd.status_site.mailer import SubscriberMailer
 
 from .conftest import Api, running_api
 from .test_paging import free_port, until
@@ -32,8 +33,12 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, Message, Any]] = []
+        #: answers to give before taking messages again ("451 ...", "550 ...")
+        self.refusals: list[str] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refusals:
+            return self.refusals.pop(0)
         message = email.message_from_bytes(envelope.content)
         for rcpt in envelope.rcpt_tos:
             self.messages.append((rcpt, message, session))
@@ -58,6 +63,7 @@ async def world(dsn: str) -> AsyncIterator[World]:
         "ILERTD_SMTP_FROM": "status@example.com",
         "ILERTD_NOTIFY_STATUS_MAIL_WINDOW_S": str(WINDOW_S),
         "ILERTD_ENGINE_LEADER_RETRY_S": "0.2",
+        "ILERTD_NOTIFY_RETRY_BASE_S": "0.2",
     }
     try:
         async with running_api(dsn, **env) as api:
@@ -351,3 +357,61 @@ async def test_maintenance_windows_notify_when_scheduled_and_when_started(world:
     assert header(started, "Subject") == "Acme status: Maintenance started - Database upgrade"
     assert "Read-only for ten minutes." in text_of(started)
     assert started["List-Unsubscribe"]
+
+
+async def mail_rows(api: Api) -> list[tuple[str, int]]:
+    rows = await api.runtime.pool.fetch("SELECT status, attempts FROM status_mail ORDER BY id")
+    return [(row["status"], row["attempts"]) for row in rows]
+
+
+async def test_a_refused_mail_is_retried_and_a_rejected_one_given_up(world: World) -> None:
+    api, inbox = world
+    s = await subscribable(api)
+    page = s["page"]["id"]
+    await api.call("POST", f"/api/status-pages/{page}/subscribers", json={"email": "r@example.com"})
+    inbox.refusals = ["451 try again later", "451 try again later"]
+    await status_update(api, s, "Third time lucky.")
+    [news] = await mails(inbox, "r@example.com", 1)
+    assert "Third time lucky." in text_of(news)
+    await quiet(api)
+    assert await mail_rows(api) == [("SENT", 3)]
+
+    inbox.refusals = ["550 no such mailbox"]
+    await status_update(api, s, "Never arrives.")
+    await api.settle()
+
+    async def given_up() -> bool:
+        return ("DEAD", 1) in await mail_rows(api)
+
+    await until(given_up)
+    assert len(inbox.to("r@example.com")) == 1
+
+
+async def test_nothing_is_lost_or_sent_twice_across_a_new_leader(world: World) -> None:
+    api, inbox = world
+    s = await subscribable(api)
+    page = s["page"]["id"]
+    await api.call("POST", f"/api/status-pages/{page}/subscribers", json={"email": "n@example.com"})
+    mailer = api.runtime.engine.subscriber_mail
+    await mailer.stop()  # the leader is gone before it sent anything
+    await status_update(api, s, "Posted while nobody leads.")
+    await api.settle()
+    await asyncio.sleep(WINDOW_S * 1.5)
+    assert inbox.to("n@example.com") == []
+    for _ in range(2):  # a new leader sends it; the next one finds nothing owed
+        fresh = SubscriberMailer(
+            api.runtime.pool,
+            api.runtime.repository,
+            api.runtime.runner,
+            mailer.clock,
+            mailer.settings,
+            woken_by=mailer._wakeup,
+        )
+        await fresh.start()
+        try:
+            await mails(inbox, "n@example.com", 1)
+            await quiet(api)
+            await asyncio.sleep(WINDOW_S)
+        finally:
+            await fresh.stop()
+    assert len(inbox.to("n@example.com")) == 1
