@@ -36,8 +36,8 @@ from ..domain.status_subscription import StatusPageSubscription, checked_email, 
 from ..http.auth import client_key
 from ..http.context import REQUEST_ID, SERVICES, runtime
 from ..http.problems import ProblemError
-from ..http.ratelimit import RateLimiter
 from ..http.routes import FORM, Answer, Call, Param, Route
+from ..http.throttle import FailureTable
 from ..outbound.settings import public_url
 from . import tokens
 from .site import SLUG, TAG, _admit, _page, environment
@@ -46,23 +46,38 @@ log = structlog.get_logger(__name__)
 
 #: A pending address gets another confirmation mail no sooner than this.
 RESEND_AFTER = timedelta(minutes=10)
-#: Subscribe requests per minute a client may send, and an address may be named in.
+#: Subscribe requests per minute a client may send, and an address may be named in (then
+#: refused for a minute); counted in bounded memory, per process.
 PER_CLIENT = 10
 PER_ADDRESS = 3
+LIMIT_WINDOW_S = 60.0
+LIMIT_ENTRIES = 10_000
 
 
 @dataclass
 class Limits:
-    client: RateLimiter
-    address: RateLimiter
+    client: FailureTable
+    address: FailureTable
     public_url: str
+
+    def wait(self, client: str, address: str) -> float:
+        """Seconds until the request may be sent again; 0: counted and allowed."""
+        wait = max(self.client.wait(client), self.address.wait(address))
+        if not wait:
+            self.client.failed(client)  # a "failure" here is one more request
+            self.address.failed(address)
+        return wait
 
 
 _LIMITS = web.AppKey("status_subscribe_limits", Limits)
 
 
 def setup(app: web.Application, config: Any) -> None:
-    app[_LIMITS] = Limits(RateLimiter(PER_CLIENT), RateLimiter(PER_ADDRESS), public_url(config))
+    app[_LIMITS] = Limits(
+        FailureTable(PER_CLIENT, LIMIT_WINDOW_S, LIMIT_ENTRIES),
+        FailureTable(PER_ADDRESS, LIMIT_WINDOW_S, LIMIT_ENTRIES),
+        public_url(config),
+    )
 
 
 def _notice(
@@ -128,7 +143,7 @@ async def subscribe(request: web.Request, call: Call) -> web.Response:
     except InvalidValueError as exc:
         return _notice(row, "Not an e-mail address", str(exc), 400)
     address = hashlib.sha256(email.encode()).hexdigest()
-    wait = limits.client.allow(client_key(request)) or limits.address.allow(address)
+    wait = limits.wait(client_key(request), address)
     if wait:
         answer = _notice(row, "Too many requests", "Please wait a minute and try again.", 429)
         answer.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
