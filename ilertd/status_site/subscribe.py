@@ -194,12 +194,15 @@ async def confirm(request: web.Request, call: Call) -> web.Response:
     subscription, token, reason = await _subscription(request, row, tokens.Purpose.CONFIRM)
     if subscription is None or token is None:
         return _notice(row, "Not confirmed", reason, 403)
-    try:
-        subscription.confirm(token.number)
+    parts = runtime(request)
+    try:  # reloaded on a conflict: the mailer may be recording the confirmation mail
+        _, result = await parts.repository.change(
+            subscription.id,
+            lambda found: found.confirm(token.number),
+            metadata={"actor": "visitor", "request_id": request.get(REQUEST_ID)},
+        )
     except DomainError as exc:
         return _notice(row, "Not confirmed", str(exc).capitalize() + ".", 409)
-    parts = runtime(request)
-    result = await parts.repository.save(subscription, metadata={"actor": "visitor"})
     if result is not None:
         await parts.runner.wait_for(result.last_position)
         log.info("status page subscription confirmed", page_id=row["id"])
@@ -230,7 +233,9 @@ async def unsubscribe(request: web.Request, call: Call) -> web.Response:
         return found.unsubscribe("link")
 
     _, result = await parts.repository.change(
-        subscription.id, command, metadata={"actor": "visitor"}
+        subscription.id,
+        command,
+        metadata={"actor": "visitor", "request_id": request.get(REQUEST_ID)},
     )
     if result is not None:
         await parts.runner.wait_for(result.last_position)
