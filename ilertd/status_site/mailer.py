@@ -146,14 +146,26 @@ class SubscriberMailer(LeaderWorker):
         return max(0.05, min(IDLE_POLL_S * 10, (upcoming - now).total_seconds()))
 
     async def _send_all(self, groups: dict[UUID, list[dict[str, Any]]]) -> int | None:
-        """Send each subscription's mails in turn, then record every outcome together."""
+        """Send each subscription's mails in turn, then record every outcome together. When
+        the server cannot be reached (no answer code), the round's other mails are not
+        tried: they count the same failed attempt, so all of them back off together."""
         outcomes: list[tuple[UUID, list[str], str | None, SmtpDeliveryError | None, int]] = []
+        unreachable: SmtpDeliveryError | None = None
         for stream, items in groups.items():
             confirms = [i for i in items if i["kind"] == "confirm"]
             news = [i for i in items if i["kind"] != "confirm"]
             for part in (confirms, news):
-                if part:
-                    outcomes.append(await self._send(stream, part))
+                if not part:
+                    continue
+                if unreachable is not None:
+                    attempts = max(item["attempts"] for item in part) + 1
+                    outcomes.append((stream, [i["id"] for i in part], None, unreachable, attempts))
+                    continue
+                outcome = await self._send(stream, part)
+                failure = outcome[3]
+                if failure is not None and failure.code is None and not failure.permanent:
+                    unreachable = failure
+                outcomes.append(outcome)
         results = await asyncio.gather(*(self._record(*outcome) for outcome in outcomes))
         positions = [p for p in results if p is not None]
         return max(positions) if positions else None

@@ -3,6 +3,7 @@ and the signed link tokens."""
 
 from __future__ import annotations
 
+import email
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -18,6 +19,7 @@ from ilertd.domain.status_subscription import (
     subscription_id,
 )
 from ilertd.status_site import tokens
+from ilertd.status_site.subscriber_mail import Item, news_mail
 
 NOW = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
 COOLDOWN = timedelta(minutes=10)
@@ -84,3 +86,31 @@ def test_tokens_are_bound_to_purpose_secret_and_time() -> None:
     forever = tokens.make(SECRET, tokens.Token(tokens.Purpose.UNSUBSCRIBE, subject, 0, None))
     far = NOW + timedelta(days=3650)
     assert tokens.read(SECRET, forever, tokens.Purpose.UNSUBSCRIBE, far).expires_at is None
+
+
+def test_news_mails_escape_their_text_and_carry_one_click_headers() -> None:
+    items = [
+        Item("update", "DB <b>down</b>\r\nBcc: x@example.com", "Investigating", "<script>", NOW),
+        Item("update", "Recovered", "Resolved", "All good.", NOW + timedelta(minutes=1)),
+    ]
+    raw = news_mail(
+        "status@example.com",
+        "ann@example.com",
+        "Acme",
+        "https://status.example.com/status/acme",
+        items,
+        "https://status.example.com/status/acme/subscriptions/unsubscribe?token=t",
+    )
+    message = email.message_from_bytes(raw.data)
+    assert raw.recipients == ("ann@example.com",)
+    assert message["Bcc"] is None
+    assert " ".join(message["Subject"].split()) == "Acme: Resolved - Recovered (and 1 more)"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    parts = {
+        p.get_content_type(): p.get_payload(decode=True).decode()
+        for p in message.walk()
+        if not p.is_multipart()
+    }
+    assert "<script>" not in parts["text/html"] and "&lt;script&gt;" in parts["text/html"]
+    assert parts["text/plain"].index("Recovered") < parts["text/plain"].index("DB <b>down</b>")
+    assert "Unsubscribe: https://status.example.com/" in parts["text/plain"]
