@@ -35,6 +35,7 @@ class Inbox:
         self.messages: list[tuple[str, Message, Any]] = []
         #: answers to give before taking messages again ("451 ...", "550 ...")
         self.refusals: list[str] = []
+        self.server: Controller | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refusals:
@@ -56,6 +57,7 @@ async def world(dsn: str) -> AsyncIterator[World]:
     inbox, port = Inbox(), free_port()
     smtp = Controller(inbox, hostname="127.0.0.1", port=port)
     smtp.start()
+    inbox.server = smtp
     env = {
         "ILERTD_SMTP_HOST": "127.0.0.1",
         "ILERTD_SMTP_PORT": str(port),
@@ -70,7 +72,7 @@ async def world(dsn: str) -> AsyncIterator[World]:
             await until(lambda: _leading(api))
             yield api, inbox
     finally:
-        smtp.stop()
+        inbox.server.stop()  # the one running now (a test may have replaced it)
 
 
 async def _leading(api: Api) -> bool:
@@ -415,3 +417,26 @@ async def test_nothing_is_lost_or_sent_twice_across_a_new_leader(world: World) -
         finally:
             await fresh.stop()
     assert len(inbox.to("n@example.com")) == 1
+
+
+async def test_mails_wait_while_the_smtp_server_is_down(world: World) -> None:
+    api, inbox = world
+    s = await subscribable(api)
+    page = s["page"]["id"]
+    for person in ("u1@example.com", "u2@example.com"):
+        await api.call("POST", f"/api/status-pages/{page}/subscribers", json={"email": person})
+    assert inbox.server is not None
+    inbox.server.stop()
+    await status_update(api, s, "While the relay is down.")
+    await api.settle()
+
+    async def tried() -> bool:
+        rows = await mail_rows(api)
+        return len(rows) == 2 and all(st == "PENDING" and n >= 1 for st, n in rows)
+
+    await until(tried)  # both count the failed attempt: they back off together
+    inbox.server = Controller(inbox, hostname="127.0.0.1", port=inbox.server.port)
+    inbox.server.start()
+    for person in ("u1@example.com", "u2@example.com"):
+        [news] = await mails(inbox, person, 1)
+        assert "While the relay is down." in text_of(news)
