@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS status_mail_pages (
     name      text    NOT NULL,
     slug      text    NOT NULL,
     services  bigint[] NOT NULL,
+    private   boolean NOT NULL DEFAULT false,
     deleted   boolean NOT NULL DEFAULT false
 );
 CREATE TABLE IF NOT EXISTS status_mail_subscribers (
@@ -45,7 +46,9 @@ CREATE TABLE IF NOT EXISTS status_mail_subscribers (
     page_id   bigint NOT NULL,
     email     text   NOT NULL,
     status    text,
-    round     integer NOT NULL DEFAULT 0
+    round     integer NOT NULL DEFAULT 0,
+    -- added by an ADMIN, or asked for by a signed-in user: gets a PRIVATE page's news
+    trusted   boolean NOT NULL DEFAULT false
 );
 CREATE INDEX IF NOT EXISTS status_mail_subscribers_page ON status_mail_subscribers (page_id)
     WHERE status = 'CONFIRMED';
@@ -74,7 +77,8 @@ CREATE INDEX IF NOT EXISTS status_mail_subscription ON status_mail (subscription
 CREATE INDEX IF NOT EXISTS status_mail_ref ON status_mail (kind, ref) WHERE status = 'PENDING';
 """
 
-#: One row per subscriber confirmed now of each live page showing one of the services ($5).
+#: One row per subscriber confirmed now of each live page showing one of the services ($5);
+#: of a PRIVATE page, only the subscribers an ADMIN added or a signed-in user asked for.
 FAN_OUT_SQL = """
 INSERT INTO status_mail (id, subscription, page_id, kind, ref, content, due_at,
     next_attempt_at, status, created_at, updated_at)
@@ -83,6 +87,7 @@ SELECT s.stream_id::text || '/' || $1::text || '/' || $2::bigint, s.stream_id, s
     $6::timestamptz, $6::timestamptz
 FROM status_mail_subscribers s JOIN status_mail_pages p USING (page_id)
 WHERE s.status = 'CONFIRMED' AND NOT p.deleted AND p.services && $5::bigint[]
+    AND (NOT p.private OR s.trusted)
 ON CONFLICT (id) DO UPDATE SET content = $3::jsonb, due_at = $4::timestamptz,
     next_attempt_at = $4::timestamptz, updated_at = $6::timestamptz
 WHERE status_mail.status = 'PENDING' AND status_mail.attempts = 0
@@ -160,13 +165,15 @@ class StatusMailProjection(Projection):
             return
         settings = event.data["settings"]
         await conn.execute(
-            "INSERT INTO status_mail_pages VALUES ($1, $2, $3, $4, $5, false) "
-            "ON CONFLICT (stream_id) DO UPDATE SET name = $3, slug = $4, services = $5",
+            "INSERT INTO status_mail_pages VALUES ($1, $2, $3, $4, $5, $6, false) "
+            "ON CONFLICT (stream_id) DO UPDATE SET name = $3, slug = $4, services = $5, "
+            "private = $6",
             event.stream_id,
             event.position,  # the id, when this is the creating event
             settings.get("page_title") or settings["name"],
             str(settings["subdomain"]).split(".", 1)[0],
             [int(ident) for ident in settings.get("services", ())],
+            settings.get("visibility") == "PRIVATE",
         )
 
     # -- subscriptions -----------------------------------------------------------------
@@ -184,10 +191,11 @@ class StatusMailProjection(Projection):
             )
         elif kind == "requested":
             page_id = await conn.fetchval(
-                "UPDATE status_mail_subscribers SET status = 'PENDING', round = $2 "
-                "WHERE stream_id = $1 RETURNING page_id",
+                "UPDATE status_mail_subscribers SET status = 'PENDING', round = $2, "
+                "trusted = $3 WHERE stream_id = $1 RETURNING page_id",
                 stream,
                 data["round"],
+                data.get("user_id") is not None,
             )
             await conn.execute(
                 CANCEL_SQL + " AND subscription = $1 AND kind = 'confirm'", stream, at
@@ -205,8 +213,10 @@ class StatusMailProjection(Projection):
             self._changed = True
         elif kind in ("confirmed", "added"):
             await conn.execute(
-                "UPDATE status_mail_subscribers SET status = 'CONFIRMED' WHERE stream_id = $1",
+                "UPDATE status_mail_subscribers SET status = 'CONFIRMED', "
+                "trusted = trusted OR $2 WHERE stream_id = $1",
                 stream,
+                kind == "added",
             )
             await conn.execute(
                 CANCEL_SQL + " AND subscription = $1 AND kind = 'confirm'", stream, at

@@ -84,14 +84,16 @@ class StatusPageSubscription(Aggregate):
         self.status: SubscriptionStatus | None = None
         self.round = 0
         self.requested_at: datetime | None = None
+        self.user_id: int | None = None
         self.private = False
 
     # -- subscribing -------------------------------------------------------------------
 
-    def request(self, at: datetime, cooldown: timedelta) -> bool:
-        """A visitor asked to subscribe: True when a confirmation mail is owed. A confirmed
-        address records nothing; a pending one gets a new mail only ``cooldown`` after the
-        last, so the form cannot be used to flood a mailbox."""
+    def request(self, at: datetime, cooldown: timedelta, user_id: int | None = None) -> bool:
+        """A visitor (``user_id``: signed in as that user) asked to subscribe: True when a
+        confirmation mail is owed. A confirmed address records nothing; a pending one gets a
+        new mail only ``cooldown`` after the last, so the form cannot flood a mailbox. Only
+        a signed-in visitor's subscription gets the news of a page while it is PRIVATE."""
         if self.status is SubscriptionStatus.CONFIRMED:
             return False
         if (
@@ -100,14 +102,15 @@ class StatusPageSubscription(Aggregate):
             and at - self.requested_at < cooldown
         ):
             return False
-        self._requested(round=self.round + 1, at=at)
+        self._requested(round=self.round + 1, at=at, user_id=user_id)
         return True
 
     @event("Requested")
-    def _requested(self, round: int, at: datetime) -> None:  # noqa: A002 - the event's field
+    def _requested(self, round: int, at: datetime, user_id: int | None = None) -> None:  # noqa: A002
         self.status = SubscriptionStatus.PENDING
         self.round = round
         self.requested_at = at
+        self.user_id = user_id
 
     def confirm(self, round: int) -> bool:  # noqa: A002 - the token's field
         """The link of request ``round`` was followed: True when this confirmed it now."""

@@ -7,7 +7,9 @@ unsubscribe link (with RFC 8058's one-click POST).
   rate-limited per client and per address; a pending address gets a new confirmation mail
   at most every ``RESEND_AFTER`` (a rule of the subscription, so it holds across restarts
   and instances). Every accepted request answers the same "check your mail", whether the
-  address was new, pending or confirmed: the form tells nobody who subscribed.
+  address was new, pending or confirmed: the form tells nobody who subscribed. A PRIVATE
+  page's request records the signed-in user: only such subscriptions (and those an ADMIN
+  added) get a PRIVATE page's news (``projections.status_mail``).
 - ``GET /status/{slug}/subscriptions/confirm?token=`` confirms (the token is the mail's;
   it expires); a forged, altered or expired one is refused with a page saying why.
 - ``GET /status/{slug}/subscriptions/unsubscribe?token=`` shows a button (a link scanner's
@@ -33,7 +35,7 @@ from ..contract.notifications import Html
 from ..contract.status_subscribers import SubscribeForm, UnsubscribeForm
 from ..domain.errors import DomainError, InvalidValueError
 from ..domain.status_subscription import StatusPageSubscription, checked_email, subscription_id
-from ..http.auth import client_key
+from ..http.auth import client_key, signed_in
 from ..http.context import REQUEST_ID, SERVICES, runtime
 from ..http.problems import ProblemError
 from ..http.routes import FORM, Answer, Call, Param, Route
@@ -149,9 +151,11 @@ async def subscribe(request: web.Request, call: Call) -> web.Response:
         answer.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
         return answer
     parts = runtime(request)
+    private = row["settings"]["visibility"] == "PRIVATE"
+    user_id = (await signed_in(request))["id"] if private else None
     _, result = await parts.repository.change(
         subscription_id(row["stream_id"], email),
-        lambda s: s.request(now, RESEND_AFTER),
+        lambda s: s.request(now, RESEND_AFTER, user_id),
         create=lambda: StatusPageSubscription.open(row["id"], row["stream_id"], email),
         metadata={"actor": "visitor", "request_id": request.get(REQUEST_ID)},
     )

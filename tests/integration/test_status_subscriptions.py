@@ -440,3 +440,22 @@ async def test_mails_wait_while_the_smtp_server_is_down(world: World) -> None:
     for person in ("u1@example.com", "u2@example.com"):
         [news] = await mails(inbox, person, 1)
         assert "While the relay is down." in text_of(news)
+
+
+async def test_a_private_page_mails_only_known_subscribers(world: World) -> None:
+    api, inbox = world
+    s = await subscribable(api)
+    page = s["page"]
+    await subscribe(api, "anon@example.com")  # while the page is PUBLIC
+    [confirmation] = await mails(inbox, "anon@example.com", 1)
+    async with api.session.get(api.url(link(confirmation, "confirm"))) as response:
+        assert response.status == 200
+    await api.call("POST", f"/api/status-pages/{page['id']}/subscribers", json={"email": "k@x.io"})
+    body = {**page, "showSubscribeAction": True, "visibility": "PRIVATE"}
+    status, _ = await api.call("PUT", f"/api/status-pages/{page['id']}", json=body)
+    assert status == 200
+    await status_update(api, s, "Only for the team.")
+    [news] = await mails(inbox, "k@x.io", 1)
+    assert "Only for the team." in text_of(news)
+    await quiet(api)
+    assert len(inbox.to("anon@example.com")) == 1  # the confirmation, nothing private
