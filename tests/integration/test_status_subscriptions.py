@@ -20,6 +20,9 @@ from aiosmtpd.controller import Controller
 
 from ilertd.status_site import tokens
 from ilertd.status_site.mailer import SubscriberMailer
+from projections import ProjectionRunner
+from projections.status_mail import StatusMailProjection
+from projections.status_subscribers import StatusSubscribersProjection
 
 from .conftest import Api, running_api
 from .test_paging import free_port, until
@@ -333,6 +336,26 @@ async def test_a_storm_is_one_mail_per_subscriber_over_one_connection(world: Wor
     await mails(inbox, people[1], 2)
     await quiet(api)
     assert len(inbox.to(people[0])) == 1
+
+    # replaying the events rebuilds exactly the outbox and the subscribers
+    await api.runtime.engine.subscriber_mail.stop()
+    pool = api.runtime.pool
+    projections = [StatusMailProjection(), StatusSubscribersProjection()]
+
+    async def tables() -> dict[str, list[tuple]]:
+        return {
+            t: [tuple(r) for r in await pool.fetch(f"SELECT * FROM {t} ORDER BY {t}::text")]
+            for p in projections
+            for t in p.tables
+        }
+
+    live = await tables()
+    assert len(live["status_mail"]) == 3 * 5 + 2
+    runner = ProjectionRunner(api.runtime.store, projections)
+    await runner.prepare()
+    for projection in projections:
+        await runner.rebuild(projection.name)
+    assert await tables() == live
 
 
 async def test_maintenance_windows_notify_when_scheduled_and_when_started(world: World) -> None:
