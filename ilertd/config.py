@@ -337,6 +337,20 @@ OPTIONS: tuple[Option, ...] = (
         "a user's push topic is this prefix and their id",
     ),
     Option(
+        "notify.status_mail_window_s",
+        "ILERTD_NOTIFY_STATUS_MAIL_WINDOW_S",
+        60.0,
+        float,
+        "status page subscribers: news waits this long and goes out as one mail per address",
+    ),
+    Option(
+        "notify.status_confirm_ttl_s",
+        "ILERTD_NOTIFY_STATUS_CONFIRM_TTL_S",
+        172_800,
+        int,
+        "seconds a status page subscription's confirmation link stays valid",
+    ),
+    Option(
         "log.format",
         "ILERTD_LOG_FORMAT",
         "auto",

@@ -52,6 +52,7 @@ from .outbound.dispatcher import Dispatcher
 from .outbound.settings import dispatch_settings
 from .sealing import Sealer, load_sealer, verify
 from .secrets_store import installation_secret
+from .status_site.mailer import SubscriberMailer, mailer_settings
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +84,8 @@ class Engine:
     duty_reminders: DutyReminders
     #: Its sweep finishes resolve cascades a dead process left (incidents.commands).
     incidents: IncidentCommands
+    #: Status page subscribers' mails (confirmations, status updates, maintenance).
+    subscriber_mail: SubscriberMailer
 
     async def lead(self) -> None:
         self.metrics.leader.set(1)
@@ -99,6 +102,9 @@ class Engine:
         self.runner.follow_one("pager")
         await self.notifier.start()
         await self.duty_reminders.start()
+        await self.runner.catch_up_one("status_mail")
+        self.runner.follow_one("status_mail")
+        await self.subscriber_mail.start()
         try:
             await self.incidents.finish_cascades()
         except Exception:  # the next leadership tries again
@@ -111,6 +117,8 @@ class Engine:
         await self.notifier.stop()
         await self.runner.stop_one("pager")
         await self.duty_reminders.stop()
+        await self.subscriber_mail.stop()
+        await self.runner.stop_one("status_mail")
         await self.invariants.stop()
         await self.runner.stop_one("timers")
         await self.timers.stop()
@@ -203,12 +211,13 @@ async def build_runtime(
         clock,
         metrics,
     )
-    outbox_changed, pager_changed = Wakeup(), Wakeup()
+    outbox_changed, pager_changed, mail_changed = Wakeup(), Wakeup(), Wakeup()
     projections = all_projections(
         timers=timers.apply,
         outbox=outbox_changed,
         pager=pager_changed,
         maintenance=maintenance.changed,
+        status_mail=mail_changed,
     )
     if role == "engine":  # the HTTP process keeps the shared read models
         projections = [p for p in projections if p.leader_only]
@@ -243,6 +252,14 @@ async def build_runtime(
         Notifier(pool, repository, runner, clock, settings, woken_by=pager_changed),
         DutyReminders(pool, repository, clock, settings),
         incidents,
+        subscriber_mail=SubscriberMailer(
+            pool,
+            repository,
+            runner,
+            clock,
+            mailer_settings(config, settings),
+            woken_by=mail_changed,
+        ),
     )
     return Runtime(
         role=role,

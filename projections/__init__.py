@@ -16,7 +16,9 @@ from .pager import PagerProjection
 from .runner import ProjectionRunner
 from .schedules import SchedulesProjection
 from .services import ServicesProjection
+from .status_mail import StatusMailProjection
 from .status_pages import StatusPagesProjection
+from .status_subscribers import StatusSubscribersProjection
 from .teams import TeamsProjection
 from .timers import Listener as TimersListener
 from .timers import TimersProjection
@@ -29,10 +31,12 @@ def all_projections(
     outbox: Listener | None = None,
     pager: Listener | None = None,
     maintenance: MaintenanceListener | None = None,
+    status_mail: Listener | None = None,
 ) -> list[Projection]:
     """Every read model, the leader-only ones told of their changes by the listeners given
     (the timer engine, the dispatcher, the notifier); none where no engine runs. The
-    maintenance windows tell the ingest path's cache (``maintenance.gate``)."""
+    maintenance windows tell the ingest path's cache (``maintenance.gate``); the status page
+    mail outbox tells the subscriber mailer."""
     return [
         UsersProjection(),
         AlertsProjection(),
@@ -49,6 +53,8 @@ def all_projections(
         PagerProjection(pager),
         MaintenanceWindowsProjection(maintenance),
         MaintenanceSuppressionsProjection(),
+        StatusSubscribersProjection(),
+        StatusMailProjection(status_mail),
     ]
 
 

@@ -7,7 +7,9 @@ start or end, the Events API and ``POST /api/alerts`` ask at ingest time (``acti
 window's ``timezone`` (as schedules read theirs: a DST gap moves it forward, a repeated hour
 takes the first), stored as UTC. Alert sources and services are referenced by id; whether
 they exist (and the caller may see them) is a question for the read models, which the HTTP
-layer asks. ``notifications`` are kept and echoed; sending them is not built yet.
+layer asks. ``notifications``: ``at_creation`` and ``at_start`` mail the subscribers of the
+status pages showing the window's services (``projections.status_mail``); ``at_end`` is kept
+and echoed, not sent.
 
 An event a window kept from opening an alert is not dropped silently: it is recorded as a
 ``MaintenanceSuppression`` of its own (one short stream per suppressed event, so a storm

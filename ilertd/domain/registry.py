@@ -17,6 +17,7 @@ from .maintenance_window import MaintenanceSuppression, MaintenanceWindow
 from .schedule import Schedule
 from .service import Service
 from .status_page import StatusPage
+from .status_subscription import StatusPageSubscription
 from .team import Team
 from .user import User
 
@@ -40,4 +41,5 @@ def build_registry() -> EventRegistry:
     registry.register(IncidentNumbers)
     registry.register(MaintenanceWindow)
     registry.register(MaintenanceSuppression)
+    registry.register(StatusPageSubscription)
     return registry

@@ -238,3 +238,13 @@ def _failed(throttle: AuthThrottle, address: str, user_id: int | None) -> None:
         log.warning(
             "failed password logins throttled", user_id=user_id, for_s=throttle.users.window_s
         )
+
+
+def client_key(request: web.Request) -> str:
+    """What a client's requests count under for a rate limit: its address (behind a
+    trusted proxy, the one X-Forwarded-For names), an IPv6 one as its /64."""
+    return address_key(
+        client_address(
+            request.remote, request.headers.get("X-Forwarded-For"), request.app[_TRUSTED_PROXIES]
+        )
+    )

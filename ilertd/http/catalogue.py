@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..status_site import site as status_site
+from ..status_site import subscribe as status_subscribe
 from . import (
     alert_actions,
     alert_sources,
@@ -28,6 +29,7 @@ from . import (
     schedules,
     services,
     status_pages,
+    status_subscribers,
     teams,
     user_contacts,
     users,
@@ -46,6 +48,7 @@ MODULES: tuple[ModuleType, ...] = (
     connectors,
     alert_actions,
     status_pages,
+    status_subscribers,
     services,
     incidents,
     maintenance_windows,
@@ -54,6 +57,7 @@ MODULES: tuple[ModuleType, ...] = (
     document,
     pages,
     status_site,
+    status_subscribe,
     events,
     document,
 )

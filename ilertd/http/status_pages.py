@@ -6,8 +6,9 @@ slug and the custom domain are unique among live pages: 409 naming the field (ch
 under one lock per application, so two concurrent creates on one instance cannot both
 take a slug). Services must be live services (400 naming ``services[i].id``). Every
 answer carries ``groups`` and ``structure`` (the Terraform provider reads both back);
-``include=subscribed`` adds ``subscribed`` (always false: visitors' subscriptions are not
-built yet), the other include values are accepted and change nothing.
+``include=subscribed`` adds ``subscribed`` (always false: an API user does not subscribe to
+a page; visitors subscribe by e-mail on the served page, ``status_site.subscribe``), the
+other include values are accepted and change nothing.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from ..http.context import SERVICES, runtime
 from ..http.problems import ProblemError, json_response
 from ..http.routes import Answer, Call, Param, Route
 from . import queries
+from .tokens import form_token
 from .view import LABELS, OVERALL, GroupRow, ServiceRow, day_bars, incidents, layout, worst
 
 TAG = "Status pages"
@@ -139,6 +140,16 @@ async def _model(request: web.Request, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _subscribe_form(request: web.Request, row: dict[str, Any], now: datetime) -> Any:
+    """The subscribe form's action and token, when the page offers subscriptions."""
+    if not row["settings"]["show_subscribe_action"]:
+        return None
+    return {
+        "action": f"/status/{row['slug']}/subscribe",
+        "token": form_token(runtime(request).link_secret, row["id"], now),
+    }
+
+
 def _local(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%-d %b %Y, %H:%M %Z")
 
@@ -162,6 +173,7 @@ async def _render(request: web.Request, row: dict[str, Any]) -> web.Response:
             local=lambda moment: _local(moment, zone),
             is_group=lambda element: isinstance(element, GroupRow),
             feed=f"/status/{request.match_info.get('slug') or row['slug']}/feed.atom",
+            subscribe=_subscribe_form(request, row, model["now"]),
         )
     )
     answer = web.Response(text=page, content_type="text/html")

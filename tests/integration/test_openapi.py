@@ -128,6 +128,11 @@ async def test_security_is_global_and_lifted_only_where_no_key_is_needed(api: Ap
         "/status/{slug}",
         "/status/{slug}/feed.atom",
         "/status/{slug}/summary.json",
+        # a visitor's subscribe form, and the links of the subscription mails (signed
+        # tokens; ilertd/status_site/subscribe.py)
+        "/status/{slug}/subscribe",
+        "/status/{slug}/subscriptions/confirm",
+        "/status/{slug}/subscriptions/unsubscribe",
         "/",
     }
     # and the server agrees: public operations answer without a key, the rest with 401

@@ -155,6 +155,15 @@ TABLE: dict[str, Access] = {
     "getStatusPageFeed": "PUBLIC",
     "getStatusPageSummary": "PUBLIC",
     "getStatusPageOnDomain": "PUBLIC",
+    # subscribers' addresses are personal data: account ADMINs only; visitors subscribe
+    # and confirm or unsubscribe by signed links, without a key
+    "listStatusPageSubscribers": "ADMIN",
+    "addStatusPageSubscriber": "ADMIN",
+    "removeStatusPageSubscriber": "ADMIN",
+    "subscribeToStatusPage": "PUBLIC",
+    "confirmStatusPageSubscription": "PUBLIC",
+    "showStatusPageUnsubscribe": "PUBLIC",
+    "unsubscribeFromStatusPage": "PUBLIC",
     # teams: anyone reads (PRIVATE ones only their members and ADMINs); ADMINs create; the
     # other writes let any caller in and check the team role in the handler: ADMINs and
     # the team's own ADMIN members (http.teams.require_team_role)

@@ -435,6 +435,7 @@ NOT_SECRET = {
     "StatusPage.logoUrl": "a public picture the page shows its visitors",
     "StatusSummary.url": "the public page's own address",
     "SuppressedEvent.alertKey": "the dedup key the sender chose, as Alert.alertKey",
+    "StatusSubscriber.email": "personal data, not a credential: its routes are ADMIN-only",
 }
 _LOOKS_SECRET = re.compile(
     r"(?i)key|token|secret|password|passwd|credential|signature|url|href|src|header|"

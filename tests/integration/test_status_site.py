@@ -229,3 +229,25 @@ async def test_unknown_pages_and_custom_domains(api: Api) -> None:
     assert status == 204
     status, _, _ = await site(api, "/status/beta")
     assert status == 404
+
+
+async def test_the_subscribe_form_of_a_private_page_is_for_signed_in_visitors(api: Api) -> None:
+    s = await scene(api, visibility="PRIVATE")
+    body = {**s["page"], "showSubscribeAction": True}
+    status, _ = await api.call("PUT", f"/api/status-pages/{s['page']['id']}", json=body)
+    assert status == 200
+    signed_in = {"Authorization": f"Bearer {api.key}"}
+    status, html, _ = await site(api, "/status/acme", **signed_in)
+    assert status == 200 and 'action="/status/acme/subscribe"' in html
+    token = html.split('name="token" value="', 1)[1].split('"', 1)[0]
+    form = {"email": "viewer@example.test", "token": token}
+    async with api.session.post(api.url("/status/acme/subscribe"), data=form) as response:
+        assert response.status == 401  # anonymous: the page's own refusal
+        assert "WWW-Authenticate" in response.headers
+    async with api.session.post(
+        api.url("/status/acme/subscribe"), data=form, headers=signed_in
+    ) as response:
+        assert response.status == 200 and "Check your mail" in await response.text()
+    status, listed = await api.call("GET", f"/api/status-pages/{s['page']['id']}/subscribers")
+    assert status == 200
+    assert [(r["email"], r["status"]) for r in listed] == [("viewer@example.test", "PENDING")]
