@@ -190,7 +190,7 @@ async def voice_keypress(request: web.Request, call: Call) -> web.Response:
     return _twiml(say_twiml(text if ok else f"Nothing was changed: {text}"))
 
 
-def _notification_json(row: Any) -> dict[str, Any]:
+def notification_json(row: Any) -> dict[str, Any]:
     return {
         "id": row["id"],
         "type": row["kind"],
@@ -211,11 +211,11 @@ async def alert_notifications(request: web.Request, call: Call) -> web.Response:
     if alert_id is None or not await pool.fetchval("SELECT 1 FROM alerts WHERE id = $1", alert_id):
         raise ProblemError(404, "NOT_FOUND", "no such alert")
     rows = await pool.fetch(
-        "SELECT * FROM notifications WHERE alert_id = $1 ORDER BY due_at, id", alert_id
+        "SELECT * FROM notifications WHERE alert_id = $1 AND kind NOT LIKE 'INCIDENT%' "
+        "ORDER BY due_at, id",
+        alert_id,
     )
-    return json_response(
-        [shown(Notification, _notification_json(row), call.caller) for row in rows]
-    )
+    return json_response([shown(Notification, notification_json(row), call.caller) for row in rows])
 
 
 TAG = "Notifications"
