@@ -4,7 +4,9 @@ Part of the pager projection (same tables of page requests and notifications, sa
 notifier), kept apart because the alert half is big enough. From the incident's events:
 
 - ``incident-responder-added`` -> a page request of kind ``INCIDENT`` for that user (their
-  ``alerts`` rules decide channels and delays; the urgency follows the severity).
+  ``alerts`` rules decide channels and delays; the urgency follows the severity), unless
+  they were copied from the alert the incident was declared from (``via`` alert): that
+  alert paged them already.
 - ``responder-joined``, ``responder-removed`` cancel that user's scheduled pages for the
   incident; ``resolved`` cancels everyone's.
 - status changes, resolve and reopen (``INCIDENT_STATUS_CHANGED``), severity changes
@@ -148,6 +150,8 @@ async def incident_event(conn: asyncpg.Connection, event: RecordedEvent) -> bool
         return False
     if kind == "incident-responder-added":
         await _person(conn, stream, user_id, "responder = 'ADDED'", "'ADDED'", "false")
+        if data.get("via") == "alert":
+            return False
         await conn.execute(
             _PAGE_REQUEST_SQL,
             f"{event.position}-{user_id}",
