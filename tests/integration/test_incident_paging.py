@@ -12,12 +12,16 @@ from datetime import UTC, datetime, timedelta
 from email.message import Message
 from typing import Any
 
-from .conftest import Api
+from aiosmtpd.controller import Controller
+
+from .conftest import Api, running_api
 from .test_alerts_api import new_user
 from .test_escalations import make_policy, rule
 from .test_paging import (
+    Inbox,
     add_contact,
     add_rule,
+    free_port,
     until,
     world,  # noqa: F401 - the fixture
 )
@@ -236,3 +240,63 @@ async def test_bad_references_are_400_naming_the_field_and_change_nothing(world)
     assert status == 400 and "user.id" in problem["detail"], problem
     status, found = await api.call("GET", path)
     assert found["responders"] == [] and found["subscribers"] == []
+
+
+async def test_pages_follow_from_events_across_a_restart_none_twice_none_lost(dsn: str) -> None:
+    """ann is paged by the first instance, which then stops; bob is made a responder while
+    no engine runs. The next instance sends bob's page, not ann's again, and still holds
+    ann's later SMS (cancelled when she joins)."""
+    inbox, port = Inbox(), free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    env = {
+        "ILERTD_SMTP_HOST": "127.0.0.1",
+        "ILERTD_SMTP_PORT": str(port),
+        "ILERTD_SMTP_SECURITY": "none",
+    }
+    try:
+        async with running_api(dsn, **env) as api:
+            ann = await _pager(api, "ann", "+4915100000011")
+            bob = await _pager(api, "bob", "+4915100000012")
+            status, incident = await api.call(
+                "POST",
+                "/api/incidents",
+                json={
+                    "title": "Queue stuck",
+                    "severity": "SEV2",  # HIGH: the rules _pager made
+                    "responders": [{"user": {"id": ann}}],
+                },
+            )
+            assert status == 200, incident
+            incident_id = incident["id"]
+
+            async def ann_paged() -> bool:
+                return len(_mail_to(inbox, "ann.pager@example.test")) == 1
+
+            await until(ann_paged)
+            await api.runtime.leadership.stop()  # no engine from here on
+            status, _ = await api.call(
+                "POST", f"/api/incidents/{incident_id}/responders", json={"user": {"id": bob}}
+            )
+            assert status == 201, _
+            await api.settle()
+            assert _mail_to(inbox, "bob.pager@example.test") == []
+
+        async with running_api(dsn, **env) as api:
+
+            async def bob_paged() -> bool:
+                return len(_mail_to(inbox, "bob.pager@example.test")) == 1
+
+            await until(bob_paged)
+            found = await _notifications(api, incident_id)
+            assert found[(ann, "INCIDENT", "EMAIL")] == "SUCCESS"
+            assert found[(ann, "INCIDENT", "SMS")] == "SCHEDULED"  # not lost
+            status, _ = await api.call(
+                "POST", f"/api/incidents/{incident_id}/responders/{ann}/join"
+            )
+            assert status == 200, _
+            assert (await _notifications(api, incident_id))[(ann, "INCIDENT", "SMS")] == "CANCELLED"
+            await api.settle()
+            assert len(_mail_to(inbox, "ann.pager@example.test")) == 1  # never twice
+    finally:
+        smtp.stop()
