@@ -67,7 +67,7 @@ AffectedServices = Annotated[
 ]
 
 
-class _ResponderIn(msgspec.Struct, kw_only=True):
+class IncidentResponderRef(msgspec.Struct, kw_only=True):
     """Who is asked to respond, named by exactly one of: ``user``; ``schedule`` (who is on
     call in it now); ``escalationPolicy`` (the users of its first rule, its schedules'
     on-call users); ``team`` (its members). Each user is added and paged (their alert
@@ -83,7 +83,7 @@ class _ResponderIn(msgspec.Struct, kw_only=True):
 
 #: Exactly one reference (the daemon says so naming the field, too).
 IncidentResponderIn = Annotated[
-    _ResponderIn,
+    IncidentResponderRef,
     msgspec.Meta(
         extra_json_schema={
             "oneOf": [

@@ -57,7 +57,7 @@ def _headers(sender: str, recipient: str, subject: str, latest: Page) -> list[tu
         ("To", recipient),
         ("Subject", subject),
         ("Auto-Submitted", "auto-generated"),  # RFC 3834: no auto-replies, please
-        ("X-Ilertd-Alert-Id", str(latest.alert_id)),
+        (f"X-Ilertd-{latest.NOUN.capitalize()}-Id", str(latest.alert_id)),
     ]
     if latest.priority == "HIGH":
         headers += [("Importance", "high"), ("X-Priority", "1")]

@@ -110,6 +110,7 @@ async def test_named_by_user_schedule_and_policy_paged_joining_stops_the_page(wo
     subject = str(page["Subject"])
     assert reference in subject and "SEV1" in subject and "Checkout is down" in subject
     assert page["Importance"] == "high"  # SEV1 pages with HIGH urgency
+    assert page["X-Ilertd-Incident-Id"] == str(incident_id) and not page["X-Ilertd-Alert-Id"]
     text = _text(page)
     assert f"/api/incidents/{incident_id}" in text
     (join,) = re.findall(r"https?://\S+/r/[A-Za-z0-9_.-]+", text)
