@@ -410,7 +410,9 @@ class Notifier(LeaderWorker):
                 alert_streams,
             )
         }
-        alerts.update(await self._incident_subjects(alert_streams))
+        incident_streams = list({p["alert_stream"] for p in pages if p["kind"] in INCIDENT_KINDS})
+        if incident_streams:
+            alerts.update(await self._incident_subjects(incident_streams))
         by_stream: dict[UUID, list[asyncpg.Record]] = {}
         for page in pages:
             stream = notifications_id(UUID(str(page["alert_stream"])), page["user_id"])
@@ -483,8 +485,7 @@ class Notifier(LeaderWorker):
     async def _incident_subjects(self, streams: list[Any]) -> dict[Any, dict[str, str]]:
         """The incidents among ``streams`` in the shape planning reads an alert in."""
         rows = await self.pool.fetch(
-            "SELECT stream_id, incident_id AS alert_id, severity FROM pager_incidents "
-            "WHERE stream_id = ANY($1::uuid[])",
+            "SELECT stream_id, severity FROM pager_incidents WHERE stream_id = ANY($1::uuid[])",
             streams,
         )
         return {r["stream_id"]: {"priority": incident_priority(r["severity"])} for r in rows}
