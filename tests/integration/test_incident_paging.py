@@ -73,8 +73,13 @@ async def test_named_by_user_schedule_and_policy_paged_joining_stops_the_page(wo
     ann = await _pager(api, "ann", "+4915100000001")
     bob = await _pager(api, "bob", "+4915100000002")
     cat = await _pager(api, "cat", "+4915100000003")
+    dan = await _pager(api, "dan", "+4915100000004")
     schedule = await _on_call_schedule(api, bob)
     policy = await make_policy(api, rule("PT5M", cat))
+    status, team = await api.call(
+        "POST", "/api/teams", json={"name": "db", "members": [{"user": {"id": dan}}]}
+    )
+    assert status == 201, team
 
     status, incident = await api.call(
         "POST",
@@ -93,17 +98,22 @@ async def test_named_by_user_schedule_and_policy_paged_joining_stops_the_page(wo
         json={"escalationPolicy": {"id": policy["id"]}},
     )
     assert status == 201, incident
-    assert {r["user"]["id"] for r in incident["responders"]} == {ann, bob, cat}
+    status, incident = await api.call(
+        "POST", f"/api/incidents/{incident_id}/responders", json={"team": {"id": team["id"]}}
+    )
+    assert status == 201, incident
+    assert {r["user"]["id"] for r in incident["responders"]} == {ann, bob, cat, dan}
     via = {
         r["user_id"]: (r["via"])
         for r in await api.runtime.pool.fetch(
             "SELECT user_id, via FROM incident_responders WHERE incident_id = $1", incident_id
         )
     }
-    assert via == {ann: "user", bob: "schedule", cat: "escalationPolicy"}
+    assert via == {ann: "user", bob: "schedule", cat: "escalationPolicy", dan: "team"}
 
     async def all_paged() -> bool:
-        return all(_mail_to(inbox, f"{n}.pager@example.test") for n in ("ann", "bob", "cat"))
+        names = ("ann", "bob", "cat", "dan")
+        return all(_mail_to(inbox, f"{n}.pager@example.test") for n in names)
 
     await until(all_paged)
     (page,) = _mail_to(inbox, "ann.pager@example.test")
@@ -123,11 +133,14 @@ async def test_named_by_user_schedule_and_policy_paged_joining_stops_the_page(wo
     assert status == 200 and f"You joined {reference}" in done, done
     status, _ = await api.call("POST", f"/api/incidents/{incident_id}/responders/{bob}/join")
     assert status == 200, _
+    status, _ = await api.call("DELETE", f"/api/incidents/{incident_id}/responders/{dan}")
+    assert status == 204, _
 
     found = await _notifications(api, incident_id)
     assert found[(ann, "INCIDENT", "EMAIL")] == "SUCCESS"
     assert found[(ann, "INCIDENT", "SMS")] == "CANCELLED"
     assert found[(bob, "INCIDENT", "SMS")] == "CANCELLED"
+    assert found[(dan, "INCIDENT", "SMS")] == "CANCELLED"  # removed
     assert found[(cat, "INCIDENT", "SMS")] == "SCHEDULED"  # cat has not joined
 
     status, _ = await api.call("PUT", f"/api/incidents/{incident_id}", json={"status": "RESOLVED"})
@@ -140,7 +153,7 @@ async def test_named_by_user_schedule_and_policy_paged_joining_stops_the_page(wo
     status, timeline = await api.call("GET", f"/api/incidents/{incident_id}/timeline")
     assert status == 200, timeline
     types = [e["type"] for e in timeline]
-    assert types.count("PAGE_SENT") == 3 and types.count("RESPONDER_JOINED") == 2, types
+    assert types.count("PAGE_SENT") == 4 and types.count("RESPONDER_JOINED") == 2, types
     assert [e["id"] for e in timeline] == sorted(e["id"] for e in timeline)
     sent = next(e for e in timeline if e["type"] == "PAGE_SENT")
     assert "EMAIL" in sent["text"] and "@" not in sent["text"]
