@@ -1,6 +1,8 @@
 """/api/incidents: declare (new shape and ilert's older one), list, get (``?at=``), change,
-reopen, timeline, comments, linked alerts, responders, status updates; and
-``POST /api/alerts/{id}/incident``, declaring from an alert.
+reopen, timeline, comments, linked alerts, responders (named by user, schedule, escalation
+policy or team, resolved to users here: ``incidents.responders``; the engine pages them),
+status updates; and ``POST /api/alerts/{id}/incident``, declaring from an alert.
+Subscribers and the incident's notifications are in ``incident_paging``.
 
 Any authenticated caller reads; RESPONDERs and above write; a responder may join by
 themself. Every write waits until the projections applied it, so the answer is the
@@ -47,7 +49,7 @@ from ..domain.user import Role
 from ..domain.wire_time import wire_time_or_none as iso
 from ..incidents.commands import IncidentNotFoundError
 from ..incidents.history import snapshot
-from ..incidents.responders import Named, at, resolve
+from ..incidents.responders import Named, inside, resolve
 from ..incidents.views import render, service_names, states_of, status_update_json, timeline_json
 from .context import REQUEST_ID, SERVICES, runtime
 from .paging import PAGING, page
@@ -287,9 +289,9 @@ async def _named(request: web.Request, item: Any, field: str) -> Named:
     """The users a responder reference names (``incidents.responders``); 400 naming the
     part of ``field`` that is wrong."""
     given = [k for k in ("user", "schedule", "escalationPolicy", "team") if getattr(item, k)]
-    ref = _ref(at(field, given[0]), getattr(item, given[0])) if len(given) == 1 else 0
+    ref = _ref(inside(field, given[0]), getattr(item, given[0])) if len(given) == 1 else 0
     if item.commander and given != ["user"]:
-        raise bad(at(field, "commander"), "name a user to make them commander")
+        raise bad(inside(field, "commander"), "name a user to make them commander")
     try:
         return await resolve(runtime(request).pool, item, ref, field, _now(request))
     except InvalidValueError as exc:
@@ -304,8 +306,11 @@ async def _responders(
     commander = None
     for index, item in enumerate(items or ()):
         named = await _named(request, item, f"responders[{index}]")
-        if named.via == "user" and named.users[0] in users:
-            raise bad(f"responders[{index}].user.id", f"user {named.users[0]} is listed twice")
+        if named.via == "user":
+            user_id = named.users[0]
+            if user_id in users and users[user_id].via == "user":
+                raise bad(f"responders[{index}].user.id", f"user {user_id} is listed twice")
+            users[user_id] = named  # named by id: that is what named them
         for user_id in named.users:
             users.setdefault(user_id, named)
         if item.commander:

@@ -36,7 +36,7 @@ class Named:
     users: tuple[int, ...]
 
 
-def at(field: str, name: str) -> str:
+def inside(field: str, name: str) -> str:
     """``name`` inside ``field`` ("" for the request body itself)."""
     return f"{field}.{name}" if field else name
 
@@ -69,7 +69,7 @@ async def resolve(pool: asyncpg.Pool, item: Any, ref_id: int, field: str, now: d
     """The users ``item`` (an ``IncidentResponderIn``) names, ``ref_id`` being the id it
     gives; InvalidValueError naming ``field``'s part that is wrong."""
     kind, _ = _which(item, field)
-    where = at(field, f"{kind}.id")
+    where = inside(field, f"{kind}.id")
     if kind == "user":
         if not await _live_users(pool, [ref_id]):
             raise InvalidValueError(where, "no such user")
