@@ -211,9 +211,7 @@ async def alert_notifications(request: web.Request, call: Call) -> web.Response:
     if alert_id is None or not await pool.fetchval("SELECT 1 FROM alerts WHERE id = $1", alert_id):
         raise ProblemError(404, "NOT_FOUND", "no such alert")
     rows = await pool.fetch(
-        "SELECT * FROM notifications WHERE alert_id = $1 AND kind NOT LIKE 'INCIDENT%' "
-        "ORDER BY due_at, id",
-        alert_id,
+        "SELECT * FROM notifications WHERE alert_id = $1 ORDER BY due_at, id", alert_id
     )
     return json_response([shown(Notification, notification_json(row), call.caller) for row in rows])
 
