@@ -4,6 +4,7 @@ from .alert_sources import AlertSourcesProjection
 from .alerts import AlertsProjection
 from .base import Projection
 from .escalation_policies import EscalationPoliciesProjection
+from .incident_people import IncidentPeopleProjection
 from .incidents import IncidentsProjection
 from .maintenance_windows import Listener as MaintenanceListener
 from .maintenance_windows import (
@@ -49,6 +50,7 @@ def all_projections(
         StatusPagesProjection(),
         ServicesProjection(),
         IncidentsProjection(),
+        IncidentPeopleProjection(),
         OutboxProjection(outbox),
         PagerProjection(pager),
         MaintenanceWindowsProjection(maintenance),

@@ -10,6 +10,9 @@ the rows on. Accepting, resolving and escalating also become *status update* req
 (kind ``ALERT_ACCEPTED``...) for the responders whose ``updates`` rules ask for them, from
 this projection's own copy of those rules. Everything here follows from events, so a
 restart (or a rebuild) loses no page and repeats none that has an outcome.
+
+Incidents page their responders and tell their subscribers through the same requests and
+notifications (``pager_incidents``: kinds ``INCIDENT`` and ``INCIDENT_*``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import asyncpg
 from eventstore import RecordedEvent
 from ilertd.domain.alert_notifications import PAGE
 
+from . import pager_incidents
 from .base import Projection
 
 DDL = """
@@ -164,7 +168,7 @@ def _paged_users(event_type: str, data: dict[str, Any]) -> list[int]:
 
 class PagerProjection(Projection):
     name = "pager"
-    version = 3
+    version = 4
     leader_only = True
     tables = (
         "notifications",
@@ -172,8 +176,9 @@ class PagerProjection(Projection):
         "pager_alerts",
         "pager_users",
         "pager_update_rules",
+        *pager_incidents.TABLES,
     )
-    event_types = _ALERT_EVENTS | _NOTIFICATION_EVENTS | _USER_EVENTS
+    event_types = _ALERT_EVENTS | _NOTIFICATION_EVENTS | _USER_EVENTS | pager_incidents.EVENT_TYPES
 
     def __init__(self, listener: Listener | None = None) -> None:
         #: Told after each committed batch that requested pages or scheduled or sent
@@ -183,6 +188,7 @@ class PagerProjection(Projection):
 
     async def setup(self, conn: asyncpg.Connection) -> None:
         await conn.execute(DDL)
+        await conn.execute(pager_incidents.DDL)
 
     def batch_started(self) -> None:
         self._changed = False
@@ -319,7 +325,10 @@ class PagerProjection(Projection):
 
     async def _scheduled_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
         await conn.executemany(PLANNED_SQL, [(e.data["page"],) for e in run])
-        await conn.executemany(SCHEDULED_SQL, [_scheduled_args(e.data) for e in run])
+        for sql in {_scheduled_sql(e.data) for e in run}:
+            await conn.executemany(
+                sql, [_scheduled_args(e.data) for e in run if _scheduled_sql(e.data) == sql]
+            )
         self._changed = True
 
     async def _sent_run(self, conn: asyncpg.Connection, run: list[RecordedEvent]) -> None:
@@ -338,6 +347,10 @@ class PagerProjection(Projection):
             return
         if event.type in _USER_EVENTS:
             await _user_event(conn, event, data)
+            return
+        if event.type in pager_incidents.EVENT_TYPES:
+            if await pager_incidents.incident_event(conn, event):
+                self._changed = True
             return
         if event.type == "alert-created":
             await self._new_alerts(conn, [event])
@@ -457,7 +470,7 @@ class PagerProjection(Projection):
         if kind in ("scheduled", "skipped"):
             await conn.execute(PLANNED_SQL, data["page"])
         if kind == "scheduled":
-            await conn.execute(SCHEDULED_SQL, *_scheduled_args(data))
+            await conn.execute(_scheduled_sql(data), *_scheduled_args(data))
         elif kind == "sent":
             await conn.execute(SENT_SQL, data["notification_id"], at)
         elif kind == "failed":
@@ -472,6 +485,13 @@ class PagerProjection(Projection):
                 data["attempt"],
                 data["error"],
             )
+
+
+def _scheduled_sql(data: dict[str, Any]) -> str:
+    """An alert's notification or an incident's."""
+    if (data.get("kind") or PAGE) in pager_incidents.INCIDENT_KINDS:
+        return pager_incidents.SCHEDULED_SQL
+    return SCHEDULED_SQL
 
 
 def _scheduled_args(data: dict[str, Any]) -> tuple[Any, ...]:

@@ -67,11 +67,39 @@ AffectedServices = Annotated[
 ]
 
 
-class IncidentResponderIn(msgspec.Struct, kw_only=True):
-    """A user asked to respond (it must exist); ``commander``: they lead the incident."""
+class IncidentResponderRef(msgspec.Struct, kw_only=True):
+    """Who is asked to respond, named by exactly one of: ``user``; ``schedule`` (who is on
+    call in it now); ``escalationPolicy`` (the users of its first rule, its schedules'
+    on-call users); ``team`` (its members). Each user is added and paged (their alert
+    notification rules; HIGH urgency for SEV1 and SEV2, LOW otherwise). ``commander``
+    (with ``user`` only): they lead the incident."""
+
+    user: IdRef | None = None
+    schedule: IdRef | None = None
+    escalationPolicy: IdRef | None = None
+    team: IdRef | None = None
+    commander: bool = False
+
+
+#: Exactly one reference (the daemon says so naming the field, too).
+IncidentResponderIn = Annotated[
+    IncidentResponderRef,
+    msgspec.Meta(
+        extra_json_schema={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"type": "object"}}}
+                for name in ("user", "schedule", "escalationPolicy", "team")
+            ]
+        }
+    ),
+]
+
+
+class IncidentSubscriberIn(msgspec.Struct, kw_only=True):
+    """A user told of the incident's status and severity changes and status updates,
+    over their ``updates`` notification rules (types ``INCIDENT_*``)."""
 
     user: IdRef
-    commander: bool = False
 
 
 class IncidentBody(msgspec.Struct, kw_only=True):
@@ -99,6 +127,7 @@ class IncidentBody(msgspec.Struct, kw_only=True):
     affectedServices: AffectedServices | None = None
     alert: Annotated[IdRef, msgspec.Meta(description="declare from this alert")] | None = None
     responders: Annotated[list[IncidentResponderIn], msgspec.Meta(max_length=50)] | None = None
+    subscribers: Annotated[list[IncidentSubscriberIn], msgspec.Meta(max_length=50)] | None = None
 
 
 #: A title, or (older shape) a summary that can be one.
@@ -221,6 +250,10 @@ class Incident(msgspec.Struct, kw_only=True):
     responders: list[IncidentResponder]
     responderCount: int
     commander: UserRef | None = None
+    subscribers: Annotated[
+        list[UserRef],
+        msgspec.Meta(description="told of changes (responders are told too)"),
+    ] = []
     linkedAlerts: list[LinkedAlert]
     linkedAlertCount: int
     message: Annotated[str, msgspec.Meta(description="older shape: the latest status update's")]

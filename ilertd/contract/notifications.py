@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from ..domain.alert_notifications import PAGE, NotificationStatus
+from ..domain.alert_notifications import INCIDENT_PAGE, PAGE, NotificationStatus
 from ..domain.user import METHOD_CHANNEL, UPDATE_TYPES
 from .common import IdRef, ReadOnlyTime
 from .visibility import Masking, secret
 
-NotificationKind = Literal[(PAGE, *UPDATE_TYPES)]  # type: ignore[valid-type]
+NotificationKind = Literal[(PAGE, INCIDENT_PAGE, *UPDATE_TYPES)]  # type: ignore[valid-type]
 NotificationMethod = Literal[tuple(METHOD_CHANNEL)]  # type: ignore[valid-type]
 NotificationStatusName = Literal[tuple(s.value for s in NotificationStatus)]  # type: ignore[valid-type]
 
@@ -25,7 +25,11 @@ Html = Annotated[str, msgspec.Meta(description="HTML")]
 class Notification(msgspec.Struct, kw_only=True):
     id: str
     type: Annotated[
-        NotificationKind, msgspec.Meta(description=f"{PAGE}: a page; the others: status updates")
+        NotificationKind,
+        msgspec.Meta(
+            description=f"{PAGE}, {INCIDENT_PAGE}: a page (into an incident); the others: "
+            "status updates"
+        ),
     ]
     method: NotificationMethod
     target: Annotated[

@@ -18,6 +18,12 @@ from eventsourcing.domain import Aggregate, event
 #: The kind of a notification that pages (asks to act); the others are ilert's status
 #: updates: ``ALERT_ACCEPTED``, ``ALERT_RESOLVED``, ``ALERT_ESCALATED``.
 PAGE = "ALERT"
+#: A page into an incident (a responder asked to join). Its stream is (incident, user) and
+#: its ``alert_id`` the incident's id: the subject paged about, in the same id space (both
+#: are positions of the event that began them), so one pipeline pages for both.
+INCIDENT_PAGE = "INCIDENT"
+#: Kinds that page (follow the user's ``alerts`` rules) rather than tell of a change.
+PAGE_KINDS = frozenset({PAGE, INCIDENT_PAGE})
 
 
 class NotificationStatus(StrEnum):

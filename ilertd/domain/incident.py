@@ -174,6 +174,8 @@ class Incident(Aggregate):
         self.send_notification = False
         #: service id -> impact, as the latest status update told the public
         self.public_services: dict[int, str] = {}
+        #: users told of changes besides the responders (``subscribe``)
+        self.subscribers: set[int] = set()
 
     @property
     def reference(self) -> str:
@@ -302,19 +304,24 @@ class Incident(Aggregate):
 
     # -- responders ----------------------------------------------------------------------
 
-    def add_responder(self, user_id: int, actor: Actor, *, via: str = "user") -> None:
+    def add_responder(
+        self, user_id: int, actor: Actor, *, via: str = "user", named: int | None = None
+    ) -> None:
+        """``via``: how the user was named (user, schedule, escalationPolicy, team, alert);
+        ``named``: the id of that schedule, policy or team. The engine pages them."""
         self._require_open("add a responder")
         if user_id in self.responders:
             raise DomainError(f"user {user_id} already is a responder of {self.reference}")
-        self._responder_added(user_id=user_id, via=via, actor=actor)
+        self._responder_added(user_id=user_id, via=via, named=named, actor=actor)
 
     @event("ResponderAdded")
-    def _responder_added(self, user_id: int, via: str, actor: Actor) -> None:
+    def _responder_added(
+        self, user_id: int, via: str, actor: Actor, named: int | None = None
+    ) -> None:
         self.responders[user_id] = "ADDED"
 
     def join(self, user_id: int, actor: Actor) -> None:
-        """The responder joins: they are working on it (their page stops, once paging
-        incident responders exists)."""
+        """The responder joins: they are working on it, so their page stops."""
         self._require_open("join")
         state = self.responders.get(user_id)
         if state is None:
@@ -428,3 +435,25 @@ class Incident(Aggregate):
         self.last_message = message
         self.send_notification = send_notification
         self.public_services = {s["service_id"]: s["impact"] for s in services}
+
+    # -- subscribers -----------------------------------------------------------------------
+
+    def subscribe(self, user_id: int, actor: Actor) -> None:
+        """``user_id`` is told of status and severity changes and status updates (over
+        their ``updates`` rules). Responders are told anyway; subscribing one is allowed."""
+        if user_id in self.subscribers:
+            raise DomainError(f"user {user_id} already is a subscriber of {self.reference}")
+        self._subscriber_added(user_id=user_id, actor=actor)
+
+    @event("SubscriberAdded")
+    def _subscriber_added(self, user_id: int, actor: Actor) -> None:
+        self.subscribers.add(user_id)
+
+    def unsubscribe(self, user_id: int, actor: Actor) -> None:
+        if user_id not in self.subscribers:
+            raise DomainError(f"user {user_id} is not a subscriber of {self.reference}")
+        self._subscriber_removed(user_id=user_id, actor=actor)
+
+    @event("SubscriberRemoved")
+    def _subscriber_removed(self, user_id: int, actor: Actor) -> None:
+        self.subscribers.discard(user_id)

@@ -76,7 +76,15 @@ METHOD_CHANNEL: dict[str, Channel | None] = {
     "PUSH": None,
 }
 PRIORITY_TYPES = ("HIGH_PRIORITY", "LOW_PRIORITY")
-UPDATE_TYPES = ("ALERT_ACCEPTED", "ALERT_RESOLVED", "ALERT_ESCALATED")
+UPDATE_TYPES = (
+    "ALERT_ACCEPTED",
+    "ALERT_RESOLVED",
+    "ALERT_ESCALATED",
+    # ilertd's own (ilert has published none for incidents): what subscribers are told
+    "INCIDENT_STATUS_CHANGED",
+    "INCIDENT_SEVERITY_CHANGED",
+    "INCIDENT_STATUS_UPDATE_POSTED",
+)
 
 
 class Role(StrEnum):

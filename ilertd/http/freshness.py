@@ -38,6 +38,7 @@ NO_READS = frozenset({"/api/events", "/api/v1/events", "/api/openapi.json"})
 #: everyday ones. On another instance they are waited for through their tracking rows.
 LEADER_READS: dict[str, tuple[str, ...]] = {
     "/api/alerts/{id}/notifications": ("pager",),
+    "/api/incidents/{id}/notifications": ("pager",),
     "/api/alerts/{id}/actions": ("outbox",),
     "/api/deliveries": ("outbox",),
     "/api/deliveries/{id}": ("outbox",),

@@ -1,6 +1,8 @@
 """/api/incidents: declare (new shape and ilert's older one), list, get (``?at=``), change,
-reopen, timeline, comments, linked alerts, responders, status updates; and
-``POST /api/alerts/{id}/incident``, declaring from an alert.
+reopen, timeline, comments, linked alerts, responders (named by user, schedule, escalation
+policy or team, resolved to users here: ``incidents.responders``; the engine pages them),
+status updates; and ``POST /api/alerts/{id}/incident``, declaring from an alert.
+Subscribers and the incident's notifications are in ``incident_paging``.
 
 Any authenticated caller reads; RESPONDERs and above write; a responder may join by
 themself. Every write waits until the projections applied it, so the answer is the
@@ -18,6 +20,7 @@ from uuid import UUID
 import orjson
 from aiohttp import web
 
+from projections.incident_people import TIMELINE_SQL
 from projections.services import live_ids
 
 from ..contract.common import ID_PARAM, IdRef
@@ -46,6 +49,7 @@ from ..domain.user import Role
 from ..domain.wire_time import wire_time_or_none as iso
 from ..incidents.commands import IncidentNotFoundError
 from ..incidents.history import snapshot
+from ..incidents.responders import Named, inside, resolve
 from ..incidents.views import render, service_names, states_of, status_update_json, timeline_json
 from .context import REQUEST_ID, SERVICES, runtime
 from .paging import PAGING, page
@@ -196,12 +200,7 @@ async def timeline(request: web.Request, call: Call) -> web.Response:
     incident_id = _incident_id(request)
     at = _time(request, "at")
     await _require_incident(request, incident_id)
-    rows = await runtime(request).pool.fetch(
-        "SELECT * FROM incident_timeline WHERE incident_id = $1 "
-        "AND ($2::timestamptz IS NULL OR timestamp <= $2) ORDER BY id",
-        incident_id,
-        at,
-    )
+    rows = await runtime(request).pool.fetch(TIMELINE_SQL, incident_id, at)
     return json_response([timeline_json(r) for r in rows])
 
 
@@ -286,22 +285,50 @@ async def _user(request: web.Request, field: str, user_id: int) -> int:
     return user_id
 
 
+async def _named(request: web.Request, item: Any, field: str) -> Named:
+    """The users a responder reference names (``incidents.responders``); 400 naming the
+    part of ``field`` that is wrong."""
+    given = [k for k in ("user", "schedule", "escalationPolicy", "team") if getattr(item, k)]
+    ref = _ref(inside(field, given[0]), getattr(item, given[0])) if len(given) == 1 else 0
+    if item.commander and given != ["user"]:
+        raise bad(inside(field, "commander"), "name a user to make them commander")
+    try:
+        return await resolve(runtime(request).pool, item, ref, field, _now(request))
+    except InvalidValueError as exc:
+        raise domain_problem(exc) from None
+
+
 async def _responders(
     request: web.Request, items: list[IncidentResponderIn] | None
-) -> tuple[list[int], int | None]:
-    users: list[int] = []
+) -> tuple[dict[int, Named], int | None]:
+    """Each user to add, by what named them (the first reference that did)."""
+    users: dict[int, Named] = {}
     commander = None
     for index, item in enumerate(items or ()):
-        field = f"responders[{index}].user"
+        named = await _named(request, item, f"responders[{index}]")
+        if named.via == "user":
+            user_id = named.users[0]
+            if user_id in users and users[user_id].via == "user":
+                raise bad(f"responders[{index}].user.id", f"user {user_id} is listed twice")
+            users[user_id] = named  # named by id: that is what named them
+        for user_id in named.users:
+            users.setdefault(user_id, named)
+        if item.commander:
+            if commander is not None:
+                raise bad(f"responders[{index}].commander", "only one responder is commander")
+            commander = named.users[0]
+    return users, commander
+
+
+async def _subscribers(request: web.Request, items: list[Any] | None) -> list[int]:
+    users: list[int] = []
+    for index, item in enumerate(items or ()):
+        field = f"subscribers[{index}].user"
         user_id = await _user(request, f"{field}.id", _ref(field, item.user))
         if user_id in users:
             raise bad(f"{field}.id", f"user {user_id} is listed twice")
         users.append(user_id)
-        if item.commander:
-            if commander is not None:
-                raise bad(f"responders[{index}].commander", "only one responder is commander")
-            commander = user_id
-    return users, commander
+    return users
 
 
 def _actor(request: web.Request, call: Call) -> tuple[Actor, dict[str, Any]]:
@@ -366,6 +393,7 @@ async def create_incident(request: web.Request, call: Call) -> web.Response:
     impacts = await _impacts(request, body.affectedServices)
     await _one_open_only(request, impacts)
     responders, commander = await _responders(request, body.responders)
+    subscribers = await _subscribers(request, body.subscribers)
     alert = None
     alert_id = None
     if body.alert is not None:
@@ -374,7 +402,8 @@ async def create_incident(request: web.Request, call: Call) -> web.Response:
             alert = await _alert_for_incident(request, alert_id)
         except ProblemError as exc:  # the alert is named in the body: a bad value
             raise bad("alert.id", exc.message) from None
-        responders += [u for u in alert.responders if u not in responders]
+        for user_id in alert.responders:
+            responders.setdefault(user_id, Named("alert", alert_id, (user_id,)))
 
     def build(number: int, stream: Any, actor: Actor) -> Incident:
         incident = Incident.declare(
@@ -387,11 +416,12 @@ async def create_incident(request: web.Request, call: Call) -> web.Response:
         )
         if alert is not None:
             incident.link_alert(alert_id, UUID(str(alert.id)), actor)
-        for user_id in responders:
-            via = "alert" if alert is not None and user_id in alert.responders else "user"
-            incident.add_responder(user_id, actor, via=via)
+        for user_id, named in responders.items():
+            incident.add_responder(user_id, actor, via=named.via, named=named.named)
         if commander is not None:
             incident.set_commander(commander, actor)
+        for user_id in subscribers:
+            incident.subscribe(user_id, actor)
         if impacts:
             incident.affect_services(impacts, actor)
         if body.status is not None and body.status != IncidentStatus.DECLARED:
@@ -430,7 +460,7 @@ async def declare_from_alert(request: web.Request, call: Call) -> web.Response:
         )
         incident.link_alert(alert_id, UUID(str(alert.id)), actor)
         for user_id in alert.responders:
-            incident.add_responder(user_id, actor, via="alert")
+            incident.add_responder(user_id, actor, via="alert", named=alert_id)
         return incident
 
     _, incident_id = await _declare(request, call, build)
@@ -527,13 +557,19 @@ async def unlink_alert(request: web.Request, call: Call) -> web.Response:
 
 
 async def add_responder(request: web.Request, call: Call) -> web.Response:
-    body: IncidentResponderIn = call.body
-    user_id = await _user(request, "user.id", _ref("user", body.user))
+    body: Any = call.body
+    named = await _named(request, body, "")
 
     def command(incident: Incident, actor: Actor) -> None:
-        incident.add_responder(user_id, actor)
+        """A user named by a schedule, policy or team who responds already is left as
+        they are; naming only such users (or a responder by id) is a conflict."""
+        new = [u for u in named.users if named.via == "user" or u not in incident.responders]
+        if not new:
+            raise DomainError(f"everyone {named.via} {named.named} names is a responder already")
+        for user_id in new:
+            incident.add_responder(user_id, actor, via=named.via, named=named.named)
         if body.commander:
-            incident.set_commander(user_id, actor)
+            incident.set_commander(new[0], actor)
 
     return await _act(request, call, command, 201)
 

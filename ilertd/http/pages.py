@@ -1,7 +1,8 @@
 """Answering pages without logging in, and the notifications of an alert.
 
 - ``GET /r/{token}`` shows what the signed link will do and a button; only the ``POST``
-  acts, so a mail gateway's link scanner that fetches every URL accepts nothing.
+  acts, so a mail gateway's link scanner that fetches every URL accepts nothing. A
+  ``join`` link joins its user to an incident (``incidents.joining``).
 - ``POST /api/notify/sms``: the SMS provider's inbound webhook (a form POST). A reply
   ``1``/``ACK`` accepts, ``2``/``RES`` resolves, ``3``/``ESC`` escalates the alert the sender's
   number was last paged about; the answer is a confirmation SMS (TwiML ``<Message>``).
@@ -23,7 +24,8 @@ from ..alerts.streams import AlertNotFoundError
 from ..alerts.views import iso
 from ..contract.notifications import Html, InboundSms, Notification, TwiML, VoiceKeypress
 from ..domain.errors import DomainError
-from ..notify.links import ActionLink, InvalidLinkError, read_token
+from ..incidents.joining import join_by_link, join_prompt
+from ..notify.links import ActionLink, InvalidLinkError, LinkAction, read_token
 from ..notify.settings import twilio_settings
 from ..notify.twilio import message_twiml, normalize_number, say_twiml, verify_signature
 from ..outbound.settings import public_url
@@ -87,6 +89,9 @@ async def confirm_page(request: web.Request, call: Call) -> web.Response:
     link, reason = await _link(request)
     if link is None:
         return _refused(reason or "invalid")
+    if link.action is LinkAction.JOIN:
+        title, body = await join_prompt(runtime(request), link)
+        return _html(title, body)
     summary = await runtime(request).pool.fetchval(
         "SELECT summary FROM alerts WHERE id = $1", link.alert_id
     )
@@ -119,7 +124,10 @@ async def act_on_link(request: web.Request, call: Call) -> web.Response:
     link, reason = await _link(request)
     if link is None:
         return _refused(reason or "invalid")
-    ok, text = await _answer(request, link.alert_id, link.user_id, "link", link.action.value)
+    if link.action is LinkAction.JOIN:
+        ok, text = await join_by_link(runtime(request), link)
+    else:
+        ok, text = await _answer(request, link.alert_id, link.user_id, "link", link.action.value)
     return _html(
         text if ok else "Nothing changed",
         "" if ok else f"<p>{html.escape(text)}</p>",
@@ -182,7 +190,7 @@ async def voice_keypress(request: web.Request, call: Call) -> web.Response:
     return _twiml(say_twiml(text if ok else f"Nothing was changed: {text}"))
 
 
-def _notification_json(row: Any) -> dict[str, Any]:
+def notification_json(row: Any) -> dict[str, Any]:
     return {
         "id": row["id"],
         "type": row["kind"],
@@ -205,9 +213,7 @@ async def alert_notifications(request: web.Request, call: Call) -> web.Response:
     rows = await pool.fetch(
         "SELECT * FROM notifications WHERE alert_id = $1 ORDER BY due_at, id", alert_id
     )
-    return json_response(
-        [shown(Notification, _notification_json(row), call.caller) for row in rows]
-    )
+    return json_response([shown(Notification, notification_json(row), call.caller) for row in rows])
 
 
 TAG = "Notifications"

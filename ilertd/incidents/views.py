@@ -42,6 +42,12 @@ async def states_of(pool: asyncpg.Pool, rows: list[asyncpg.Record]) -> list[Stat
         ids,
     ):
         states[row["incident_id"]]["alerts"].append(row["alert_id"])
+    for row in await pool.fetch(
+        "SELECT incident_id, user_id FROM incident_subscribers "
+        "WHERE incident_id = ANY($1::bigint[]) ORDER BY added_at",
+        ids,
+    ):
+        states[row["incident_id"]].setdefault("subscribers", []).append(row["user_id"])
     return [states[i] for i in ids]
 
 
@@ -57,7 +63,10 @@ async def service_names(pool: asyncpg.Pool, ids: list[int]) -> dict[int, str]:
 
 async def render(pool: asyncpg.Pool, states: list[State], now: datetime) -> list[dict[str, Any]]:
     """The wire objects of ``states``, with one query per kind of name."""
-    user_ids = sorted({u for s in states for u, _ in s["responders"]})
+    user_ids = sorted(
+        {u for s in states for u, _ in s["responders"]}
+        | {u for s in states for u in s.get("subscribers", ())}
+    )
     service_ids = sorted({sid for s in states for sid, _ in s["services"]})
     alert_ids = sorted({a for s in states for a in s["alerts"]})
     users = {
@@ -130,6 +139,7 @@ def incident_json(
         "responders": responders,
         "responderCount": len(responders),
         "commander": _user(commander, users) if commander is not None else None,
+        "subscribers": [_user(uid, users) for uid in state.get("subscribers", ())],
         "linkedAlerts": linked,
         "linkedAlertCount": len(linked),
         "message": state["message"],

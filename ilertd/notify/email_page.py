@@ -23,7 +23,12 @@ from .page import EMAIL_DETAILS_MAX, Page
 
 log = structlog.get_logger(__name__)
 
-BUTTON_COLORS = {"accept": "#1565c0", "resolve": "#2e7d32", "escalate": "#c62828"}
+BUTTON_COLORS = {
+    "accept": "#1565c0",
+    "resolve": "#2e7d32",
+    "escalate": "#c62828",
+    "join": "#1565c0",
+}
 
 
 #: A message covering more alerts lists this many (newest first) and counts the rest.
@@ -52,7 +57,7 @@ def _headers(sender: str, recipient: str, subject: str, latest: Page) -> list[tu
         ("To", recipient),
         ("Subject", subject),
         ("Auto-Submitted", "auto-generated"),  # RFC 3834: no auto-replies, please
-        ("X-Ilertd-Alert-Id", str(latest.alert_id)),
+        (f"X-Ilertd-{latest.NOUN.capitalize()}-Id", str(latest.alert_id)),
     ]
     if latest.priority == "HIGH":
         headers += [("Importance", "high"), ("X-Priority", "1")]
@@ -161,7 +166,7 @@ def page_html(page: Page) -> str:
         rows.append('<p style="margin:0 0 16px">\n' + "\n".join(_buttons(page)) + "\n</p>")
         if page.bundled > 1:
             rows.append(f"<p>These buttons act on all {page.bundled} alerts.</p>")
-    rows.append(f'<p><a href="{escape(page.alert_url)}">Open the alert in ilertd</a></p>')
+    rows.append(f'<p><a href="{escape(page.alert_url)}">Open the {page.NOUN} in ilertd</a></p>')
     body = "\n".join(rows)
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'

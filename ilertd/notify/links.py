@@ -1,7 +1,8 @@
 """Signed, expiring action links: answer a page without logging in.
 
 A token names one alert, one user and one action (accept, resolve, escalate) and when it
-expires, and carries an HMAC-SHA256 over exactly that, keyed with an installation secret:
+expires (for ``join``, one incident: its ``alert_id`` is the incident's id), and carries
+an HMAC-SHA256 over exactly that, keyed with an installation secret:
 it cannot be moved to another alert, user or action, and a forged or altered one fails the
 check in constant time. Tokens are URL-safe and short enough for an SMS.
 """
@@ -26,6 +27,8 @@ class LinkAction(StrEnum):
     ACCEPT = "accept"
     RESOLVE = "resolve"
     ESCALATE = "escalate"
+    #: join an incident (the link's subject is an incident)
+    JOIN = "join"
 
 
 class InvalidLinkError(Exception):

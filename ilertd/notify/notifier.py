@@ -42,20 +42,28 @@ import structlog
 from eventstore import ConcurrencyError
 from eventstore.repository import Repository
 from projections import ProjectionRunner
+from projections.pager_incidents import INCIDENT_KINDS, NOT_OWED_SQL
 from projections.users import notification_rules_of
 
 from ..clock import Clock
-from ..domain.alert_notifications import PAGE, AlertNotifications, notifications_id
+from ..domain.alert_notifications import (
+    INCIDENT_PAGE,
+    PAGE,
+    PAGE_KINDS,
+    AlertNotifications,
+    notifications_id,
+)
 from ..engine.worker import IDLE_POLL_S, LeaderWorker, Wakeup
 from ..outbound.guard import NetworkPolicy, make_connector
 from ..outbound.smtp import SmtpSender, SmtpSettings
 from .email_page import BUNDLE_LIST_MAX, build_bundle_email, message_id_for, send_message
 from .errors import ProviderError
+from .incident_page import IncidentPage
 from .links import ActionLink, LinkAction, make_token
 from .ntfy import NtfyClient, NtfySettings
 from .page import UPDATES, Page
-from .planning import decide, notification_id
-from .twilio import TwilioClient, TwilioSettings, gather_twiml
+from .planning import decide, incident_priority, notification_id
+from .twilio import TwilioClient, TwilioSettings, gather_twiml, say_twiml
 
 log = structlog.get_logger(__name__)
 
@@ -136,7 +144,10 @@ class Due:
 
     @property
     def mailbox(self) -> tuple[str, str, str]:
-        """Pages and each kind of status update to one address are bundled apart."""
+        """Pages and each kind of status update to one address are bundled apart; an
+        incident's messages are never bundled with another incident's."""
+        if self.kind in INCIDENT_KINDS:
+            return (self.method, self.target, f"{self.kind}:{self.alert_id}")
         return (self.method, self.target, self.kind)
 
 
@@ -361,6 +372,17 @@ class Notifier(LeaderWorker):
                 [d.kind for d in group],
             )
         }
+        paged = [d for d in group if d.kind == INCIDENT_PAGE]
+        if paged:  # joined, removed or resolved while it waited
+            gone.update(
+                r["id"]
+                for r in await self.pool.fetch(
+                    NOT_OWED_SQL,
+                    [d.id for d in paged],
+                    [d.alert_stream for d in paged],
+                    [d.user_id for d in paged],
+                )
+            )
         return [d for d in group if d.id not in gone]
 
     # -- planning ----------------------------------------------------------------------
@@ -388,6 +410,9 @@ class Notifier(LeaderWorker):
                 alert_streams,
             )
         }
+        incident_streams = list({p["alert_stream"] for p in pages if p["kind"] in INCIDENT_KINDS})
+        if incident_streams:
+            alerts.update(await self._incident_subjects(incident_streams))
         by_stream: dict[UUID, list[asyncpg.Record]] = {}
         for page in pages:
             stream = notifications_id(UUID(str(page["alert_stream"])), page["user_id"])
@@ -412,7 +437,7 @@ class Notifier(LeaderWorker):
                     kind,
                     alert["priority"] if alert else "HIGH",
                     users.get(page["user_id"]),
-                    rules.get((page["user_id"], "alerts" if kind == PAGE else "updates"), []),
+                    rules.get((page["user_id"], "alerts" if kind in PAGE_KINDS else "updates"), []),
                     now,
                     self.settings.ntfy_topic_prefix,
                 )
@@ -457,6 +482,14 @@ class Notifier(LeaderWorker):
         self._keep_saved({n.id: n for n, _ in changed if n.id not in lost}, due_now)
         return due_now
 
+    async def _incident_subjects(self, streams: list[Any]) -> dict[Any, dict[str, str]]:
+        """The incidents among ``streams`` in the shape planning reads an alert in."""
+        rows = await self.pool.fetch(
+            "SELECT stream_id, severity FROM pager_incidents WHERE stream_id = ANY($1::uuid[])",
+            streams,
+        )
+        return {r["stream_id"]: {"priority": incident_priority(r["severity"])} for r in rows}
+
     def _keep_saved(self, saved: dict[UUID, AlertNotifications], due_now: list[Due]) -> None:
         """Keep the streams just saved whose notifications go out now: recording their
         outcome then needs no read (a stream that moved meanwhile is read again)."""
@@ -468,17 +501,63 @@ class Notifier(LeaderWorker):
 
     # -- sending -----------------------------------------------------------------------
 
-    def _links(self, alert_id: int, user_id: int) -> dict[str, str]:
+    def _links(
+        self, alert_id: int, user_id: int, actions: tuple[LinkAction, ...] | None = None
+    ) -> dict[str, str]:
         expires = self.clock.now() + timedelta(seconds=self.settings.link_ttl_s)
         return {
             action.value: f"{self.settings.public_url}/r/"
             + make_token(self.settings.link_secret, ActionLink(alert_id, user_id, action, expires))
-            for action in LinkAction
+            for action in (actions or (LinkAction.ACCEPT, LinkAction.RESOLVE, LinkAction.ESCALATE))
         }
+
+    async def _incident_pages(self, group: list[Due]) -> dict[int, Page]:
+        """An incident's page (a join link) or a change told to a subscriber (what the
+        change was, kept by the pager per event: the page id starts with its position)."""
+        incidents = {
+            r["incident_id"]: r
+            for r in await self.pool.fetch(
+                "SELECT * FROM pager_incidents WHERE incident_id = ANY($1::bigint[])",
+                list({d.alert_id for d in group}),
+            )
+        }
+        changes = {
+            r["position"]: r
+            for r in await self.pool.fetch(
+                "SELECT * FROM pager_incident_changes WHERE position = ANY($1::bigint[])",
+                [int(d.id.split("-", 1)[0]) for d in group if d.kind != INCIDENT_PAGE],
+            )
+        }
+        pages: dict[int, Page] = {}
+        for due in group:
+            incident = incidents.get(due.alert_id)
+            if incident is None:
+                continue
+            change = changes.get(int(due.id.split("-", 1)[0]))
+            pages[due.alert_id] = IncidentPage(
+                alert_id=due.alert_id,
+                summary=incident["title"],
+                details=change["details"] if change else incident["summary"],
+                priority=incident_priority(incident["severity"]),
+                source_name=incident["reference"],
+                alert_url=f"{self.settings.public_url}/api/incidents/{due.alert_id}",
+                links=(
+                    self._links(due.alert_id, due.user_id, (LinkAction.JOIN,))
+                    if due.kind == INCIDENT_PAGE
+                    else {}
+                ),
+                update=change["update"] if change else "",
+                reference=incident["reference"],
+                severity=incident["severity"],
+                status=incident["status"],
+            )
+        return pages
 
     async def _pages(self, group: list[Due]) -> dict[int, Page]:
         """Each covered alert's page, from the pager's own copy of the alerts (it has them
         before any page request for them exists)."""
+        if group[0].kind in INCIDENT_KINDS:  # a mailbox holds one incident's messages only
+            return await self._incident_pages(group)
         rows = {d.alert_id: d.alert for d in group if d.alert is not None}
         unread = list({d.alert_id for d in group if d.alert_id not in rows})
         if unread:
@@ -536,6 +615,8 @@ class Notifier(LeaderWorker):
             client = TwilioClient(self._session, self.settings.twilio, timeout)
             if method == "SMS":
                 return await client.send_sms(target, page.sms_text())
+            if isinstance(page, IncidentPage):  # no keypress menu: join by the link
+                return await client.place_call(target, say_twiml(page.voice_text()))
             token = page.links["accept"].rsplit("/", 1)[-1]
             action = f"{self.settings.public_url}/api/notify/voice?t={token}"
             return await client.place_call(target, gather_twiml(page.voice_text(), action))

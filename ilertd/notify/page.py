@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 ACTIONS = ("accept", "resolve", "escalate")
@@ -93,6 +94,11 @@ class Page:
     links: dict[str, str]
     bundled: int = 1
     update: str = ""
+    #: The actions a link may stand for, in the order they are offered (an incident page
+    #: offers "join" instead).
+    ACTIONS: ClassVar[tuple[str, ...]] = ACTIONS
+    #: What the page is about, in "Open the alert in ilertd".
+    NOUN: ClassVar[str] = "alert"
 
     def __post_init__(self) -> None:
         if isinstance(self.alert_id, bool) or not isinstance(self.alert_id, int):
@@ -104,16 +110,19 @@ class Page:
             raise ValueError(f"priority must be one of {PRIORITIES}, not {self.priority!r}")
         if isinstance(self.bundled, bool) or not isinstance(self.bundled, int) or self.bundled < 1:
             raise ValueError(f"bundled must be an int of at least 1, not {self.bundled!r}")
-        if self.update not in ("", *UPDATES.values()):
-            raise ValueError(f"update must be one of {sorted(UPDATES.values())}")
-        unknown = set(self.links) - set(ACTIONS)
+        self._check_update()
+        unknown = set(self.links) - set(self.ACTIONS)
         if unknown:
-            raise ValueError(f"unknown link actions {sorted(unknown)}; known: {ACTIONS}")
+            raise ValueError(f"unknown link actions {sorted(unknown)}; known: {self.ACTIONS}")
         _check_url("alert_url", self.alert_url)
         for action, url in self.links.items():
             _check_url(f"links[{action!r}]", url)
         # A copy, so the caller mutating its dict cannot change a frozen page.
         object.__setattr__(self, "links", dict(self.links))
+
+    def _check_update(self) -> None:
+        if self.update not in ("", *UPDATES.values()):
+            raise ValueError(f"update must be one of {sorted(UPDATES.values())}")
 
     # -- shared pieces -------------------------------------------------------------------
 
@@ -122,7 +131,7 @@ class Page:
         suffix = " all" if self.bundled > 1 else ""
         return [
             (action, action.capitalize() + suffix, self.links[action])
-            for action in ACTIONS
+            for action in self.ACTIONS
             if action in self.links
         ]
 

@@ -1,7 +1,8 @@
 """Which notifications a page request becomes: pure rules, so a batch of requests is
 decided in memory after one read of the users and rules involved.
 
-A page (kind ``ALERT``) follows the user's ``alerts`` rules for the alert's priority, each
+A page (kind ``ALERT``, or ``INCIDENT``: paged into an incident) follows the user's
+``alerts`` rules for the alert's priority (an incident's: HIGH for SEV1 and SEV2), each
 due after its delay; a user without such rules gets an e-mail at once to their address. A
 status update (kind ``ALERT_ACCEPTED``...) follows the user's ``updates`` rules of that
 kind, all at once. A deleted or muted user's request is skipped, with the reason.
@@ -14,9 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..domain.alert_notifications import PAGE
+from ..domain.alert_notifications import PAGE_KINDS
 
 PRIORITY_RULE = {"HIGH": "HIGH_PRIORITY", "LOW": "LOW_PRIORITY"}
+
+
+def incident_priority(severity: int) -> str:
+    """An incident page's urgency: HIGH for SEV1 and SEV2, LOW otherwise."""
+    return "HIGH" if severity <= 2 else "LOW"
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ def decide(
     muted = user["muted_until"]
     if muted is not None and muted > now:
         return Decision(skipped=f"the user is muted until {muted.isoformat()}")
-    if kind != PAGE:
+    if kind not in PAGE_KINDS:
         plans = _plans(user, [r for r in rules if r["update_type"] == kind], push_topic_prefix)
         if not plans:
             return Decision(skipped=f"the user has no updates rule for {kind} any more")

@@ -170,6 +170,27 @@ BUSINESS_RULES: dict[tuple[str, str, str], str] = {
             ("POST /api/incidents", "alert.id", "alert ", "an alert links one incident"),
             ("POST /api/incidents/{id}/responders", "user.id", "no such user", "a reference"),
             ("PUT /api/incidents/{id}", "status", "an incident is DECLARED", "stored status"),
+            ("POST /api/incidents", "subscribers[].user.id", "no such user", "a reference"),
+            ("POST /api/incidents", "subscribers[].user.id", "user ", "no uniqueness by a key"),
+            ("POST /api/incidents/{id}/subscribers", "user.id", "no such user", "a reference"),
+        )
+    },
+    # paging into incidents: a schedule, policy or team named must exist and name someone
+    # to page now; only a user named by id can be made commander
+    **{
+        (operation, f"{prefix}{field}", start): reason
+        for operation, prefix in (
+            ("POST /api/incidents", "responders[]."),
+            ("POST /api/incidents/{id}/responders", ""),
+        )
+        for field, start, reason in (
+            ("schedule.id", "no such schedule", "a reference"),
+            ("schedule.id", "schedule ", "nobody is on call in it now"),
+            ("escalationPolicy.id", "no such escalation policy", "a reference"),
+            ("escalationPolicy.id", "escalationPolicy ", "its first rule names nobody now"),
+            ("team.id", "no such team", "a reference"),
+            ("team.id", "team ", "the team has no members"),
+            ("commander", "name a user", "a commander is one user named by id"),
         )
     },
     # a status page's services must exist, and its structure may place only the page's own
@@ -307,6 +328,7 @@ def _seed(url: str) -> str:
     post("/api/services", {"name": "checkout", "description": "the shop's checkout"})
     incident = post("/api/incidents", {"title": "db down", "summary": "replica lag"})
     post(f"/api/incidents/{incident['id']}/responders", {"user": {"id": user["id"]}})
+    post(f"/api/incidents/{incident['id']}/subscribers", {"user": {"id": user["id"]}})
     post(
         f"/api/incidents/{incident['id']}/status-updates",
         {"status": "INVESTIGATING", "message": "looking into it"},

@@ -193,6 +193,11 @@ TABLE: dict[str, Access] = {
     "postIncidentStatusUpdate": "RESPONDER",
     "listIncidentStatusUpdates": None,
     "declareIncidentFromAlert": ("TEAM", "RESPONDER"),
+    # paging into incidents: anyone reads the notifications (targets masked as for
+    # alerts); RESPONDERs subscribe users; a subscriber unsubscribes themself
+    "listIncidentNotifications": None,
+    "addIncidentSubscriber": "RESPONDER",
+    "removeIncidentSubscriber": ("SELF", "RESPONDER"),
     # maintenance windows: anyone reads; RESPONDERs and above write (no team owns one)
     "listMaintenanceWindows": None,
     "createMaintenanceWindow": "RESPONDER",
