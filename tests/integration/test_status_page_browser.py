@@ -68,7 +68,14 @@ async def test_the_browser_shows_statuses_and_the_latest_update(api: Api) -> Non
             "affectedServices": [{"service": {"id": s["db"]["id"]}, "impact": "MAJOR_OUTAGE"}],
         },
     )
+    status, _ = await api.call(
+        "PUT",
+        f"/api/status-pages/{s['page']['id']}",
+        json={**s["page"], "showSubscribeAction": True},
+    )
+    assert status == 200
     dom = await rendered(api.url("/status/acme"), "status-page-public.png")
+    assert 'id="subscribe-email"' in dom  # the visitor's subscribe form, no script needed
     assert f'data-service="{s["db"]["id"]}" data-status="MAJOR_OUTAGE"' in dom, dom
     assert f'data-service="{s["web"]["id"]}" data-status="OPERATIONAL"' in dom
     assert "A failed disk; the replica takes over." in dom and "Database errors" in dom
