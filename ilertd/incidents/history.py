@@ -66,6 +66,7 @@ def incident_state(
         "services": list(incident.services.items()),
         "responders": list(incident.responders.items()),
         "alerts": sorted(incident.alerts),
+        "channels": [incident.channels[c] for c in sorted(incident.channels)],
         "version": seen,
     }
 

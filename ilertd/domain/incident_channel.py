@@ -1,0 +1,58 @@
+"""A chat channel attached to an incident: where people talk about it, and the connector
+that posts the incident's timeline there.
+
+``url`` is the channel's address for people (ilert's ``Channel.url``), shown to anyone who
+reads the incident; the address ilertd posts to (a webhook URL) is the connector's secret
+and never part of the channel. A channel names its type, and the connector must be one of
+that type's connector types, so a Slack channel is never posted to by a Teams webhook.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from .errors import InvalidValueError
+from .text import checked_name, checked_url
+
+MAX_CHANNELS = 20
+
+
+class ChannelType(StrEnum):
+    SLACK = "SLACK"
+    MICROSOFT_TEAMS = "MICROSOFT_TEAMS"
+    GOOGLE_CHAT = "GOOGLE_CHAT"
+
+
+#: The connector types (as connectors spell them, ilert's and the shorter ones people
+#: write) that post to each kind of channel.
+CONNECTOR_TYPES: dict[ChannelType, frozenset[str]] = {
+    ChannelType.SLACK: frozenset({"slack", "slack_webhook"}),
+    ChannelType.MICROSOFT_TEAMS: frozenset(
+        {"microsoft_teams", "microsoftteams", "teams", "microsoft_teams_webhook"}
+    ),
+    ChannelType.GOOGLE_CHAT: frozenset({"google_chat", "googlechat", "google_chat_webhook"}),
+}
+
+
+def checked_type(value: Any) -> ChannelType:
+    try:
+        return ChannelType(str(value).strip().upper())
+    except ValueError:
+        raise InvalidValueError(
+            "type", f"must be one of {', '.join(t.value for t in ChannelType)}"
+        ) from None
+
+
+def posts_to(channel_type: ChannelType, connector_type: str) -> bool:
+    """Whether a connector of ``connector_type`` posts to channels of ``channel_type``."""
+    return connector_type in CONNECTOR_TYPES[channel_type]
+
+
+def checked_channel(name: Any, url: Any, channel_type: Any) -> dict[str, str]:
+    """The channel's own fields, checked (the connector is checked where it is known)."""
+    return {
+        "name": checked_name(name, "name", 255),
+        "url": checked_url("url", url),
+        "channel_type": checked_type(channel_type).value,
+    }

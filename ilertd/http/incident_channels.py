@@ -1,0 +1,102 @@
+"""``POST /api/incidents/{id}/channels`` and ``DELETE /api/incidents/{id}/channels/{channel_id}``:
+attach a chat channel to an incident, and detach it (as ``/api/alerts/{id}/channels``).
+
+The connector is checked here, where the connectors read model is known: it must exist, be
+visible to the caller, be of the channel's type and have the webhook URL it posts with.
+The incident's aggregate records the attachment; the outbox then plans a post of every later
+timeline event to the channel (``projections/outbox_channels.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from projections.outbound_config import connector_by_id, row_teams
+from projections.team_scope import visible
+
+from ..contract.common import ID_PARAM
+from ..contract.incident_channels import IncidentChannelIn
+from ..domain.incident import Incident
+from ..domain.incident_channel import CONNECTOR_TYPES, ChannelType, posts_to
+from .context import runtime
+from .incidents import INCIDENT_ID, ITEM, ONE, _act, _path_int, _write
+from .routes import Answer, Call, Param
+from .team_access import viewer
+from .writes import bad, parse_id
+
+Actor = dict[str, Any]
+CHANNEL_ID = Param("channel_id", "path", ID_PARAM, "the channel's id (per incident)")
+
+
+async def _connector(request: web.Request, call: Call, body: IncidentChannelIn) -> int:
+    """The id of the connector that posts to the channel; 400 ``connectorId`` unless it
+    exists, is visible to the caller, is of the channel's type and has a URL."""
+    channel_type = ChannelType(body.type)  # the contract admits these values only
+    raw = body.connectorId
+    connector_id = parse_id(raw) if isinstance(raw, str) else raw
+    parts = runtime(request)
+    row = (
+        None
+        if connector_id is None
+        else await connector_by_id(parts.pool, connector_id, parts.sealer)
+    )
+    if row is None or not await visible(parts.pool, viewer(call.caller), row_teams(row)):
+        raise bad("connectorId", "no such connector")
+    settings = row["settings"]
+    if not posts_to(channel_type, settings["connector_type"]):
+        wanted = " or ".join(sorted(CONNECTOR_TYPES[channel_type]))
+        raise bad(
+            "connectorId",
+            f"a {channel_type.value} channel needs a connector of type {wanted}, "
+            f"not {settings['connector_type']}",
+        )
+    if not settings["params"].get("url"):
+        raise bad("connectorId", "the connector has no url (the webhook it posts with)")
+    return connector_id  # type: ignore[return-value]
+
+
+async def attach_channel(request: web.Request, call: Call) -> web.Response:
+    body: IncidentChannelIn = call.body
+    connector_id = await _connector(request, call, body)
+
+    def command(incident: Incident, actor: Actor) -> None:
+        incident.attach_channel(
+            name=body.name,
+            url=body.url,
+            channel_type=body.type,
+            connector_id=connector_id,
+            actor=actor,
+        )
+
+    return await _act(request, call, command, 201)
+
+
+async def detach_channel(request: web.Request, call: Call) -> web.Response:
+    channel_id = _path_int(request, "channel_id", "channel")
+    await _act(request, call, lambda incident, actor: incident.detach_channel(channel_id, actor))
+    return web.Response(status=204)
+
+
+ROUTES = (
+    _write(
+        "POST",
+        f"{ITEM}/channels",
+        attach_channel,
+        "attachIncidentChannel",
+        "Attach a Slack, Microsoft Teams or Google Chat channel: every later timeline event "
+        "of the incident is posted to it through its connector",
+        body=IncidentChannelIn,
+        answers={201: ONE},
+    ),
+    _write(
+        "DELETE",
+        f"{ITEM}/channels/{{channel_id}}",
+        detach_channel,
+        "detachIncidentChannel",
+        "Detach a channel: nothing more is posted to it",
+        params=(INCIDENT_ID, CHANNEL_ID),
+        answers={204: Answer("Detached")},
+    ),
+)
