@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Any
+from uuid import UUID, uuid5
 
+from .action_delivery import CHAIN_NAMESPACE
 from .errors import InvalidValueError
 from .text import checked_name, checked_url
 
@@ -56,3 +58,14 @@ def checked_channel(name: Any, url: Any, channel_type: Any) -> dict[str, str]:
         "url": checked_url("url", url),
         "channel_type": checked_type(channel_type).value,
     }
+
+
+def channel_chain_id(incident_stream: UUID, channel_id: int) -> UUID:
+    """The delivery chain of one channel of one incident: its posts go out in event order."""
+    return uuid5(CHAIN_NAMESPACE, f"{incident_stream}/channel/{channel_id}")
+
+
+def channel_delivery_id(position: int, channel_id: int) -> str:
+    """``<position of the event>-<channel id>-channel``: stable across retries and restarts,
+    so planning an event twice is a no-op (the outbox inserts on conflict do nothing)."""
+    return f"{position}-{channel_id}-channel"

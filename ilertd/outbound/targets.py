@@ -100,6 +100,27 @@ class Sender:
         elapsed = (time.perf_counter() - started) * 1000
         return SendResult(**{**result.__dict__, "duration_ms": round(elapsed, 1)})
 
+    async def post(self, request: OutboundRequest, delivery_id: str, event_type: str) -> SendResult:
+        """Send a request built elsewhere (an incident channel's post), guarded and timed
+        like ``send``; it carries the delivery's id but no signature: a chat webhook checks
+        none, its URL is the credential."""
+        started = time.perf_counter()
+        try:
+            check_url(request.url, self.policy)
+            headers = (("X-Ilertd-Delivery", delivery_id), ("X-Ilertd-Event", event_type))
+            status, body = await self._exchange(request.with_headers(headers))
+            result = (
+                SendResult(False, error=body.decode())
+                if status is None
+                else _http_result(status, body)
+            )
+        except DestinationDeniedError as exc:
+            result = SendResult(False, error=str(exc), permanent=True)
+        except ValueError as exc:
+            result = SendResult(False, error=f"cannot build the request: {exc}", permanent=True)
+        elapsed = (time.perf_counter() - started) * 1000
+        return SendResult(**{**result.__dict__, "duration_ms": round(elapsed, 1)})
+
     async def _send(self, delivery: Delivery) -> SendResult:
         kind = delivery.action["connector_type"]
         if kind == "email":

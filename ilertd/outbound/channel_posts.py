@@ -1,0 +1,103 @@
+"""One attempt at posting an incident's timeline event to one of its chat channels.
+
+The outbox planned the post from the event (``projections/outbox_channels.py``); this
+rebuilds the incident as of that event from its own stream, so a retry an hour later still
+says what the event said, finds the channel and its connector, renders the chat's message
+and sends it through the dispatcher's ``Sender`` (outbound guard, timeout). The dispatcher
+records the outcome (retry, dead letter) as for every other delivery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import structlog
+
+from eventstore import RecordedEvent
+from eventstore.mapping import EventMapper
+from projections.incidents import describe
+from projections.outbound_config import connector_by_id
+
+from ..domain.incident_channel import ChannelType, posts_to
+from ..incidents.commands import IncidentNotFoundError
+from ..incidents.history import incident_state
+from ..incidents.views import render
+from ..sealing import Sealer
+from .incident_chat import build_incident_post
+from .targets import Sender, SendResult
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ChannelAttempt:
+    """A send result, or why nothing was sent; ``label`` names the channel."""
+
+    result: SendResult | None = None
+    skipped: str | None = None
+    label: str = ""
+
+
+def _failed(error: str, label: str) -> ChannelAttempt:
+    return ChannelAttempt(result=SendResult(False, error=error, permanent=True), label=label)
+
+
+async def attempt_post(
+    row: asyncpg.Record,
+    events: list[RecordedEvent],
+    *,
+    pool: asyncpg.Pool,
+    sealer: Sealer,
+    mapper: EventMapper,
+    sender: Sender,
+    now: datetime,
+    public_url: str,
+) -> ChannelAttempt:
+    """Post the event ``row`` owes (``alert_id``: the incident, ``alert_version``: the
+    event's version, ``channel_id``: the channel) to the channel."""
+    incident_id, version = row["alert_id"], row["alert_version"]
+    try:
+        state = incident_state(mapper, events, incident_id, version=version)
+    except IncidentNotFoundError:
+        return ChannelAttempt(skipped="the incident does not exist")
+    channel = next((c for c in state["channels"] if c["id"] == row["channel_id"]), None)
+    if channel is None:  # planned only while attached: an event store that lost events
+        return ChannelAttempt(skipped="the channel was not attached then")
+    channel_type = ChannelType(channel["channel_type"])
+    label = f"{channel['name']} ({channel_type.value})"
+    connector = await connector_by_id(pool, channel["connector_id"], sealer)
+    if connector is None:
+        return _failed("its connector was deleted", label)
+    settings = connector["settings"]
+    url = settings["params"].get("url")
+    if not posts_to(channel_type, settings["connector_type"]) or not url:
+        return _failed(f"its connector no longer posts to {channel_type.value}", label)
+    event = next(e for e in events if e.version == version)
+    _, change = describe(event.type.removeprefix("incident-"), event.data)
+    [incident] = await render(pool, [state], now)
+    incident_url = f"{public_url}/api/incidents/{incident_id}"
+    try:
+        request = build_incident_post(channel_type, url, incident, change, incident_url)
+    except ValueError as exc:  # the stored URL no longer passes the request's checks
+        return _failed(f"cannot build the request: {exc}", label)
+    result = await sender.post(request, row["id"], row["event_type"])
+    log.info(  # never the URL: a webhook URL is a credential
+        "channel post attempted",
+        delivery=row["id"],
+        incident=incident_id,
+        channel=row["channel_id"],
+        event_type=row["event_type"],
+        ok=result.ok,
+        status=result.status_code,
+        error=result.error or None,
+        ms=result.duration_ms,
+    )
+    return ChannelAttempt(result=result, label=label)
+
+
+def context_of(attempt: ChannelAttempt) -> dict[str, Any]:
+    """The dispatcher's ``Outcome`` fields of an attempt."""
+    return {"result": attempt.result, "skipped": attempt.skipped, "action_label": attempt.label}
