@@ -18,13 +18,14 @@ from projections.team_scope import visible
 
 from ..contract.common import ID_PARAM
 from ..contract.incident_channels import IncidentChannelIn
+from ..domain.errors import DomainError
 from ..domain.incident import Incident
-from ..domain.incident_channel import CONNECTOR_TYPES, ChannelType, posts_to
+from ..domain.incident_channel import CONNECTOR_TYPES, ChannelType, checked_channel, posts_to
 from .context import runtime
 from .incidents import INCIDENT_ID, ITEM, ONE, _act, _path_int, _write
 from .routes import Answer, Call, Param
 from .team_access import viewer
-from .writes import bad, parse_id
+from .writes import bad, domain_problem, parse_id
 
 Actor = dict[str, Any]
 CHANNEL_ID = Param("channel_id", "path", ID_PARAM, "the channel's id (per incident)")
@@ -59,6 +60,10 @@ async def _connector(request: web.Request, call: Call, body: IncidentChannelIn) 
 
 async def attach_channel(request: web.Request, call: Call) -> web.Response:
     body: IncidentChannelIn = call.body
+    try:  # the channel's own fields first: the aggregate checks them again, the same way
+        checked_channel(body.name, body.url, body.type)
+    except DomainError as exc:
+        raise domain_problem(exc) from None
     connector_id = await _connector(request, call, body)
 
     def command(incident: Incident, actor: Actor) -> None:
