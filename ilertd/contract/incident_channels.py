@@ -9,7 +9,7 @@ import msgspec
 
 from ..domain.incident_channel import ChannelType
 from ..domain.text import MAX_URL
-from .common import NOT_BLANK, TextId
+from .common import NOT_BLANK, Name, TextId, spaces
 
 ChannelTypeName = Literal[tuple(t.value for t in ChannelType)]  # type: ignore[valid-type]
 
@@ -36,12 +36,12 @@ class IncidentChannelIn(msgspec.Struct, kw_only=True):
     """``POST /api/incidents/{id}/channels``: every later timeline event of the incident
     is posted to the channel through its connector, until it is detached."""
 
-    name: _text(255)  # type: ignore[valid-type]
+    name: Name
     url: _text(  # type: ignore[valid-type]
         MAX_URL,
-        "the channel's address for people (not where ilertd posts)",
+        "the channel's address for people (not where ilertd posts): an http(s) URL",
         format="uri",
-        pattern="^\\s*https?://[^\\s/?#]",
+        pattern=spaces(r"^\s*https?://\S+\s*$"),
     )
     type: ChannelTypeName  # type: ignore[valid-type]
     connectorId: Annotated[TextId, msgspec.Meta(description=_CONNECTOR)]

@@ -170,6 +170,11 @@ BUSINESS_RULES: dict[tuple[str, str, str], str] = {
             ("POST /api/incidents", "alert.id", "alert ", "an alert links one incident"),
             ("POST /api/incidents/{id}/responders", "user.id", "no such user", "a reference"),
             ("PUT /api/incidents/{id}", "status", "an incident is DECLARED", "stored status"),
+            ("POST /api/incidents/{id}/channels", "connectorId", "no such", "a reference"),
+            ("POST /api/incidents/{id}/channels", "connectorId", "a ", "of the channel's type"),
+            ("POST /api/incidents/{id}/channels", "connectorId", "the connector", "its url"),
+            ("POST /api/incidents/{id}/channels", "url", "must be", "a URL urlsplit reads"),
+            ("POST /api/incidents/{id}/channels", "url", "is not a valid", "a valid port"),
         )
     },
     # a status page's services must exist, and its structure may place only the page's own

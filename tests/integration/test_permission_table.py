@@ -184,6 +184,9 @@ TABLE: dict[str, Access] = {
     "postIncidentStatusUpdate": "RESPONDER",
     "listIncidentStatusUpdates": None,
     "declareIncidentFromAlert": ("TEAM", "RESPONDER"),
+    # incident channels: RESPONDERs attach and detach, as they change the incident
+    "attachIncidentChannel": "RESPONDER",
+    "detachIncidentChannel": "RESPONDER",
     # maintenance windows: anyone reads; RESPONDERs and above write (no team owns one)
     "listMaintenanceWindows": None,
     "createMaintenanceWindow": "RESPONDER",
