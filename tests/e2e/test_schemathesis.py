@@ -316,6 +316,19 @@ def _seed(url: str) -> str:
         f"/api/incidents/{incident['id']}/status-updates",
         {"status": "INVESTIGATING", "message": "looking into it"},
     )
+    slack = post(
+        "/api/connectors",
+        {"name": "slack", "type": "slack", "params": {"url": "https://hooks.example.test/s"}},
+    )
+    post(
+        f"/api/incidents/{incident['id']}/channels",
+        {
+            "name": "#inc-db",
+            "url": "https://acme.slack.example/archives/C1",
+            "type": "SLACK",
+            "connectorId": slack["id"],
+        },
+    )
     guest = post(
         "/api/users",
         {"email": "gus@example.test", "firstName": "Gus", "lastName": "Tee", "role": "GUEST"},
