@@ -10,6 +10,10 @@ from typing import Any
 
 import pytest
 
+from eventstore import EventStore
+from projections import ProjectionRunner
+from projections.outbox import OutboxProjection
+
 from .chat_servers import ChatServer
 from .conftest import Api, running_api
 from .test_outbound import FAST, until
@@ -283,3 +287,23 @@ async def test_posts_are_sent_once_across_a_restart(dsn: str, chats: dict[str, C
     ids = [r.headers["X-Ilertd-Delivery"] for r in teams.requests]
     assert len(ids) == len(set(ids)) == 3
     assert "again" in text_of("teams", teams.requests[-1].json)
+    # the outbox rebuilt from the events is the outbox as it was: every post closed, none new
+    store = await EventStore.open(dsn)
+    try:
+        projection = OutboxProjection()
+
+        async def tables() -> dict[str, list[tuple]]:
+            return {
+                t: [tuple(r) for r in await store.pool.fetch(f"SELECT * FROM {t} ORDER BY 1")]
+                for t in ("deliveries", "outbox_channels")
+            }
+
+        live = await tables()
+        channels = await store.pool.fetch("SELECT channel_id, status FROM deliveries")
+        assert [tuple(r) for r in channels] == [(1, "SUCCEEDED")] * 3
+        runner = ProjectionRunner(store, [projection])
+        await runner.prepare()
+        await runner.rebuild("outbox")
+        assert await tables() == live
+    finally:
+        await store.close()
