@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -98,6 +99,7 @@ async def test_every_timeline_event_reaches_each_channel_until_detached(
     path = f"/api/incidents/{incident['id']}"
     reference = incident["reference"]
     answer: dict[str, Any] = {}
+    before = datetime.now(UTC)  # the store's clock is this machine's
     for kind, server in chats.items():
         answer = await attach(api, incident, kind, await connector(api, kind, server.webhook_url))
     assert [(c["id"], c["type"], c["name"]) for c in answer["channels"]] == [
@@ -111,6 +113,10 @@ async def test_every_timeline_event_reaches_each_channel_until_detached(
     assert not any(s.webhook_url.split("?")[0] in str(raw) for s in chats.values())
     status, timeline = await api.call("GET", f"{path}/timeline")
     assert [e["type"] for e in timeline][-3:] == ["CHANNEL_ATTACHED"] * 3
+    status, then = await api.call("GET", path, params={"at": before.isoformat()})
+    assert status == 200 and then["channels"] == []  # replayed: none before the attachments
+    status, now = await api.call("GET", path, params={"at": datetime.now(UTC).isoformat()})
+    assert status == 200 and now["channels"] == answer["channels"]
 
     # each channel is greeted by its own attachment, and hears of the later ones
     await chats["slack"].wait_for(3)
@@ -307,3 +313,23 @@ async def test_posts_are_sent_once_across_a_restart(dsn: str, chats: dict[str, C
         assert await tables() == live
     finally:
         await store.close()
+
+
+async def test_the_outbound_guard_keeps_a_private_webhook_unposted(
+    dsn: str, chats: dict[str, ChatServer]
+) -> None:
+    env = {**FAST, "ILERTD_OUTBOUND_ALLOW_NETWORKS": ""}  # the default: loopback is denied
+    async with running_api(dsn, **env) as api:
+        incident = await declare(api)
+        slack = chats["slack"]
+        await attach(api, incident, "slack", await connector(api, "slack", slack.webhook_url))
+
+        async def dead() -> bool:
+            found = await incident_deliveries(api, incident["id"])
+            return [d["status"] for d in found] == ["DEAD"]
+
+        await until(dead)
+        (delivery,) = await incident_deliveries(api, incident["id"])
+        assert delivery["attempts"] == 1 and "denied" in delivery["lastError"], delivery
+        assert "s3cr3t" not in delivery["lastError"]  # the webhook's path is its credential
+    assert slack.requests == []
