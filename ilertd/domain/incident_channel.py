@@ -51,6 +51,14 @@ def posts_to(channel_type: ChannelType, connector_type: str) -> bool:
     return connector_type in CONNECTOR_TYPES[channel_type]
 
 
+def can_post(channel_type: ChannelType, params: dict[str, str]) -> bool:
+    """Whether a connector's params can post: an incoming-webhook ``url``, or for Slack a
+    bot ``token`` (chat.postMessage; ``apiUrl`` for another Slack, such as GovSlack)."""
+    return bool(params.get("url")) or (
+        channel_type is ChannelType.SLACK and bool(params.get("token"))
+    )
+
+
 def checked_channel(name: Any, url: Any, channel_type: Any) -> dict[str, str]:
     """The channel's own fields, checked (the connector is checked where it is known)."""
     return {

@@ -20,7 +20,14 @@ from ..contract.common import ID_PARAM
 from ..contract.incident_channels import IncidentChannelIn
 from ..domain.errors import DomainError
 from ..domain.incident import Incident
-from ..domain.incident_channel import CONNECTOR_TYPES, ChannelType, checked_channel, posts_to
+from ..domain.incident_channel import (
+    CONNECTOR_TYPES,
+    ChannelType,
+    can_post,
+    checked_channel,
+    posts_to,
+)
+from ..outbound.slack_api import channel_id_of
 from .context import runtime
 from .incidents import INCIDENT_ID, ITEM, ONE, _act, _path_int, _write
 from .routes import Answer, Call, Param
@@ -53,8 +60,14 @@ async def _connector(request: web.Request, call: Call, body: IncidentChannelIn) 
             f"a {channel_type.value} channel needs a connector of type {wanted}, "
             f"not {settings['connector_type']}",
         )
-    if not settings["params"].get("url"):
-        raise bad("connectorId", "the connector has no url (the webhook it posts with)")
+    params = settings["params"]
+    if not can_post(channel_type, params):
+        needs = "a url (its incoming webhook)" + (
+            " or a token (a bot's)" if channel_type is ChannelType.SLACK else ""
+        )
+        raise bad("connectorId", f"the connector has no url: it needs {needs}")
+    if not params.get("url") and channel_id_of(body.url.strip()) is None:
+        raise bad("url", "a Slack bot posts to the channel its link names (…/archives/C…)")
     return connector_id  # type: ignore[return-value]
 
 

@@ -21,12 +21,13 @@ from eventstore.mapping import EventMapper
 from projections.incidents import describe
 from projections.outbound_config import connector_by_id
 
-from ..domain.incident_channel import ChannelType, posts_to
+from ..domain.incident_channel import ChannelType, can_post, posts_to
 from ..incidents.commands import IncidentNotFoundError
 from ..incidents.history import incident_state
 from ..incidents.views import render
 from ..sealing import Sealer
-from .incident_chat import build_incident_post
+from .incident_chat import build_incident_post, slack_post
+from .slack_api import DEFAULT_API_URL, build_post_message, channel_id_of, post_message_result
 from .targets import Sender, SendResult
 
 log = structlog.get_logger(__name__)
@@ -72,18 +73,30 @@ async def attempt_post(
     if connector is None:
         return _failed("its connector was deleted", label)
     settings = connector["settings"]
-    url = settings["params"].get("url")
-    if not posts_to(channel_type, settings["connector_type"]) or not url:
+    params = settings["params"]
+    if not posts_to(channel_type, settings["connector_type"]) or not can_post(channel_type, params):
         return _failed(f"its connector no longer posts to {channel_type.value}", label)
     event = next(e for e in events if e.version == version)
     _, change = describe(event.type.removeprefix("incident-"), event.data)
     [incident] = await render(pool, [state], now)
     incident_url = f"{public_url}/api/incidents/{incident_id}"
+    interpret = None
     try:
-        request = build_incident_post(channel_type, url, incident, change, incident_url)
+        if params.get("url"):
+            request = build_incident_post(
+                channel_type, params["url"], incident, change, incident_url
+            )
+        else:  # a Slack bot token: the Web API, to the channel its link names
+            conversation = channel_id_of(channel["url"])
+            if conversation is None:
+                return _failed("the channel's link names no Slack channel id", label)
+            message = slack_post(incident, change, incident_url)
+            api_url = params.get("apiUrl") or DEFAULT_API_URL
+            request = build_post_message(api_url, params["token"], conversation, message)
+            interpret = post_message_result
     except ValueError as exc:  # the stored URL no longer passes the request's checks
         return _failed(f"cannot build the request: {exc}", label)
-    result = await sender.post(request, row["id"], row["event_type"])
+    result = await sender.post(request, row["id"], row["event_type"], interpret)
     log.info(  # never the URL: a webhook URL is a credential
         "channel post attempted",
         delivery=row["id"],

@@ -175,6 +175,7 @@ BUSINESS_RULES: dict[tuple[str, str, str], str] = {
             ("POST /api/incidents/{id}/channels", "connectorId", "the connector", "its url"),
             ("POST /api/incidents/{id}/channels", "url", "must be", "a URL urlsplit reads"),
             ("POST /api/incidents/{id}/channels", "url", "is not a valid", "a valid port"),
+            ("POST /api/incidents/{id}/channels", "url", "a Slack bot", "names a channel id"),
         )
     },
     # a status page's services must exist, and its structure may place only the page's own

@@ -8,6 +8,10 @@
   ``text`` or ``cardsV2``; answers 200 with the created Message resource, 400 with a
   Google error object otherwise.
 
+- Slack Web API ``POST /api/chat.postMessage`` with ``Authorization: Bearer <bot token>``:
+  answers HTTP 200 either way, ``{"ok": true, "channel", "ts", "message"}`` or
+  ``{"ok": false, "error": "invalid_auth" | "channel_not_found" | "no_text"}``.
+
 ``failures`` scripts statuses answered (and not recorded) before the real answers.
 """
 
@@ -33,7 +37,10 @@ def _json(body: bytes) -> Any:
 
 @dataclass
 class ChatServer:
-    kind: str  # slack | teams | google_chat
+    kind: str  # slack | teams | google_chat | slack_api
+    #: slack_api: the bot's token and the conversations it is a member of
+    token: str = "xoxb-0000-s3cr3tBotToken"
+    conversations: tuple[str, ...] = ("C0123456789",)
     failures: list[int] = field(default_factory=list)
     requests: list[Received] = field(default_factory=list)
     port: int = 0
@@ -47,6 +54,7 @@ class ChatServer:
             "teams": f"http://127.0.0.1:{self.port}/workflows/f00d/triggers/manual/run?sig=s3cr3t",
             "google_chat": f"http://127.0.0.1:{self.port}/v1/spaces/AAAA/messages"
             "?key=k3y&token=s3cr3tToken",
+            "slack_api": f"http://127.0.0.1:{self.port}/api",
         }[self.kind]
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -55,7 +63,7 @@ class ChatServer:
             return web.Response(status=self.failures.pop(0), text="rollup_error")
         document = _json(body)
         answer = getattr(self, f"_{self.kind}")(request, document)
-        if answer.status < 300:
+        if answer.status < 300 and not answer.headers.get("X-Refused"):
             self.requests.append(
                 Received(request.method, request.path_qs, dict(request.headers), body)
             )
@@ -69,6 +77,27 @@ class ChatServer:
         if not document.get("text") and not document.get("blocks"):
             return web.Response(status=400, text="no_text")
         return web.Response(text="ok")
+
+    def _slack_api(self, request: web.Request, document: Any) -> web.Response:
+        if request.path != "/api/chat.postMessage" or request.method != "POST":
+            return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
+        answer = self._post_message(request, document)
+        response = web.json_response(answer)  # HTTP 200 either way, as Slack does
+        if not answer["ok"]:
+            response.headers["X-Refused"] = answer["error"]  # not recorded: nothing posted
+        return response
+
+    def _post_message(self, request: web.Request, document: Any) -> dict[str, Any]:
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return {"ok": False, "error": "invalid_auth"}
+        if not isinstance(document, dict):
+            return {"ok": False, "error": "invalid_json"}
+        if document.get("channel") not in self.conversations:
+            return {"ok": False, "error": "channel_not_found"}
+        if not document.get("text") and not document.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        ts = f"1764870000.{next(self._ids):06d}"
+        return {"ok": True, "channel": document["channel"], "ts": ts, "message": document}
 
     def _teams(self, request: web.Request, document: Any) -> web.Response:
         ok = (

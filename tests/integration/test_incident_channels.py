@@ -333,3 +333,59 @@ async def test_the_outbound_guard_keeps_a_private_webhook_unposted(
         assert delivery["attempts"] == 1 and "denied" in delivery["lastError"], delivery
         assert "s3cr3t" not in delivery["lastError"]  # the webhook's path is its credential
     assert slack.requests == []
+
+
+async def test_a_slack_bot_posts_with_chat_post_message(dsn: str) -> None:
+    api_server = await ChatServer("slack_api").start()
+    try:
+        async with running_api(dsn, **FAST) as api:
+            status, bot = await api.call(
+                "POST",
+                "/api/connectors",
+                json={
+                    "name": "ilertd bot",
+                    "type": "slack",
+                    "params": {"token": api_server.token, "apiUrl": api_server.webhook_url},
+                },
+            )
+            assert status == 201, bot
+            assert api_server.token not in str(bot)  # write-only
+            incident = await declare(api)
+            path = f"/api/incidents/{incident['id']}/channels"
+            body = {"name": "#inc", "type": "SLACK", "connectorId": bot["id"]}
+            status, problem = await api.call(
+                "POST", path, json={**body, "url": "https://acme.slack.com/messages"}
+            )
+            assert status == 400 and problem["field"] == "url", problem  # names no channel
+            for conversation in ("C0123456789", "C0999999999"):  # a member of the first only
+                url = f"https://acme.slack.com/archives/{conversation}"
+                status, answer = await api.call("POST", path, json={**body, "url": url})
+                assert status == 201, answer
+            status, _ = await api.call(
+                "PUT", f"/api/incidents/{incident['id']}", json={"status": "IDENTIFIED"}
+            )
+            assert status == 200
+
+            async def closed() -> bool:
+                found = await incident_deliveries(api, incident["id"])
+                return len(found) == 5 and all(d["status"] != "PENDING" for d in found)
+
+            await until(closed)
+            found = await incident_deliveries(api, incident["id"])
+            by_channel = {
+                c: sorted(d["status"] for d in found if d["channelId"] == c) for c in (1, 2)
+            }
+            # channel 1 got the second attachment and the status change; Slack refused the
+            # other channel (the bot is not in it): a dead letter at once, never retried
+            assert by_channel == {1: ["SUCCEEDED"] * 3, 2: ["DEAD"] * 2}, found
+            refused = [d for d in found if d["channelId"] == 2]
+            assert all(d["attempts"] == 1 for d in refused)
+            assert all(d["lastError"] == "Slack: channel_not_found" for d in refused)
+        posts = [r.json for r in api_server.requests]
+        assert [p["channel"] for p in posts] == ["C0123456789"] * 3
+        assert "from DECLARED to IDENTIFIED" in posts[-1]["blocks"][1]["text"]["text"]
+        assert all(
+            r.headers["Authorization"] == f"Bearer {api_server.token}" for r in api_server.requests
+        )
+    finally:
+        await api_server.stop()

@@ -13,6 +13,7 @@ from ilertd.outbound.incident_chat import (
     teams_post,
 )
 from ilertd.outbound.slack import HEADER_MAX
+from ilertd.outbound.slack_api import build_post_message, channel_id_of, post_message_result
 
 INCIDENT = {
     "id": 42,
@@ -78,3 +79,31 @@ def test_each_channel_type_gets_its_own_request() -> None:
         assert request.method == "POST" and request.url == webhook
         assert marker in orjson.loads(request.body)
         assert request.header("Content-Type").startswith("application/json")
+
+
+def test_slack_web_api_answers_are_read_from_the_body() -> None:
+    ok = post_message_result(200, b'{"ok": true, "ts": "1.2"}')
+    assert ok.ok and ok.external_ref == "1.2"
+    refused = post_message_result(200, b'{"ok": false, "error": "not_in_channel"}')
+    assert not refused.ok and refused.permanent and refused.error == "Slack: not_in_channel"
+    limited = post_message_result(200, b'{"ok": false, "error": "ratelimited"}')
+    assert not limited.ok and not limited.permanent
+    assert not post_message_result(503, b"").permanent
+    assert not post_message_result(200, b"<html>").ok
+
+
+def test_a_slack_channel_link_names_its_conversation() -> None:
+    assert channel_id_of("https://acme.slack.com/archives/C0123456789") == "C0123456789"
+    assert channel_id_of("https://app.slack.com/client/T01234567/G0123456789/") == "G0123456789"
+    assert channel_id_of("https://acme.slack.com/messages/general") is None
+    request = build_post_message(
+        "https://slack.example/api/", "xoxb-1", "C0123456789", {"text": "x"}
+    )
+    assert request.url == "https://slack.example/api/chat.postMessage"
+    assert request.header("Authorization") == "Bearer xoxb-1"
+    assert orjson.loads(request.body) == {
+        "text": "x",
+        "channel": "C0123456789",
+        "unfurl_links": False,
+    }
+    assert "xoxb-1" not in repr(request)
