@@ -2,7 +2,8 @@
 attach a chat channel to an incident, and detach it (as ``/api/alerts/{id}/channels``).
 
 The connector is checked here, where the connectors read model is known: it must exist, be
-visible to the caller, be of the channel's type and have the webhook URL it posts with.
+visible to the caller, be of the channel's type and hold what it posts with (an incoming
+webhook URL, or for Slack a bot token).
 The incident's aggregate records the attachment; the outbox then plans a post of every later
 timeline event to the channel (``projections/outbox_channels.py``).
 """
