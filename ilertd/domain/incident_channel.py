@@ -9,8 +9,10 @@ that type's connector types, so a Slack channel is never posted to by a Teams we
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID, uuid5
 
 from .action_delivery import CHAIN_NAMESPACE
@@ -18,6 +20,8 @@ from .errors import InvalidValueError
 from .text import checked_name, checked_url
 
 MAX_CHANNELS = 20
+#: Slack's conversation ids: public (C) and private (G) channels, direct messages (D).
+_CONVERSATION = re.compile(r"[CGD][A-Z0-9]{8,}")
 
 
 class ChannelType(StrEnum):
@@ -57,6 +61,34 @@ def can_post(channel_type: ChannelType, params: dict[str, str]) -> bool:
     return bool(params.get("url")) or (
         channel_type is ChannelType.SLACK and bool(params.get("token"))
     )
+
+
+def slack_conversation(url: str) -> str | None:
+    """The Slack conversation id a channel link ends with (``…/archives/C0123456789``,
+    ``app.slack.com/client/T…/C…``), if it names one: where a bot token posts."""
+    parts = [p for p in urlsplit(url).path.split("/") if p]
+    return parts[-1] if parts and _CONVERSATION.fullmatch(parts[-1]) else None
+
+
+def unfit(
+    channel_type: ChannelType, url: str, connector_type: str, params: dict[str, str]
+) -> tuple[str, str] | None:
+    """Why a connector of ``connector_type`` with ``params`` cannot post to a channel of
+    ``channel_type`` at ``url``: (the field at fault, the reason); None when it can."""
+    if not posts_to(channel_type, connector_type):
+        wanted = " or ".join(sorted(CONNECTOR_TYPES[channel_type]))
+        return "connectorId", (
+            f"a {channel_type.value} channel needs a connector of type {wanted}, "
+            f"not {connector_type}"
+        )
+    if not can_post(channel_type, params):
+        needs = "a url (its incoming webhook)" + (
+            " or a token (a bot's)" if channel_type is ChannelType.SLACK else ""
+        )
+        return "connectorId", f"the connector has no url: it needs {needs}"
+    if not params.get("url") and slack_conversation(url) is None:
+        return "url", "a Slack bot posts to the channel its link names (…/archives/C…)"
+    return None
 
 
 def checked_channel(name: Any, url: Any, channel_type: Any) -> dict[str, str]:

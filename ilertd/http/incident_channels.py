@@ -21,14 +21,7 @@ from ..contract.common import ID_PARAM
 from ..contract.incident_channels import IncidentChannelIn
 from ..domain.errors import DomainError
 from ..domain.incident import Incident
-from ..domain.incident_channel import (
-    CONNECTOR_TYPES,
-    ChannelType,
-    can_post,
-    checked_channel,
-    posts_to,
-)
-from ..outbound.slack_api import channel_id_of
+from ..domain.incident_channel import ChannelType, checked_channel, unfit
 from .context import runtime
 from .incidents import INCIDENT_ID, ITEM, ONE, _act, _path_int, _write
 from .routes import Answer, Call, Param
@@ -54,21 +47,9 @@ async def _connector(request: web.Request, call: Call, body: IncidentChannelIn) 
     if row is None or not await visible(parts.pool, viewer(call.caller), row_teams(row)):
         raise bad("connectorId", "no such connector")
     settings = row["settings"]
-    if not posts_to(channel_type, settings["connector_type"]):
-        wanted = " or ".join(sorted(CONNECTOR_TYPES[channel_type]))
-        raise bad(
-            "connectorId",
-            f"a {channel_type.value} channel needs a connector of type {wanted}, "
-            f"not {settings['connector_type']}",
-        )
-    params = settings["params"]
-    if not can_post(channel_type, params):
-        needs = "a url (its incoming webhook)" + (
-            " or a token (a bot's)" if channel_type is ChannelType.SLACK else ""
-        )
-        raise bad("connectorId", f"the connector has no url: it needs {needs}")
-    if not params.get("url") and channel_id_of(body.url.strip()) is None:
-        raise bad("url", "a Slack bot posts to the channel its link names (…/archives/C…)")
+    problem = unfit(channel_type, body.url.strip(), settings["connector_type"], settings["params"])
+    if problem is not None:
+        raise bad(*problem)
     return connector_id  # type: ignore[return-value]
 
 

@@ -187,3 +187,13 @@ def timeline_json(row: asyncpg.Record) -> dict[str, Any]:
         "text": row["text"],
         "actor": orjson.loads(row["actor"]),
     }
+
+
+async def channels_using(pool: asyncpg.Pool, connector_id: int) -> list[asyncpg.Record]:
+    """The attached channels a connector posts to, with their incident's reference."""
+    return await pool.fetch(
+        "SELECT c.*, i.reference FROM incident_channels c "
+        "JOIN incidents i ON i.id = c.incident_id "
+        "WHERE c.connector_id = $1 ORDER BY c.incident_id, c.channel_id",
+        connector_id,
+    )

@@ -21,13 +21,13 @@ from eventstore.mapping import EventMapper
 from projections.incidents import describe
 from projections.outbound_config import connector_by_id
 
-from ..domain.incident_channel import ChannelType, can_post, posts_to
+from ..domain.incident_channel import ChannelType, slack_conversation, unfit
 from ..incidents.commands import IncidentNotFoundError
 from ..incidents.history import incident_state
 from ..incidents.views import render
 from ..sealing import Sealer
 from .incident_chat import build_incident_post, slack_post
-from .slack_api import DEFAULT_API_URL, build_post_message, channel_id_of, post_message_result
+from .slack_api import DEFAULT_API_URL, build_post_message, post_message_result
 from .targets import Sender, SendResult
 
 log = structlog.get_logger(__name__)
@@ -74,8 +74,9 @@ async def attempt_post(
         return _failed("its connector was deleted", label)
     settings = connector["settings"]
     params = settings["params"]
-    if not posts_to(channel_type, settings["connector_type"]) or not can_post(channel_type, params):
-        return _failed(f"its connector no longer posts to {channel_type.value}", label)
+    problem = unfit(channel_type, channel["url"], settings["connector_type"], params)
+    if problem is not None:  # connectors refuse such a change while a channel uses them
+        return _failed(f"its connector no longer fits: {problem[1]}", label)
     event = next(e for e in events if e.version == version)
     _, change = describe(event.type.removeprefix("incident-"), event.data)
     [incident] = await render(pool, [state], now)
@@ -87,9 +88,8 @@ async def attempt_post(
                 channel_type, params["url"], incident, change, incident_url
             )
         else:  # a Slack bot token: the Web API, to the channel its link names
-            conversation = channel_id_of(channel["url"])
-            if conversation is None:
-                return _failed("the channel's link names no Slack channel id", label)
+            conversation = slack_conversation(channel["url"])
+            assert conversation is not None  # unfit says so otherwise
             message = slack_post(incident, change, incident_url)
             api_url = params.get("apiUrl") or DEFAULT_API_URL
             request = build_post_message(api_url, params["token"], conversation, message)

@@ -1,6 +1,6 @@
 """Slack's Web API ``chat.postMessage``, for a Slack connector holding a bot token instead
 of an incoming-webhook URL: the channel is named by its id, taken from the channel's link
-(``https://acme.slack.com/archives/C0123456789``, ``https://app.slack.com/client/T…/C…``).
+(``domain.incident_channel.slack_conversation``).
 
 Slack answers HTTP 200 even when it refuses (``{"ok": false, "error": "channel_not_found"}``),
 so the result is read from the body: errors a retry can fix are retried, the others
@@ -9,9 +9,7 @@ so the result is read from the body: errors a retry can fix are retried, the oth
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
@@ -20,18 +18,10 @@ from .targets import SendResult, excerpt, http_result
 
 DEFAULT_API_URL = "https://slack.com/api"
 CONTENT_TYPE = "application/json; charset=utf-8"
-#: Slack's conversation ids: public (C), private (G) channels, direct messages (D).
-_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{8,}")
 #: ``error`` values Slack documents as temporary.
 RETRYABLE_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
-
-
-def channel_id_of(url: str) -> str | None:
-    """The conversation id a Slack channel link ends with, if it names one."""
-    parts = [p for p in urlsplit(url).path.split("/") if p]
-    return parts[-1] if parts and _CHANNEL_ID.fullmatch(parts[-1]) else None
 
 
 def build_post_message(

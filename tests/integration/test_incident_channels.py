@@ -225,6 +225,20 @@ async def test_the_connector_must_exist_and_match_the_channel(
     assert status == 201
     status, problem = await api.call("POST", path, json=ok)
     assert status == 409 and "attached already" in problem["message"], problem
+    # the connector keeps fitting the channel that posts through it, and stays until detached
+    connectors = f"/api/connectors/{teams}"
+    status, problem = await api.call("DELETE", connectors)
+    assert status == 409 and incident["reference"] in problem["message"], problem
+    status, problem = await api.call(
+        "PUT",
+        connectors,
+        json={"name": "now slack", "type": "slack", "params": {"url": "https://h.example/x"}},
+    )
+    assert status == 409 and "MICROSOFT_TEAMS channel needs" in problem["message"], problem
+    status, _ = await api.call("DELETE", f"{path}/1")
+    assert status == 204
+    status, _ = await api.call("DELETE", connectors)
+    assert status == 204
 
 
 async def test_a_failing_chat_is_retried_and_gets_each_post_once(

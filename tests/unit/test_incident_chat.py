@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import orjson
 
-from ilertd.domain.incident_channel import ChannelType
+from ilertd.domain.incident_channel import ChannelType, slack_conversation
 from ilertd.outbound.incident_chat import (
     build_incident_post,
     google_chat_post,
@@ -13,7 +13,7 @@ from ilertd.outbound.incident_chat import (
     teams_post,
 )
 from ilertd.outbound.slack import HEADER_MAX
-from ilertd.outbound.slack_api import build_post_message, channel_id_of, post_message_result
+from ilertd.outbound.slack_api import build_post_message, post_message_result
 
 INCIDENT = {
     "id": 42,
@@ -93,9 +93,11 @@ def test_slack_web_api_answers_are_read_from_the_body() -> None:
 
 
 def test_a_slack_channel_link_names_its_conversation() -> None:
-    assert channel_id_of("https://acme.slack.com/archives/C0123456789") == "C0123456789"
-    assert channel_id_of("https://app.slack.com/client/T01234567/G0123456789/") == "G0123456789"
-    assert channel_id_of("https://acme.slack.com/messages/general") is None
+    assert slack_conversation("https://acme.slack.com/archives/C0123456789") == "C0123456789"
+    assert (
+        slack_conversation("https://app.slack.com/client/T01234567/G0123456789/") == "G0123456789"
+    )
+    assert slack_conversation("https://acme.slack.com/messages/general") is None
     request = build_post_message(
         "https://slack.example/api/", "xoxb-1", "C0123456789", {"text": "x"}
     )
