@@ -111,6 +111,16 @@ CREATE TABLE IF NOT EXISTS public_impacts (
 CREATE INDEX IF NOT EXISTS public_impacts_open ON public_impacts (service_id)
     WHERE until IS NULL;
 CREATE INDEX IF NOT EXISTS public_impacts_service ON public_impacts (service_id, since);
+CREATE TABLE IF NOT EXISTS incident_channels (
+    incident_id  bigint      NOT NULL,
+    channel_id   bigint      NOT NULL,
+    name         text        NOT NULL,
+    url          text        NOT NULL,
+    type         text        NOT NULL,
+    connector_id bigint      NOT NULL,
+    attached_at  timestamptz NOT NULL,
+    PRIMARY KEY (incident_id, channel_id)
+);
 """
 
 #: Derived service status sources (``projections/service_status.py``): the impacts open
@@ -167,6 +177,9 @@ def describe(kind: str, data: dict[str, Any]) -> tuple[str, str]:
         "service-unaffected": f"Service {data.get('service_id')} no longer affected, set by {by}",
         "status-update-posted": f"Status update {data.get('status')} posted by {by}: "
         f"{data.get('message', '')}" + (f" ({services})" if services else ""),
+        "channel-attached": f"{data.get('channel_type')} channel {data.get('name')!r} "
+        f"attached by {by}",
+        "channel-detached": f"Channel {data.get('channel_id')} detached by {by}",
     }[kind]
     return kind.upper().replace("-", "_"), text
 
@@ -179,6 +192,7 @@ class IncidentsProjection(Projection):
     name = "incidents"
     version = 1
     tables = (
+        "incident_channels",
         "public_impacts",
         "status_updates",
         "incident_timeline",
@@ -208,6 +222,8 @@ class IncidentsProjection(Projection):
             "service-affected",
             "service-unaffected",
             "status-update-posted",
+            "channel-attached",
+            "channel-detached",
         )
     )
 
@@ -429,3 +445,23 @@ class IncidentsProjection(Projection):
                     impact,
                     at,
                 )
+
+    async def _channel_attached(self, conn, incident_id, event, data, at) -> None:
+        await conn.execute(
+            "INSERT INTO incident_channels VALUES ($1, $2, $3, $4, $5, $6, $7) "
+            "ON CONFLICT DO NOTHING",
+            incident_id,
+            data["channel_id"],
+            data["name"],
+            data["url"],
+            data["channel_type"],
+            data["connector_id"],
+            at,
+        )
+
+    async def _channel_detached(self, conn, incident_id, event, data, at) -> None:
+        await conn.execute(
+            "DELETE FROM incident_channels WHERE incident_id = $1 AND channel_id = $2",
+            incident_id,
+            data["channel_id"],
+        )

@@ -26,6 +26,7 @@ from ilertd.domain.action_delivery import chain_id, delivery_id
 from ilertd.domain.alert_action import ESCALATION_ENDED, NOT_RESOLVED
 from ilertd.outbound.event_types import TRIGGERING_EVENTS, webhook_event_type
 
+from . import outbox_channels
 from .base import Projection, RunHandler
 
 DDL = """
@@ -66,6 +67,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_status     integer,
     external_ref    text,
     kind            text        NOT NULL DEFAULT 'alert',
+    channel_id      bigint,
     created_at      timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL
 );
@@ -128,8 +130,16 @@ class OutboxProjection(Projection):
     name = "outbox"
     version = 2
     leader_only = True
-    tables = ("deliveries", "outbox_incidents", "outbox_alerts", "outbox_actions")
-    event_types = TRIGGERING_EVENTS | _ACTION_EVENTS | _DELIVERY_EVENTS
+    tables = (
+        "deliveries",
+        "outbox_incidents",
+        "outbox_alerts",
+        "outbox_actions",
+        "outbox_channels",
+    )
+    event_types = (
+        TRIGGERING_EVENTS | _ACTION_EVENTS | _DELIVERY_EVENTS | outbox_channels.CHANNEL_EVENTS
+    )
 
     def __init__(self, listener: Listener | None = None) -> None:
         #: Told after each committed batch that planned or moved deliveries (the
@@ -140,6 +150,7 @@ class OutboxProjection(Projection):
 
     async def setup(self, conn: asyncpg.Connection) -> None:
         await conn.execute(DDL)
+        await conn.execute(outbox_channels.DDL)
 
     def batch_started(self) -> None:
         self._changed = False
@@ -160,7 +171,8 @@ class OutboxProjection(Projection):
             events = [
                 e
                 for e in events
-                if e.type in ("alert-created", "incident-declared")
+                if e.type == "alert-created"
+                or e.type.startswith("incident-")  # rare; they may owe channel posts
                 or e.type in _ACTION_EVENTS
                 or e.type in _DELIVERY_EVENTS
             ]
@@ -259,7 +271,7 @@ class OutboxProjection(Projection):
 
     async def _incident_event(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         """An incident event owes the automatic actions that list its type, whatever their
-        alert sources (an incident belongs to none)."""
+        alert sources (an incident belongs to none), and a post to each attached channel."""
         if event.type == "incident-declared":
             incident_id = event.position
             await conn.execute(
@@ -267,14 +279,16 @@ class OutboxProjection(Projection):
                 event.stream_id,
                 incident_id,
             )
-        elif not self._actions:
-            return
         else:
             incident_id = await conn.fetchval(
                 "SELECT incident_id FROM outbox_incidents WHERE stream_id = $1", event.stream_id
             )
             if incident_id is None:
                 return
+            if await outbox_channels.plan_posts(conn, event, incident_id):
+                self._changed = True
+        if not self._actions:
+            return
         event_type = webhook_event_type(event.type, event.data)
         if event_type is None:
             return

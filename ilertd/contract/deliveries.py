@@ -25,7 +25,9 @@ EventType = Annotated[
 class Delivery(msgspec.Struct, kw_only=True):
     id: DeliveryId
     alertId: Annotated[int, msgspec.Meta(description="null for an incident's event")] | None
-    alertActionId: TextId
+    alertActionId: (
+        Annotated[TextId, msgspec.Meta(description="null for a post to an incident channel")] | None
+    )
     eventType: EventType
     manual: bool
     status: Annotated[
@@ -46,6 +48,9 @@ class Delivery(msgspec.Struct, kw_only=True):
     incidentId: (
         Annotated[int, msgspec.Meta(description="the incident whose event this delivers")] | None
     ) = None
+    channelId: Annotated[int, msgspec.Meta(description="the incident channel posted to")] | None = (
+        None
+    )
 
 
 class PlannedDelivery(msgspec.Struct, kw_only=True):

@@ -24,6 +24,7 @@ from ..domain.incident import (
 )
 from .alerts import listed
 from .common import NOT_BLANK, TRIMMED_PATTERN, IdRef, ReadOnlyTime, UserRef, trimmed
+from .incident_channels import IncidentChannel
 
 SEVERITIES = tuple(f"SEV{n}" for n in range(1, 6))
 SeverityName = Literal[SEVERITIES]  # type: ignore[valid-type]
@@ -266,6 +267,9 @@ class Incident(msgspec.Struct, kw_only=True):
         Annotated[int, msgspec.Meta(description=_ONLY_AT + "its stream's version then")]
         | msgspec.UnsetType
     ) = msgspec.UNSET
+    channels: Annotated[
+        list[IncidentChannel], msgspec.Meta(description="attached chat channels")
+    ] = []
 
 
 class StatusUpdate(msgspec.Struct, kw_only=True):

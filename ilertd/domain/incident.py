@@ -26,6 +26,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from .errors import DomainError, InvalidValueError
+from .incident_channel import MAX_CHANNELS, checked_channel
 from .text import checked_name
 
 Actor = dict[str, Any]
@@ -176,6 +177,9 @@ class Incident(Aggregate):
         self.public_services: dict[int, str] = {}
         #: users told of changes besides the responders (``subscribe``)
         self.subscribers: set[int] = set()
+        #: channel id -> {id, name, url, channel_type, connector_id} (incident_channel)
+        self.channels: dict[int, dict[str, Any]] = {}
+        self.channels_attached = 0
 
     @property
     def reference(self) -> str:
@@ -457,3 +461,51 @@ class Incident(Aggregate):
     @event("SubscriberRemoved")
     def _subscriber_removed(self, user_id: int, actor: Actor) -> None:
         self.subscribers.discard(user_id)
+
+    # -- chat channels (incident_channel) ------------------------------------------------
+
+    def attach_channel(
+        self, *, name: Any, url: Any, channel_type: Any, connector_id: int, actor: Actor
+    ) -> int:
+        """Attach a channel (its connector was checked by the caller); its id, numbered
+        per incident and never reused."""
+        channel = checked_channel(name, url, channel_type)
+        self._require_open("attach a channel")
+        if any(c["url"] == channel["url"] for c in self.channels.values()):
+            raise DomainError(f"a channel at {channel['url']} is attached already")
+        if len(self.channels) >= MAX_CHANNELS:
+            raise DomainError(f"at most {MAX_CHANNELS} channels per incident")
+        channel_id = self.channels_attached + 1
+        self._channel_attached(
+            channel_id=channel_id, connector_id=connector_id, actor=actor, **channel
+        )
+        return channel_id
+
+    @event("ChannelAttached")
+    def _channel_attached(
+        self,
+        channel_id: int,
+        name: str,
+        url: str,
+        channel_type: str,
+        connector_id: int,
+        actor: Actor,
+    ) -> None:
+        self.channels_attached = max(self.channels_attached, channel_id)
+        self.channels[channel_id] = {
+            "id": channel_id,
+            "name": name,
+            "url": url,
+            "channel_type": channel_type,
+            "connector_id": connector_id,
+        }
+
+    def detach_channel(self, channel_id: int, actor: Actor) -> None:
+        """Detach; allowed on a resolved incident too (nothing is posted after)."""
+        if channel_id not in self.channels:
+            raise DomainError(f"channel {channel_id} is not attached to {self.reference}")
+        self._channel_detached(channel_id=channel_id, actor=actor)
+
+    @event("ChannelDetached")
+    def _channel_detached(self, channel_id: int, actor: Actor) -> None:
+        del self.channels[channel_id]

@@ -30,6 +30,8 @@ from ..contract.connectors import Connector as ConnectorBody
 from ..domain.alert_action import connector_mismatch
 from ..domain.connector import Connector, is_secret, public_params
 from ..domain.errors import DomainError
+from ..domain.incident_channel import ChannelType, unfit
+from ..incidents.views import channels_using
 from .context import runtime
 from .field_access import refuse_masked, restored, shown, viewer_of
 from .paging import PAGING, page
@@ -189,6 +191,13 @@ async def _still_fits(request: web.Request, connector_id: int, connector: Connec
         problem = connector_mismatch(settings, connector.connector_type, connector.params)
         if problem is not None:
             raise ProblemError(409, "CONFLICT", f"alert action {action['id']}: {problem}")
+    for channel in await channels_using(pool(request), connector_id):
+        problem = unfit(
+            ChannelType(channel["type"]), channel["url"], connector.connector_type, connector.params
+        )
+        if problem is not None:
+            where = f"{channel['reference']}'s channel {channel['channel_id']}"
+            raise ProblemError(409, "CONFLICT", f"{where}: {problem[1]}")
 
 
 async def delete_connector(request: web.Request, call: Call) -> web.Response:
@@ -201,6 +210,10 @@ async def delete_connector(request: web.Request, call: Call) -> web.Response:
     )
     if in_use is not None:
         raise ProblemError(409, "CONFLICT", f"alert action {in_use} still uses this connector")
+    channels = await channels_using(pool(request), row["id"])
+    if channels:
+        where = f"{channels[0]['reference']}'s channel {channels[0]['channel_id']}"
+        raise ProblemError(409, "CONFLICT", f"{where} still posts through it (detach it first)")
     connector: Connector = await load_live(request, row, _NOT_FOUND)
     try:
         connector.delete()

@@ -51,12 +51,15 @@ _DELIVERY_ID = re.compile(r"[0-9]{1,19}-[0-9]{1,19}(-[a-z]{1,16})?")
 
 
 def delivery_json(row: asyncpg.Record) -> dict[str, Any]:
-    incident = row["kind"] == "incident"  # then alert_id names the incident
+    # an incident's event (to an action, or to a channel): then alert_id names the incident
+    incident = row["kind"] in ("incident", "channel")
+    channel = row["channel_id"] if row["kind"] == "channel" else None
     return {
         "id": row["id"],
         "alertId": None if incident else row["alert_id"],
         "incidentId": row["alert_id"] if incident else None,
-        "alertActionId": text_id(row["action_id"]),
+        "alertActionId": None if channel is not None else text_id(row["action_id"]),
+        "channelId": channel,
         "eventType": row["event_type"],
         "manual": row["manual"],
         "status": row["status"],

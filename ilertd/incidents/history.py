@@ -67,6 +67,7 @@ def incident_state(
         "responders": list(incident.responders.items()),
         "alerts": sorted(incident.alerts),
         "subscribers": sorted(incident.subscribers),
+        "channels": [incident.channels[c] for c in sorted(incident.channels)],
         "version": seen,
     }
 

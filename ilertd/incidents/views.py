@@ -21,7 +21,10 @@ State = dict[str, Any]
 async def states_of(pool: asyncpg.Pool, rows: list[asyncpg.Record]) -> list[State]:
     """Read-model rows of ``incidents`` with their services, responders and alerts."""
     ids = [r["id"] for r in rows]
-    states = {r["id"]: {**dict(r), "services": [], "responders": [], "alerts": []} for r in rows}
+    states = {
+        r["id"]: {**dict(r), "services": [], "responders": [], "alerts": [], "channels": []}
+        for r in rows
+    }
     if not ids:
         return []
     for row in await pool.fetch(
@@ -48,6 +51,12 @@ async def states_of(pool: asyncpg.Pool, rows: list[asyncpg.Record]) -> list[Stat
         ids,
     ):
         states[row["incident_id"]].setdefault("subscribers", []).append(row["user_id"])
+    for row in await pool.fetch(
+        "SELECT incident_id, channel_id AS id, name, url, type AS channel_type, connector_id "
+        "FROM incident_channels WHERE incident_id = ANY($1::bigint[]) ORDER BY channel_id",
+        ids,
+    ):
+        states[row["incident_id"]]["channels"].append(dict(row))
     return [states[i] for i in ids]
 
 
@@ -144,6 +153,18 @@ def incident_json(
         "linkedAlertCount": len(linked),
         "message": state["message"],
         "sendNotification": state["send_notification"],
+        "channels": [channel_json(c) for c in state.get("channels", ())],
+    }
+
+
+def channel_json(channel: dict[str, Any]) -> dict[str, Any]:
+    """An attached channel; ``connectorId`` a string, as connector ids are answered."""
+    return {
+        "id": channel["id"],
+        "name": channel["name"],
+        "url": channel["url"],
+        "type": channel["channel_type"],
+        "connectorId": str(channel["connector_id"]),
     }
 
 
@@ -208,4 +229,14 @@ async def open_incident_affecting(pool: asyncpg.Pool, service_id: int) -> str | 
         "SELECT i.reference FROM incident_services s JOIN incidents i ON i.id = s.incident_id "
         "WHERE s.service_id = $1 AND i.status <> 'RESOLVED' ORDER BY i.number LIMIT 1",
         service_id,
+    )
+
+
+async def channels_using(pool: asyncpg.Pool, connector_id: int) -> list[asyncpg.Record]:
+    """The attached channels a connector posts to, with their incident's reference."""
+    return await pool.fetch(
+        "SELECT c.*, i.reference FROM incident_channels c "
+        "JOIN incidents i ON i.id = c.incident_id "
+        "WHERE c.connector_id = $1 ORDER BY c.incident_id, c.channel_id",
+        connector_id,
     )

@@ -43,6 +43,7 @@ from ..incidents.history import incident_state
 from ..incidents.views import render
 from ..metrics import Metrics
 from ..sealing import Sealer
+from .channel_posts import attempt_post, context_of
 from .guard import NetworkPolicy, make_connector
 from .smtp import SmtpSettings
 from .targets import Delivery, Sender, SendResult
@@ -188,6 +189,8 @@ class Dispatcher(LeaderWorker):
         return name
 
     async def _attempt(self, row: asyncpg.Record, events: list[RecordedEvent]) -> Outcome:
+        if row["kind"] == "channel":
+            return await self._channel_attempt(row, events)
         action = await self._action(row["action_id"])
         if action is None:
             return Outcome(skipped="the alert action was deleted")
@@ -314,6 +317,21 @@ class Dispatcher(LeaderWorker):
             ms=result.duration_ms,
         )
         return Outcome(result=result, action_label=label)
+
+    async def _channel_attempt(self, row: asyncpg.Record, events: list[RecordedEvent]) -> Outcome:
+        """A post of an incident's event to one of its chat channels (``channel_posts``)."""
+        assert self._sender is not None
+        attempt = await attempt_post(
+            row,
+            events,
+            pool=self.pool,
+            sealer=self.sealer,
+            mapper=self.repository.mapper,
+            sender=self._sender,
+            now=self.clock.now(),
+            public_url=self.settings.public_url,
+        )
+        return Outcome(**context_of(attempt))
 
     def _condition(self, text: str | None) -> Condition | None:
         if not text:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +101,34 @@ class Sender:
         elapsed = (time.perf_counter() - started) * 1000
         return SendResult(**{**result.__dict__, "duration_ms": round(elapsed, 1)})
 
+    async def post(
+        self,
+        request: OutboundRequest,
+        delivery_id: str,
+        event_type: str,
+        interpret: Callable[[int, bytes], SendResult] | None = None,
+    ) -> SendResult:
+        """Send a request built elsewhere (an incident channel's post), guarded and timed
+        like ``send``; it carries the delivery's id but no signature: a chat webhook checks
+        none, its URL is the credential. ``interpret`` reads an answer whose status does
+        not tell (Slack's Web API); by default the status decides."""
+        started = time.perf_counter()
+        try:
+            check_url(request.url, self.policy)
+            headers = (("X-Ilertd-Delivery", delivery_id), ("X-Ilertd-Event", event_type))
+            status, body = await self._exchange(request.with_headers(headers))
+            result = (
+                SendResult(False, error=body.decode())
+                if status is None
+                else (interpret or http_result)(status, body)
+            )
+        except DestinationDeniedError as exc:
+            result = SendResult(False, error=str(exc), permanent=True)
+        except ValueError as exc:
+            result = SendResult(False, error=f"cannot build the request: {exc}", permanent=True)
+        elapsed = (time.perf_counter() - started) * 1000
+        return SendResult(**{**result.__dict__, "duration_ms": round(elapsed, 1)})
+
     async def _send(self, delivery: Delivery) -> SendResult:
         kind = delivery.action["connector_type"]
         if kind == "email":
@@ -149,7 +178,7 @@ class Sender:
         status, body = await self._exchange(signed)
         if status is None:
             return SendResult(False, error=body.decode())
-        return _http_result(status, body)
+        return http_result(status, body)
 
     async def _exchange(self, request: OutboundRequest) -> tuple[int | None, bytes]:
         """(status, body), or (None, error text) when no answer came."""
@@ -193,7 +222,7 @@ class Sender:
             status, body = await self._exchange(request)
             if status is None:
                 return SendResult(False, error=body.decode())
-            result = _http_result(status, body)
+            result = http_result(status, body)
             return SendResult(**{**result.__dict__, "external_ref": delivery.external_ref})
         request = jira.build_create_issue(
             base,
@@ -210,7 +239,7 @@ class Sender:
         status, body = await self._exchange(request)
         if status is None:
             return SendResult(False, error=body.decode())
-        result = _http_result(status, body)
+        result = http_result(status, body)
         if not result.ok:
             return result
         try:
@@ -242,7 +271,8 @@ class Sender:
         return SendResult(True, response=excerpt(answer))
 
 
-def _http_result(status: int, body: bytes) -> SendResult:
+def http_result(status: int, body: bytes) -> SendResult:
+    """2xx succeeds; 408, 425, 429 and 5xx are retried; any other status is permanent."""
     text = excerpt(body)
     if 200 <= status < 300:
         return SendResult(True, status, text)

@@ -170,6 +170,12 @@ BUSINESS_RULES: dict[tuple[str, str, str], str] = {
             ("POST /api/incidents", "alert.id", "alert ", "an alert links one incident"),
             ("POST /api/incidents/{id}/responders", "user.id", "no such user", "a reference"),
             ("PUT /api/incidents/{id}", "status", "an incident is DECLARED", "stored status"),
+            ("POST /api/incidents/{id}/channels", "connectorId", "no such", "a reference"),
+            ("POST /api/incidents/{id}/channels", "connectorId", "a ", "of the channel's type"),
+            ("POST /api/incidents/{id}/channels", "connectorId", "the connector", "its url"),
+            ("POST /api/incidents/{id}/channels", "url", "must be", "a URL urlsplit reads"),
+            ("POST /api/incidents/{id}/channels", "url", "is not a valid", "a valid port"),
+            ("POST /api/incidents/{id}/channels", "url", "a Slack bot", "names a channel id"),
             ("POST /api/incidents", "subscribers[].user.id", "no such user", "a reference"),
             ("POST /api/incidents", "subscribers[].user.id", "user ", "no uniqueness by a key"),
             ("POST /api/incidents/{id}/subscribers", "user.id", "no such user", "a reference"),
@@ -332,6 +338,19 @@ def _seed(url: str) -> str:
     post(
         f"/api/incidents/{incident['id']}/status-updates",
         {"status": "INVESTIGATING", "message": "looking into it"},
+    )
+    slack = post(
+        "/api/connectors",
+        {"name": "slack", "type": "slack", "params": {"url": "https://hooks.example.test/s"}},
+    )
+    post(
+        f"/api/incidents/{incident['id']}/channels",
+        {
+            "name": "#inc-db",
+            "url": "https://acme.slack.example/archives/C1",
+            "type": "SLACK",
+            "connectorId": slack["id"],
+        },
     )
     guest = post(
         "/api/users",

@@ -198,6 +198,9 @@ TABLE: dict[str, Access] = {
     "listIncidentNotifications": None,
     "addIncidentSubscriber": "RESPONDER",
     "removeIncidentSubscriber": ("SELF", "RESPONDER"),
+    # incident channels: RESPONDERs attach and detach, as they change the incident
+    "attachIncidentChannel": "RESPONDER",
+    "detachIncidentChannel": "RESPONDER",
     # maintenance windows: anyone reads; RESPONDERs and above write (no team owns one)
     "listMaintenanceWindows": None,
     "createMaintenanceWindow": "RESPONDER",

@@ -406,6 +406,8 @@ NOT_SECRET = {
     "Alert.alertKey": "the dedup key the sender chose, not a credential",
     "Alert.alertSource": "an id and a name",
     "Channel.url": "the chat channel's address for people, not a webhook",
+    "IncidentChannel.url": "the chat channel's address for people; the webhook is the "
+    "connector's secret",
     "Image.src": "a picture the sender attached",
     "Image.href": "a link the sender attached",
     "Link.href": "a link the sender attached",
