@@ -89,10 +89,18 @@ async def test_responders_hear_of_accept_and_resolve_over_their_update_rules(wor
     assert sms["To"] == PHONE and sms["Body"].startswith(f"[ilertd] Resolved: HIGH #{alert_id}")
     assert "Reply" not in sms["Body"]
 
-    found = await notifications(api, alert_id)
     by_type: dict[str, list[str]] = {}
-    for n in found:
-        by_type.setdefault(n["type"], []).append(n["status"])
+
+    async def updates_recorded() -> bool:
+        # the provider has the message before the notifier records its outcome
+        by_type.clear()
+        for n in await notifications(api, alert_id):
+            by_type.setdefault(n["type"], []).append(n["status"])
+        return all(
+            by_type.get(kind) != ["SCHEDULED"] for kind in ("ALERT_ACCEPTED", "ALERT_RESOLVED")
+        )
+
+    await until(updates_recorded)
     assert by_type["ALERT_ACCEPTED"] == ["SUCCESS"]
     assert by_type["ALERT_RESOLVED"] == ["SUCCESS"]
     assert "CANCELLED" in by_type["ALERT"]  # bob's SMS page, 30 minutes out
