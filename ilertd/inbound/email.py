@@ -152,6 +152,8 @@ class _TextOf(HTMLParser):
             self._hidden += 1
         elif tag in self._BLOCKS:
             self.parts.append("\n")
+        elif tag in ("td", "th"):
+            self.parts.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self._HIDDEN:
@@ -172,5 +174,5 @@ def html_text(markup: str) -> str:
         parser.close()
     except (AssertionError, ValueError):  # badly broken markup: the tags dropped crudely
         return html.unescape(re.sub(r"<[^>]*>", " ", markup))
-    lines = (line.strip() for line in "".join(parser.parts).split("\n"))
+    lines = (_SPACES.sub(" ", line).strip() for line in "".join(parser.parts).split("\n"))
     return "\n".join(lines)
