@@ -95,9 +95,9 @@ def test_a_retry_has_the_digest_of_the_first_delivery() -> None:
 def test_settings_are_off_by_default_and_need_a_domain() -> None:
     assert email_settings(load_config(None, env={})) is None
     env = {"ILERTD_INBOUND_EMAIL_LISTEN": "0.0.0.0:2525"}
-    with pytest.raises(ConfigError, match="inbound_email.domain"):
+    with pytest.raises(ConfigError, match=r"inbound_email\.domain"):
         load_config(None, env=env)
-    with pytest.raises(ConfigError, match="inbound_email.listen"):
+    with pytest.raises(ConfigError, match=r"inbound_email\.listen"):
         load_config(None, env={"ILERTD_INBOUND_EMAIL_LISTEN": "nope", **_domain()})
     settings = email_settings(load_config(None, env={**env, **_domain()}))
     assert settings is not None
