@@ -112,7 +112,7 @@ class MailHandler:
             return "452 4.5.3 Too many recipients"
         try:
             source = await self._source(address)
-        except TEMPORARY as exc:
+        except Exception as exc:  # never a 5xx for our own failure: the sender retries
             log.warning("inbound mail: recipient lookup failed", error=type(exc).__name__)
             return TRY_LATER
         if source is None:
@@ -129,6 +129,10 @@ class MailHandler:
         self.idle.clear()
         try:
             return await self._deliver(envelope)
+        except Exception as exc:  # a bug: logged without its text (it may quote the mail)
+            # and answered as temporary, so the message is not lost
+            log.error("inbound mail: delivery failed unexpectedly", error=type(exc).__name__)
+            return TRY_LATER
         finally:
             self.in_flight -= 1
             if not self.in_flight:
