@@ -290,3 +290,29 @@ async def test_logs_hold_neither_the_key_nor_the_body(
     assert "inbound mail ingested" in logged  # the listener's own line was captured
     assert key not in logged and key[:-1] not in logged
     assert "secret body" not in logged
+
+
+async def test_stop_lets_a_message_being_ingested_commit_and_be_answered(
+    mailbox: Mailbox,
+) -> None:
+    api = mailbox.api
+    source = await make_source(api, alertCreation="ONE_ALERT_PER_EMAIL_SUBJECT")
+    handler, port = mailbox.listener.handler, mailbox.port
+    # hold the subject's ingest lock (what a concurrent event on that key would hold), so
+    # the message is still being ingested when the listener is told to stop
+    async with api.runtime.alert_commands.ingest._locks.hold((source["id"], "slow")):
+        sending = asyncio.create_task(send(mailbox, address(source), message("Slow", "y")))
+        for _ in range(500):
+            if handler.in_flight:
+                break
+            await asyncio.sleep(0.01)
+        assert handler.in_flight == 1
+        stopping = asyncio.create_task(mailbox.listener.stop(timeout_s=10))
+        await asyncio.sleep(0.3)
+        assert not stopping.done() and not sending.done()
+        with pytest.raises(OSError):  # no new connections meanwhile
+            await asyncio.to_thread(smtplib.SMTP, "127.0.0.1", port, timeout=5)
+    replies = await sending
+    await stopping
+    assert replies.data is not None and replies.data[0] == 250, replies.data
+    assert [a["summary"] for a in await alerts_of(api, source)] == ["Slow"]
