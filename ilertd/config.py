@@ -392,6 +392,27 @@ OPTIONS: tuple[Option, ...] = (
         "file of those keys, one a line (made with one key on first start); empty: "
         "<data_dir>/secrets.key",
     ),
+    Option(
+        "inbound_email.listen",
+        "ILERTD_INBOUND_EMAIL_LISTEN",
+        "",
+        str,
+        "host:port of the SMTP listener for e-mail alert sources; empty: off",
+    ),
+    Option(
+        "inbound_email.domain",
+        "ILERTD_INBOUND_EMAIL_DOMAIN",
+        "",
+        str,
+        "the domain of <integrationKey>@<domain>; required with inbound_email.listen",
+    ),
+    Option(
+        "inbound_email.max_message_bytes",
+        "ILERTD_INBOUND_EMAIL_MAX_MESSAGE_BYTES",
+        10 * 1024 * 1024,
+        int,
+        "largest message accepted (SIZE in EHLO); larger ones get 552",
+    ),
 )
 
 _BY_KEY = {o.key: o for o in OPTIONS}
@@ -486,6 +507,7 @@ def _validate(values: dict[str, Any]) -> None:
     host, sep, port = values["http.listen"].rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError("http.listen", f"must be host:port, got {values['http.listen']!r}")
+    _validate_inbound_email(values)
     url = values["database.url"]
     if url and urlsplit(url).scheme not in ("postgres", "postgresql"):
         raise ConfigError("database.url", "must be a postgresql:// URL")
@@ -505,6 +527,20 @@ def _validate(values: dict[str, Any]) -> None:
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 raise ConfigError(key, f"{entry!r} is not an address or CIDR") from None
+
+
+def _validate_inbound_email(values: dict[str, Any]) -> None:
+    listen = values["inbound_email.listen"]
+    if not listen:
+        return
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ConfigError("inbound_email.listen", f"must be host:port, got {listen!r}")
+    domain = values["inbound_email.domain"].strip()
+    if not domain or "@" in domain or any(ch.isspace() for ch in domain):
+        raise ConfigError(
+            "inbound_email.domain", "must be a domain name when inbound_email.listen is set"
+        )
 
 
 def networks(value: str) -> list[str]:

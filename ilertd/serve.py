@@ -1,7 +1,8 @@
-"""``ilertd serve``: HTTP first (so /healthz answers at once), then the database, then READY.
+"""``ilertd serve``: HTTP first (so /healthz answers at once), then the database, then the
+inbound e-mail listener when configured (``inbound_email.listen``), then READY.
 
-SIGTERM: tell systemd STOPPING, stop accepting connections, let in-flight requests finish,
-flush queued appends, stop the embedded PostgreSQL, exit 0.
+SIGTERM: tell systemd STOPPING, stop accepting connections (SMTP first, then HTTP), let
+in-flight messages and requests finish, flush queued appends, stop the embedded PostgreSQL, exit 0.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from .app import Services
 from .config import Config
 from .engine.process import EngineProcess
 from .gc_tuning import freeze_startup_heap, tune_collector
+from .http.events import RATE_LIMITER
 from .http.server import build_app
+from .inbound.smtp import MailListener, email_settings
 from .sdnotify import sd_notify, watchdog_interval
 
 log = structlog.get_logger(__name__)
@@ -34,8 +37,10 @@ async def serve(config: Config) -> int:
     separate = config["engine.process"] == "separate"
     services = Services(config, role="http" if separate else "all")
     engine: EngineProcess | None = None
+    mail: MailListener | None = None
+    app = build_app(services)
     runner = web.AppRunner(
-        build_app(services),
+        app,
         handle_signals=False,
         access_log=None,
         shutdown_timeout=config["http.shutdown_timeout_s"],
@@ -62,11 +67,15 @@ async def serve(config: Config) -> int:
         tasks.append(loop.create_task(_watchdog(interval)))
 
     async def start() -> None:
-        nonlocal engine
+        nonlocal engine, mail
         runtime = await services.start()
         if separate:
             engine = EngineProcess(config, runtime.store.dsn)
             engine.start(runtime.pool, services.metrics)
+        mail_settings = email_settings(config)
+        if mail_settings is not None:  # once ready: a mail is ingested as soon as accepted
+            mail = MailListener(runtime, app[RATE_LIMITER], mail_settings)
+            await mail.start()
         freeze_startup_heap()
         sd_notify("READY=1\nSTATUS=ready")
 
@@ -86,6 +95,8 @@ async def serve(config: Config) -> int:
     for task in (*tasks, starting):
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+    if mail is not None:  # stops accepting, lets messages being ingested commit
+        await mail.stop(config["http.shutdown_timeout_s"])
     await runner.cleanup()  # stops accepting, waits for in-flight handlers
     if engine is not None:
         await engine.stop()

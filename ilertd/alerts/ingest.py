@@ -89,7 +89,9 @@ class Ingest:
         actor = {"type": "source", "id": source["id"]}
         mode = source["alert_creation"]
         try:
-            if not new.alert_key or mode in (PER_EMAIL, "ONE_ALERT_PER_EMAIL_SUBJECT"):
+            # ONE_ALERT_PER_EMAIL_SUBJECT is keyed (by the subject, ilertd.inbound.email):
+            # one open alert per key, as ONE_OPEN_ALERT_ALLOWED
+            if not new.alert_key or mode == PER_EMAIL:
                 alert, position = await self._create(
                     source, new, actor, metadata, idempotency_key=idempotency_key
                 )
