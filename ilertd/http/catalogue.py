@@ -14,6 +14,7 @@ from ..status_site import site as status_site
 from ..status_site import subscribe as status_subscribe
 from . import (
     alert_actions,
+    alertmanager,
     alert_sources,
     alerts,
     audit,
@@ -27,6 +28,7 @@ from . import (
     incidents,
     maintenance_windows,
     pages,
+    pagerduty,
     schedules,
     services,
     status_pages,
@@ -60,6 +62,9 @@ MODULES: tuple[ModuleType, ...] = (
     pages,
     status_site,
     status_subscribe,
+    # before events: a tool's own path wins over a generic /api/v1/events/{type}/{key}
+    alertmanager,
+    pagerduty,
     events,
     document,
 )
