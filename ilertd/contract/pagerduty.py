@@ -109,7 +109,9 @@ class PagerDutyEventRequest(msgspec.Struct, kw_only=True):
 
 
 #: The body of ``POST /v2/enqueue``.
-PagerDutyEventBody = Annotated[PagerDutyEventRequest, msgspec.Meta(extra_json_schema=PAGERDUTY_RULES)]
+PagerDutyEventBody = Annotated[
+    PagerDutyEventRequest, msgspec.Meta(extra_json_schema=PAGERDUTY_RULES)
+]
 
 
 class PagerDutyAccepted(msgspec.Struct, kw_only=True):

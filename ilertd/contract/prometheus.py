@@ -31,9 +31,9 @@ class AlertmanagerAlert(msgspec.Struct, kw_only=True):
     labels: LabelSet | None = None
     annotations: LabelSet | None = None
     startsAt: str | None = None
-    endsAt: Annotated[
-        str | None, msgspec.Meta(description="0001-01-01T00:00:00Z while firing")
-    ] = None
+    endsAt: Annotated[str | None, msgspec.Meta(description="0001-01-01T00:00:00Z while firing")] = (
+        None
+    )
     generatorURL: str | None = None
     fingerprint: str | None = None
 

@@ -31,9 +31,7 @@ async def post_alertmanager(request: web.Request, call: Call) -> web.Response:
     # as the Events API: only a keyed request pays for the fingerprint's parse
     keyed = "Idempotency-Key" in request.headers
     request_fingerprint = fingerprint(orjson.loads(await request.read())) if keyed else ""
-    return await handle_event(
-        request, event, legacy=False, request_fingerprint=request_fingerprint
-    )
+    return await handle_event(request, event, legacy=False, request_fingerprint=request_fingerprint)
 
 
 def _route(path: str, operation_id: str, summary: str) -> Route:

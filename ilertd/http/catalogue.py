@@ -14,8 +14,8 @@ from ..status_site import site as status_site
 from ..status_site import subscribe as status_subscribe
 from . import (
     alert_actions,
-    alertmanager,
     alert_sources,
+    alertmanager,
     alerts,
     audit,
     connectors,
@@ -27,8 +27,8 @@ from . import (
     incident_paging,
     incidents,
     maintenance_windows,
-    pages,
     pagerduty,
+    pages,
     schedules,
     services,
     status_pages,

@@ -166,7 +166,9 @@ def _links(body: PagerDutyEventRequest) -> tuple[dict, ...]:
         if is_web_url(link.href)
     ]
     if body.client_url and is_web_url(body.client_url):
-        links.append({"href": body.client_url, "text": cut(body.client or "client", MAX_SHORT_TEXT)})
+        links.append(
+            {"href": body.client_url, "text": cut(body.client or "client", MAX_SHORT_TEXT)}
+        )
     return tuple(links[:MAX_LINKS])
 
 

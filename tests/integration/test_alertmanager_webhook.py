@@ -140,9 +140,7 @@ async def test_a_malformed_body_is_400_naming_the_field(
 async def test_an_unknown_key_is_404_and_not_json_is_400(api: Api) -> None:
     status, problem = await post(api, "no-such-key", group())
     assert status == 404 and problem["field"] == "integrationKey"
-    status, problem = await api.call(
-        "POST", f"{PATHS[0]}/no-such-key", data=b"{nope", key=None
-    )
+    status, problem = await api.call("POST", f"{PATHS[0]}/no-such-key", data=b"{nope", key=None)
     assert status == 400 and problem["field"] == "body"
 
 

@@ -123,7 +123,9 @@ async def test_an_invalid_event_is_400_in_pagerdutys_shape(
 ) -> None:
     source = await make_source(api)
     head = await api.runtime.store.head_position()
-    body = {k: v for k, v in {**trigger(source["integrationKey"]), **change}.items() if v is not None}
+    body = {
+        k: v for k, v in {**trigger(source["integrationKey"]), **change}.items() if v is not None
+    }
     status, answer = await enqueue(api, body)
     assert status == 400, answer
     assert answer["status"] == "invalid event" and answer["message"] == "Event object is invalid"
