@@ -112,6 +112,10 @@ async def test_security_is_global_and_lifted_only_where_no_key_is_needed(api: Ap
     assert public == {
         "/api/events",
         "/api/v1/events",
+        # tool webhooks: Alertmanager (the key in the path), PagerDuty v2 (in the body)
+        "/api/events/prometheus/{key}",
+        "/api/v1/events/prometheus/{key}",
+        "/v2/enqueue",
         "/healthz",
         "/readyz",
         "/metrics",

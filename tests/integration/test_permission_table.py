@@ -216,6 +216,10 @@ TABLE: dict[str, Access] = {
     "voiceKeypress": "PUBLIC",
     "createEvent": "PUBLIC",
     "createEventV1": "PUBLIC",
+    # tool webhooks: the integration key in the path (Alertmanager) or body (PagerDuty v2)
+    "createAlertmanagerEvent": "PUBLIC",
+    "createAlertmanagerEventV1": "PUBLIC",
+    "enqueuePagerDutyEvent": "PUBLIC",
 }
 
 #: A path value no resource has, per parameter schema: a caller who may call the route gets
