@@ -129,3 +129,65 @@ class PagerDutyRefused(msgspec.Struct, kw_only=True):
     status: str
     message: str
     errors: list[str]
+
+
+# --- Events API v1 (``POST /generic/2010-04-15/create_event.json``), PagerDuty's older one
+
+
+class PagerDutyContext(msgspec.Struct, kw_only=True):
+    """A link (``href``) or image (``src``); one without an http(s) URL is left out."""
+
+    type: Literal["link", "image"]
+    href: str | None = None
+    text: str | None = None
+    src: str | None = None
+    alt: str | None = None
+
+
+#: v1's rules between fields: a trigger needs a description, the others an incident_key.
+PAGERDUTY_V1_RULES = {
+    "if": {"properties": {"event_type": {"const": "trigger"}}},
+    "then": {"required": ["description"], "properties": {"description": _given("description")}},
+    "else": {"required": ["incident_key"], "properties": {"incident_key": _given("incident_key")}},
+}
+
+
+class PagerDutyV1EventRequest(msgspec.Struct, kw_only=True):
+    """A PagerDuty v1 event; unknown fields are ignored."""
+
+    service_key: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=MAX_INTEGRATION_KEY,
+            pattern=NOT_BLANK,
+            description="the alert source's integration key",
+        ),
+    ]
+    event_type: Action
+    incident_key: Annotated[
+        Annotated[str, msgspec.Meta(max_length=MAX_DEDUP_KEY)] | None,
+        msgspec.Meta(description="the alert's alertKey; a trigger without one gets a new key"),
+    ] = None
+    description: Annotated[
+        str | None, msgspec.Meta(description="the summary; cut to 1024 characters")
+    ] = None
+    details: Annotated[
+        Any, msgspec.Meta(description="any JSON; an object is kept as the alert's customDetails")
+    ] = None
+    client: str | None = None
+    client_url: str | None = None
+    contexts: list[PagerDutyContext] | None = None
+
+
+#: The body of ``POST /generic/2010-04-15/create_event.json``.
+PagerDutyV1EventBody = Annotated[
+    PagerDutyV1EventRequest, msgspec.Meta(extra_json_schema=PAGERDUTY_V1_RULES)
+]
+
+
+class PagerDutyV1Accepted(msgspec.Struct, kw_only=True):
+    """PagerDuty v1's 200 answer."""
+
+    status: Literal["success"]
+    message: str
+    incident_key: str

@@ -161,3 +161,66 @@ async def test_every_inbound_path_shares_the_keys_rate_limit(api: Api) -> None:
     )
     assert status == 429 and problem["code"] == "TOO_MANY_REQUESTS"
     assert (await api.call("POST", "/api/events", json=event, key=None))[0] == 429
+
+
+V1 = "/generic/2010-04-15/create_event.json"
+
+
+async def test_events_api_v1_triggers_acknowledges_and_resolves(api: Api) -> None:
+    source = await make_source(api)
+    key = source["integrationKey"]
+    body = {
+        "service_key": key,
+        "event_type": "trigger",
+        "incident_key": "srv/disk",
+        "description": "disk full on srv-1",
+        "details": {"free": "0%"},
+        "client": "Nagios",
+        "client_url": "https://nagios.example",
+        "contexts": [
+            {"type": "link", "href": "https://wiki.example/disk", "text": "runbook"},
+            {"type": "image", "src": "https://graphs.example/disk.png"},
+        ],
+    }
+    status, answer = await api.call("POST", V1, json=body, key=None)
+    assert status == 200, answer
+    assert answer == {"status": "success", "message": "Event processed", "incident_key": "srv/disk"}
+    await api.settle()
+    _, alerts = await api.call("GET", "/api/alerts")
+    alert = await alert_of(api, alerts[0]["id"])
+    assert alert["summary"] == "disk full on srv-1" and alert["alertKey"] == "srv/disk"
+    assert alert["customDetails"] == {"free": "0%"} and "**free**: 0%" in alert["details"]
+    assert alert["links"] == [
+        {"href": "https://wiki.example/disk", "text": "runbook"},
+        {"href": "https://nagios.example", "text": "Nagios"},
+    ]
+    assert alert["images"] == [{"src": "https://graphs.example/disk.png"}]
+    for event_type, state in (("acknowledge", "ACCEPTED"), ("resolve", "RESOLVED")):
+        change = {"service_key": key, "event_type": event_type, "incident_key": "srv/disk"}
+        status, _ = await api.call("POST", V1, json=change, key=None)
+        assert status == 200
+        assert (await alert_of(api, alert["id"]))["status"] == state
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"event_type": "trigger", "description": "x"}, "service_key"),
+        ({"service_key": "k", "event_type": "trigger"}, "description"),
+        ({"service_key": "k", "event_type": "resolve"}, "incident_key"),
+        (
+            {"service_key": "no-such-key", "event_type": "trigger", "description": "x"},
+            "service_key",
+        ),
+    ],
+)
+async def test_v1_refusals_name_the_field(api: Api, body: dict[str, Any], field: str) -> None:
+    status, answer = await api.call("POST", V1, json=body, key=None)
+    assert status in (400, 404) and answer["status"] == "invalid event", answer
+    assert answer["errors"][0].startswith(f"{field}:"), answer
+
+
+async def test_a_body_over_the_size_limit_is_413(api: Api) -> None:
+    huge = {"routing_key": "k", "event_action": "trigger", "pad": "x" * 2_000_000}
+    status, _ = await enqueue(api, huge)
+    assert status == 413

@@ -1,5 +1,5 @@
 """The pure mappings of tool bodies to Events API events: Alertmanager's webhook
-(ilertd.inbound.prometheus) and PagerDuty's Events API v2 (ilertd.inbound.pagerduty)."""
+(ilertd.inbound.prometheus) and PagerDuty's Events API v2 and v1 (ilertd.inbound.pagerduty)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from ilertd.contract.events import (
     MAX_SUMMARY,
     EventType,
 )
-from ilertd.contract.pagerduty import PagerDutyEventRequest
+from ilertd.contract.pagerduty import PagerDutyEventRequest, PagerDutyV1EventRequest
 from ilertd.contract.prometheus import AlertmanagerWebhook
 from ilertd.domain.errors import InvalidValueError
-from ilertd.inbound.pagerduty import event_from_pagerduty
+from ilertd.inbound.pagerduty import event_from_pagerduty, event_from_pagerduty_v1
 from ilertd.inbound.prometheus import event_from_alertmanager, group_alert_key
 
 KEY = "il1prom0123456789"
@@ -226,3 +226,39 @@ def test_a_trigger_needs_summary_source_and_severity(
     with pytest.raises(InvalidValueError) as caught:
         event_from_pagerduty(pd(payload=payload), "g")
     assert caught.value.field == field
+
+
+def pd_v1(**fields: Any) -> PagerDutyV1EventRequest:
+    body = {"service_key": KEY_PD, "event_type": "trigger", "description": " disk full ", **fields}
+    return msgspec.convert(body, PagerDutyV1EventRequest)
+
+
+def test_a_v1_trigger_is_an_alert_without_a_priority() -> None:
+    event = event_from_pagerduty_v1(pd_v1(details="raw text"), "generated")
+    assert event.event_type is EventType.ALERT and event.alert_key == "generated"
+    assert event.summary == "disk full" and event.priority is None
+    assert event.custom_details == {"details": "raw text"} and event.details == "raw text"
+
+
+def test_v1_contexts_without_a_web_url_are_left_out() -> None:
+    contexts = [
+        {"type": "link", "href": "https://a.example"},
+        {"type": "link"},
+        {"type": "image", "src": "https://i.example/x.png", "alt": "x"},
+        {"type": "image", "src": "data:image/png;base64,AAAA"},
+    ]
+    event = event_from_pagerduty_v1(pd_v1(contexts=contexts), "g")
+    assert event.links == ({"href": "https://a.example"},)
+    assert event.images == ({"src": "https://i.example/x.png", "alt": "x"},)
+
+
+def test_v1_acknowledge_and_resolve_need_the_incident_key() -> None:
+    event = event_from_pagerduty_v1(pd_v1(event_type="resolve", incident_key="k"), "g")
+    assert event.event_type is EventType.RESOLVE and event.alert_key == "k"
+    for body, field in (
+        (pd_v1(event_type="acknowledge"), "incident_key"),
+        (pd_v1(description="  "), "description"),
+    ):
+        with pytest.raises(InvalidValueError) as caught:
+            event_from_pagerduty_v1(body, "g")
+        assert caught.value.field == field
