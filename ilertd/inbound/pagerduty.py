@@ -60,7 +60,7 @@ def event_from_pagerduty(body: PagerDutyEventRequest, new_dedup_key: str) -> Inb
     if action is not EventType.ALERT:
         if not dedup_key:
             raise InvalidValueError("dedup_key", f"is required to {body.event_action}")
-        return _event(body, action, dedup_key)
+        return _plain(body.routing_key.strip(), action, dedup_key)
     payload = body.payload
     if payload is None:
         raise InvalidValueError("payload", "is required for a trigger")
@@ -72,43 +72,18 @@ def event_from_pagerduty(body: PagerDutyEventRequest, new_dedup_key: str) -> Inb
             "payload.severity", "is required: one of critical, error, warning, info"
         )
     custom_details = _custom_details(payload.custom_details)  # first: it checks the JSON
-    return _event(
-        body,
-        action,
-        dedup_key or new_dedup_key,
-        summary=cut(payload.summary.strip(), MAX_SUMMARY),  # type: ignore[union-attr]
-        details=_details(payload),
-        priority=PRIORITIES[payload.severity],
-        labels=_labels(payload),
-        custom_details=custom_details,
-    )
-
-
-def _event(
-    body: PagerDutyEventRequest,
-    action: EventType,
-    dedup_key: str,
-    *,
-    summary: str = "",
-    details: str = "",
-    priority: str | None = None,
-    labels: dict[str, str] | None = None,
-    custom_details: dict | None = None,
-) -> InboundEvent:
     return InboundEvent(
         integration_key=body.routing_key.strip(),
         event_type=action,
-        summary=summary,
-        details=details,
-        alert_key=dedup_key,
-        priority=priority,
+        summary=cut(payload.summary.strip(), MAX_SUMMARY),  # type: ignore[union-attr]
+        details=_details(payload),
+        alert_key=dedup_key or new_dedup_key,
+        priority=PRIORITIES[payload.severity],
         severity=None,
-        images=_images(body.images or ()) if action is EventType.ALERT else (),
-        links=_links(body.links or (), body.client, body.client_url)
-        if action is EventType.ALERT
-        else (),
+        images=_images(body.images or ()),
+        links=_links(body.links or (), body.client, body.client_url),
         comments=(),
-        labels=labels or {},
+        labels=_labels(payload),
         custom_details=custom_details,
         routing_key=None,
     )
