@@ -15,6 +15,7 @@ from ..status_site import subscribe as status_subscribe
 from . import (
     alert_actions,
     alert_sources,
+    alertmanager,
     alerts,
     audit,
     connectors,
@@ -27,6 +28,7 @@ from . import (
     incident_paging,
     incidents,
     maintenance_windows,
+    pagerduty,
     pages,
     schedules,
     services,
@@ -62,6 +64,9 @@ MODULES: tuple[ModuleType, ...] = (
     pages,
     status_site,
     status_subscribe,
+    # before events: a tool's own path wins over a generic /api/v1/events/{type}/{key}
+    alertmanager,
+    pagerduty,
     events,
     document,
 )

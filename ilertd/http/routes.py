@@ -114,6 +114,10 @@ class Route:
     #: the route needs the database; one that does not (health, the document) answers while
     #: ilertd starts, every other one 503 from the readiness middleware
     database: bool = True
+    #: a drop-in for another provider's API answers its errors in that provider's shape
+    #: (PagerDuty's ``{"status": "invalid event", ...}``): the route's and the handler's
+    #: ``ProblemError``s go through this instead of becoming problem documents
+    problem_answer: Callable[[ProblemError], web.StreamResponse] | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +250,14 @@ def _bound(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse
             who = require_role(request, route.role)
         if route.authorize is not None:
             await route.authorize.check(request, who)
+        if route.problem_answer is None:
+            return await _decoded(request, who)
+        try:
+            return await _decoded(request, who)
+        except ProblemError as exc:
+            return route.problem_answer(exc)
+
+    async def _decoded(request: web.Request, who: Any) -> web.StreamResponse:
         body = None
         if form:
             body = decode_form(await _form_fields(request), route.body)

@@ -236,6 +236,8 @@ def _problem(response) -> tuple[str, str]:  # type: ignore[no-untyped-def]
         problem = json.loads(response.content)
         field = problem.get("field") or ""
         detail = problem.get("detail") or ""
+        if not field and problem.get("errors"):  # PagerDuty's shape: errors ["field: ..."]
+            field, _, detail = str(problem["errors"][0]).partition(": ")
     except (ValueError, AttributeError):
         return "", ""
     return field, detail.removeprefix(f"{field}: ")

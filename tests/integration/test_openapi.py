@@ -112,6 +112,11 @@ async def test_security_is_global_and_lifted_only_where_no_key_is_needed(api: Ap
     assert public == {
         "/api/events",
         "/api/v1/events",
+        # tool webhooks: Alertmanager (the key in the path), PagerDuty v2 and v1 (in the body)
+        "/api/events/prometheus/{key}",
+        "/api/v1/events/prometheus/{key}",
+        "/v2/enqueue",
+        "/generic/2010-04-15/create_event.json",
         "/healthz",
         "/readyz",
         "/metrics",

@@ -219,6 +219,11 @@ TABLE: dict[str, Access] = {
     "voiceKeypress": "PUBLIC",
     "createEvent": "PUBLIC",
     "createEventV1": "PUBLIC",
+    # tool webhooks: the integration key in the path (Alertmanager) or body (PagerDuty)
+    "createAlertmanagerEvent": "PUBLIC",
+    "createAlertmanagerEventV1": "PUBLIC",
+    "enqueuePagerDutyEvent": "PUBLIC",
+    "createPagerDutyV1Event": "PUBLIC",
 }
 
 #: A path value no resource has, per parameter schema: a caller who may call the route gets

@@ -438,6 +438,8 @@ NOT_SECRET = {
     "StatusSummary.url": "the public page's own address",
     "SuppressedEvent.alertKey": "the dedup key the sender chose, as Alert.alertKey",
     "StatusSubscriber.email": "personal data, not a credential: its routes are ADMIN-only",
+    "PagerDutyAccepted.dedup_key": "the dedup key the sender chose (or was given), as alertKey",
+    "PagerDutyV1Accepted.incident_key": "PagerDuty v1's name of dedup_key",
 }
 _LOOKS_SECRET = re.compile(
     r"(?i)key|token|secret|password|passwd|credential|signature|url|href|src|header|"
