@@ -15,9 +15,9 @@ from ..domain.support_hours import MAX_EXCEPTION_NAME, MAX_EXCEPTIONS
 from .common import OPTIONAL_TRIMMED_PATTERN, Name, spaces, time_zone
 from .team_refs import Teams
 
-_START = spaces(r"^\s*([01][0-9]|2[0-3]):[0-5][0-9]\s*$")
-_END = spaces(r"^\s*(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)\s*$")
-_WHEN = spaces(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?)?\s*$")
+START_PATTERN = spaces(r"^\s*([01][0-9]|2[0-3]):[0-5][0-9]\s*$")
+END_PATTERN = spaces(r"^\s*(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)\s*$")
+WHEN_PATTERN = spaces(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?)?\s*$")
 WHEN_TEXT = (
     "a date (2026-12-24; as an end, through that day) or a wall-clock time without an "
     "offset in the support hours' timezone (2026-12-24T13:00)"
@@ -28,12 +28,14 @@ class SupportDay(msgspec.Struct, kw_only=True):
     """One day's hours, wall-clock times in the zone; an end at or before the start runs
     past midnight into the next day."""
 
-    start: Annotated[str, msgspec.Meta(description="HH:MM", extra_json_schema={"pattern": _START})]
+    start: Annotated[
+        str, msgspec.Meta(description="HH:MM", extra_json_schema={"pattern": START_PATTERN})
+    ]
     end: Annotated[
         str,
         msgspec.Meta(
             description="HH:MM, 24:00 the end of the day; must differ from start",
-            extra_json_schema={"pattern": _END},
+            extra_json_schema={"pattern": END_PATTERN},
         ),
     ]
 
@@ -65,11 +67,14 @@ class SupportHoursException(msgspec.Struct, kw_only=True):
         ]
         | None
     ) = None
-    start: Annotated[str, msgspec.Meta(description=WHEN_TEXT, extra_json_schema={"pattern": _WHEN})]
+    start: Annotated[
+        str, msgspec.Meta(description=WHEN_TEXT, extra_json_schema={"pattern": WHEN_PATTERN})
+    ]
     end: Annotated[
         str,
         msgspec.Meta(
-            description=f"{WHEN_TEXT}; must be after start", extra_json_schema={"pattern": _WHEN}
+            description=f"{WHEN_TEXT}; must be after start",
+            extra_json_schema={"pattern": WHEN_PATTERN},
         ),
     ]
     supportStatus: Literal["DURING", "OUTSIDE"]

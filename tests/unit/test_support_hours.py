@@ -4,10 +4,12 @@ priority a source's rule gives."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ilertd.contract.support_hours import END_PATTERN, START_PATTERN
 from ilertd.domain.alert_source import checked_settings as source_settings
 from ilertd.domain.errors import DomainError, InvalidValueError
 from ilertd.domain.support_hours import (
@@ -230,3 +232,17 @@ def test_a_source_ruled_by_support_hours_must_name_them() -> None:
     with pytest.raises(InvalidValueError) as raised:
         source_settings(name="s", support_hours_id=0)
     assert raised.value.field == "supportHours"
+
+
+@pytest.mark.parametrize(
+    "text", ["09:00", " 09:00 ", "00:00", "23:59", "24:00", "9:00", "25:00", "12:60", "", "0900"]
+)
+def test_the_document_patterns_of_times_say_what_the_domain_takes(text: str) -> None:
+    for pattern, end in ((START_PATTERN, False), (END_PATTERN, True)):
+        field = {"start": text, "end": "12:30"} if not end else {"start": "12:31", "end": text}
+        try:
+            checked_settings(name="x", timezone="UTC", support_days={"MONDAY": field})
+            passes = True
+        except InvalidValueError:
+            passes = False
+        assert (re.search(pattern, text) is not None) == passes, (pattern, text)
