@@ -21,8 +21,8 @@ from aiohttp import web
 from projections.alert_sources import list_sources, source_by_id, source_by_key, source_json
 from projections.escalation_policies import policy_by_id
 from projections.maintenance_windows import sources_in_maintenance
-from projections.support_hours import support_hours_by_id
-from projections.team_scope import names_for
+from projections.support_hours import row_teams, support_hours_by_id
+from projections.team_scope import names_for, visible
 
 from ..contract.alert_sources import AlertSource as AlertSourceBody
 from ..contract.alert_sources import AlertSourceInput
@@ -47,6 +47,7 @@ from .team_access import (
     team_listed,
     team_writer,
 )
+from .team_access import viewer as seen_by
 from .writes import bad, domain_problem, load_live, parse_id, pool, save
 
 _NOT_FOUND = "no such alert source"
@@ -180,10 +181,14 @@ async def _check_policy(request: web.Request, settings: dict[str, Any]) -> None:
         raise bad(field, f"there is no escalation policy with id {policy_id}")
 
 
-async def _check_support_hours(request: web.Request, settings: dict[str, Any]) -> None:
-    """The support hours a source names exist (their DELETE is refused while it does)."""
+async def _check_support_hours(request: web.Request, user: Any, settings: dict[str, Any]) -> None:
+    """The support hours a source names exist and the caller may see them (their DELETE is
+    refused while a source names them); invisible ones are as unknown as missing ones."""
     ident = settings.get("support_hours_id")
-    if isinstance(ident, int) and await support_hours_by_id(pool(request), ident) is None:
+    if not isinstance(ident, int):
+        return
+    row = await support_hours_by_id(pool(request), ident)
+    if row is None or not await visible(pool(request), seen_by(user), row_teams(row)):
         raise bad("supportHours.id", f"there are no support hours with id {ident}")
 
 
@@ -209,7 +214,7 @@ async def create_alert_source(request: web.Request, call: Call) -> web.Response:
         raise domain_problem(exc) from None
     await _check_teams(request, caller, call.body, ())
     await _check_policy(request, settings)
-    await _check_support_hours(request, settings)
+    await _check_support_hours(request, caller, settings)
     source_id = await _save(request, caller, source)
     assert source_id is not None  # a new aggregate always has its Created event
     row = await _reread(request, source_id)
@@ -232,7 +237,7 @@ async def replace_alert_source(request: web.Request, call: Call) -> web.Response
         raise domain_problem(exc) from None
     await _check_teams(request, caller, call.body, before)
     await _check_policy(request, settings)
-    await _check_support_hours(request, settings)
+    await _check_support_hours(request, caller, settings)
     await _save(request, caller, source)  # nothing to save when nothing changed
     return json_response(await _present(request, call, await _reread(request, row["id"])))
 

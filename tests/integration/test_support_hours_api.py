@@ -261,3 +261,39 @@ async def test_deleting_support_hours_a_source_uses_is_a_409(capi: Api) -> None:
     assert status == 200
     status, _ = await capi.call("DELETE", f"{BASE}/{hours['id']}")
     assert status == 204
+
+
+async def test_a_source_may_name_only_support_hours_its_writer_sees(capi: Api) -> None:
+    body = {"email": "tam@example.test", "firstName": "Tam", "lastName": "Lead", "role": "USER"}
+    status, user = await capi.call("POST", "/api/users", json=body)
+    assert status == 201, user
+    status, issued = await capi.call("POST", f"/api/users/{user['id']}/api-keys", json={})
+    assert status == 201, issued
+    admins = [{"user": {"id": user["id"]}, "role": "ADMIN"}]
+    status, mine = await capi.call("POST", "/api/teams", json={"name": "a", "members": admins})
+    assert status == 201, mine
+    status, hidden = await capi.call(
+        "POST", "/api/teams", json={"name": "b", "visibility": "PRIVATE"}
+    )
+    assert status == 201, hidden
+    theirs = await create(capi, {**OFFICE, "name": "theirs", "teams": [{"id": hidden["id"]}]})
+    ours = await create(capi, {**OFFICE, "name": "ours", "teams": [{"id": mine["id"]}]})
+    source = {
+        "name": "team source",
+        "teams": [{"id": mine["id"]}],
+        "alertPriorityRule": "HIGH_DURING_SUPPORT_HOURS",
+    }
+    status, problem = await capi.call(
+        "POST",
+        "/api/alert-sources",
+        json={**source, "supportHours": {"id": theirs["id"]}},
+        key=issued["apiKey"],
+    )
+    assert status == 400 and problem["field"] == "supportHours.id", problem
+    status, made = await capi.call(
+        "POST",
+        "/api/alert-sources",
+        json={**source, "supportHours": {"id": ours["id"]}},
+        key=issued["apiKey"],
+    )
+    assert status == 201 and made["supportHours"] == {"id": ours["id"]}, made
