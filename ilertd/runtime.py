@@ -31,9 +31,11 @@ from projections.alert_sources import source_by_id, source_by_key
 from projections.cache import ReadModelCache
 from projections.freshness import ReadBarrier
 from projections.maintenance_windows import NAME as MAINTENANCE_WINDOWS
+from projections.support_hours import NAME as SUPPORT_HOURS
 from projections.users import user_by_id, user_by_key_hash
 
 from .alerts.service import AlertCommands
+from .alerts.support_hours import SupportHoursBook
 from .clock import Clock
 from .config import Config
 from .domain.registry import build_registry
@@ -203,7 +205,8 @@ async def build_runtime(
     # made before the projections that tell it of window changes (and the commands); an
     # engine process keeps no windows' read model to be told by, so it caches nothing
     maintenance = MaintenanceGate(repository, pool, clock, cache=role != "engine")
-    commands = AlertCommands(repository, pool, clock, maintenance)
+    support_hours = SupportHoursBook(pool, cache=role != "engine")  # as the windows
+    commands = AlertCommands(repository, pool, clock, maintenance, support_hours)
     incidents = IncidentCommands(repository, pool, commands)
     timers = TimerEngine(
         pool,
@@ -218,6 +221,7 @@ async def build_runtime(
         pager=pager_changed,
         maintenance=maintenance.changed,
         status_mail=mail_changed,
+        support_hours=support_hours.changed,
     )
     if role == "engine":  # the HTTP process keeps the shared read models
         projections = [p for p in projections if p.leader_only]
@@ -230,6 +234,8 @@ async def build_runtime(
             sources_cache.invalidate()
         elif name == MAINTENANCE_WINDOWS:
             maintenance.invalidate()
+        elif name == SUPPORT_HOURS:
+            support_hours.invalidate()
 
     store.notifier.read_model_listeners.append(read_model_changed)
     settings = notify_settings(config, link_secret)

@@ -20,6 +20,8 @@ from .services import ServicesProjection
 from .status_mail import StatusMailProjection
 from .status_pages import StatusPagesProjection
 from .status_subscribers import StatusSubscribersProjection
+from .support_hours import Listener as SupportHoursListener
+from .support_hours import SupportHoursProjection
 from .teams import TeamsProjection
 from .timers import Listener as TimersListener
 from .timers import TimersProjection
@@ -33,11 +35,13 @@ def all_projections(
     pager: Listener | None = None,
     maintenance: MaintenanceListener | None = None,
     status_mail: Listener | None = None,
+    support_hours: SupportHoursListener | None = None,
 ) -> list[Projection]:
     """Every read model, the leader-only ones told of their changes by the listeners given
     (the timer engine, the dispatcher, the notifier); none where no engine runs. The
     maintenance windows tell the ingest path's cache (``maintenance.gate``); the status page
-    mail outbox tells the subscriber mailer."""
+    mail outbox tells the subscriber mailer; the support hours tell the priority rule's cache
+    (``alerts.support_hours``)."""
     return [
         UsersProjection(),
         AlertsProjection(),
@@ -57,6 +61,7 @@ def all_projections(
         MaintenanceSuppressionsProjection(),
         StatusSubscribersProjection(),
         StatusMailProjection(status_mail),
+        SupportHoursProjection(support_hours),
     ]
 
 

@@ -37,13 +37,15 @@ SETTINGS = (
     "auto_resolution_timeout_s",
     "active",
 )
+#: The support hours' id: absent from events recorded before support hours.
+SUPPORT_HOURS = "support_hours_id"
 #: The teams' ids: absent from events recorded before resources had teams.
 TEAMS = "teams"
 
 
 class AlertSourcesProjection(Projection):
     name = "alert_sources"
-    version = 2  # 2: teams
+    version = 3  # 2: teams; 3: support hours
     tables = ("alert_sources",)
     event_types = frozenset(
         {
@@ -70,6 +72,7 @@ class AlertSourcesProjection(Projection):
                 auto_resolution_timeout_s integer,
                 active                    boolean     NOT NULL,
                 teams                     bigint[]    NOT NULL DEFAULT '{}',
+                support_hours_id          bigint,
                 deleted                   boolean     NOT NULL DEFAULT false,
                 created_at                timestamptz NOT NULL,
                 updated_at                timestamptz NOT NULL
@@ -90,8 +93,8 @@ class AlertSourcesProjection(Projection):
                 INSERT INTO alert_sources (id, stream_id, integration_key, name, integration_type,
                     escalation_policy_id, alert_creation, alert_grouping_window_s,
                     alert_priority_rule, auto_resolution_timeout_s, active, created_at, updated_at,
-                    teams)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
+                    teams, support_hours_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
                 """,
                 event.position,
                 event.stream_id,
@@ -99,6 +102,7 @@ class AlertSourcesProjection(Projection):
                 *(data.get(column) for column in SETTINGS),
                 event.recorded_at,
                 data.get(TEAMS) or [],
+                data.get(SUPPORT_HOURS),
             )
         elif event.type == "alert-source-updated":
             await conn.execute(
@@ -106,13 +110,14 @@ class AlertSourcesProjection(Projection):
                 UPDATE alert_sources SET name = $2, integration_type = $3,
                     escalation_policy_id = $4, alert_creation = $5, alert_grouping_window_s = $6,
                     alert_priority_rule = $7, auto_resolution_timeout_s = $8, active = $9,
-                    updated_at = $10, teams = $11
+                    updated_at = $10, teams = $11, support_hours_id = $12
                 WHERE stream_id = $1
                 """,
                 event.stream_id,
                 *(data.get(column) for column in SETTINGS),
                 event.recorded_at,
                 data.get(TEAMS) or [],
+                data.get(SUPPORT_HOURS),
             )
         elif event.type == "alert-source-key-regenerated":
             await conn.execute(
@@ -201,6 +206,7 @@ def source_json(row: asyncpg.Record, teams: dict[int, str] | None = None) -> dic
     the base URL the caller used, and prefixes it. ``teams``: the names of the row's teams
     (``team_scope.team_names``)."""
     policy = row["escalation_policy_id"]
+    hours = row["support_hours_id"]
     return {
         "id": row["id"],
         "name": row["name"],
@@ -217,4 +223,16 @@ def source_json(row: asyncpg.Record, teams: dict[int, str] | None = None) -> dic
         "createdAt": _iso(row["created_at"]),
         "updatedAt": _iso(row["updated_at"]),
         "teams": teams_json(row["teams"], teams or {}),
+        "supportHours": None if hours is None else {"id": hours},
     }
+
+
+async def sources_using_support_hours(
+    conn: asyncpg.Connection | asyncpg.Pool, support_hours_id: int
+) -> list[int]:
+    """The live sources that name these support hours, by id (what blocks their DELETE)."""
+    rows = await conn.fetch(
+        "SELECT id FROM alert_sources WHERE support_hours_id = $1 AND NOT deleted ORDER BY id",
+        support_hours_id,
+    )
+    return [row["id"] for row in rows]

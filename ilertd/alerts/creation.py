@@ -3,7 +3,8 @@
 A step due as the alert opens is taken in the same append: the first page does not wait
 for a timer to fire and a second command to load the alert again. A source in an active
 maintenance window opens none: ``MaintenanceGate.hold`` records the event and raises
-``Suppressed`` instead (``ilertd.maintenance.gate``).
+``Suppressed`` instead (``ilertd.maintenance.gate``). The priority is the event's own, else
+what the source's ``alertPriorityRule`` gives at the arrival time (``alerts.support_hours``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..engine.escalation import Ended, Policy, Step, first_due, next_step
 from ..maintenance.gate import MaintenanceGate
 from .escalation import apply_step
 from .policies import Policies
+from .support_hours import SupportHoursBook
 
 
 @dataclass(frozen=True)
@@ -45,12 +47,18 @@ class NewAlert:
 
 class Creation:
     def __init__(
-        self, repository: Repository, policies: Policies, clock: Clock, gate: MaintenanceGate
+        self,
+        repository: Repository,
+        policies: Policies,
+        clock: Clock,
+        gate: MaintenanceGate,
+        support_hours: SupportHoursBook,
     ) -> None:
         self.repository = repository
         self.policies = policies
         self.clock = clock
         self.gate = gate
+        self.support_hours = support_hours
 
     async def create(
         self,
@@ -67,7 +75,8 @@ class Creation:
         it and its first position. A replayed idempotency key returns the stored one.
         ``Suppressed`` when a maintenance window holds the source."""
         await self.gate.hold(source, new.summary, new.alert_key, metadata, idempotency_key)
-        priority = new.priority or default_priority(source["alert_priority_rule"])
+        # an event's own priority wins; else the source's rule, at the arrival time
+        priority = new.priority or await self.support_hours.priority(source, self.clock.now())
         policy_id = await self.policies.policy_for(
             source, new.escalation_policy_id, new.routing_key
         )
@@ -119,8 +128,3 @@ class Creation:
             (await self.policies.on_call(policy)).get,
             low_priority=low_priority,
         )
-
-
-def default_priority(rule: str | None) -> str:
-    """Support hours are not modelled yet: *_DURING_SUPPORT_HOURS takes its named level."""
-    return "LOW" if (rule or "HIGH").startswith("LOW") else "HIGH"

@@ -22,6 +22,7 @@ from .history import History
 from .ingest import Ingest
 from .policies import Policies
 from .streams import stream_of
+from .support_hours import SupportHoursBook
 
 
 class AlertCommands:
@@ -31,6 +32,7 @@ class AlertCommands:
         pool: asyncpg.Pool,
         clock: Clock | None = None,
         gate: MaintenanceGate | None = None,
+        support_hours: SupportHoursBook | None = None,
     ) -> None:
         self.repository = repository
         self.pool = pool
@@ -39,9 +41,13 @@ class AlertCommands:
         #: which sources are in maintenance; without one given (a test's own commands),
         #: one that reads the windows on every new alert
         self.maintenance = gate or MaintenanceGate(repository, pool, self.clock, cache=False)
+        #: the support hours priority rules ask; without one given, read on every ask
+        self.support_hours = support_hours or SupportHoursBook(pool, cache=False)
         self.policies = Policies(pool, self.clock)
         self.escalation = Escalation(repository, self.policies, self.clock, locks)
-        self.creation = Creation(repository, self.policies, self.clock, self.maintenance)
+        self.creation = Creation(
+            repository, self.policies, self.clock, self.maintenance, self.support_hours
+        )
         self.history = History(repository, pool)
         self.commands = Commands(repository, pool, self.clock, locks, self.escalation)
         self.ingest = Ingest(

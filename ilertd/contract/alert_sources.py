@@ -77,6 +77,16 @@ class AlertSource(msgspec.Struct, kw_only=True, omit_defaults=False):
     createdAt: ReadOnlyTime | None = None
     updatedAt: ReadOnlyTime | None = None
     teams: Teams | None = None
+    supportHours: (
+        Annotated[
+            IdRef,
+            msgspec.Meta(
+                description='{"id": n}: the support hours a *_DURING_SUPPORT_HOURS '
+                "alertPriorityRule asks at each event's arrival (required with those rules)"
+            ),
+        ]
+        | None
+    ) = None
 
 
 #: alertCreation (or its legacy name) values that group alerts over a window
@@ -101,5 +111,34 @@ WINDOW_RULES = {
         for field in ("alertCreation", "incidentCreation")
     ]
 }
+_DURING = [r.value for r in AlertPriorityRule if r.value.endswith("_DURING_SUPPORT_HOURS")]
+_NEEDS_SUPPORT_HOURS = {
+    "required": ["supportHours"],
+    "properties": {"supportHours": {"not": {"type": "null"}}},
+}
+#: a *_DURING_SUPPORT_HOURS rule needs its support hours (the legacy name counts only
+#: where the new one is absent or null)
+SUPPORT_HOURS_RULES = [
+    {
+        "if": {
+            "required": ["alertPriorityRule"],
+            "properties": {"alertPriorityRule": {"enum": _DURING}},
+        },
+        "then": _NEEDS_SUPPORT_HOURS,
+    },
+    {
+        "if": {
+            "required": ["incidentPriorityRule"],
+            "properties": {
+                "incidentPriorityRule": {"enum": _DURING},
+                "alertPriorityRule": {"type": "null"},
+            },
+        },
+        "then": _NEEDS_SUPPORT_HOURS,
+    },
+]
 #: An alert source as POST and PUT take it.
-AlertSourceInput = Annotated[AlertSource, msgspec.Meta(extra_json_schema=WINDOW_RULES)]
+AlertSourceInput = Annotated[
+    AlertSource,
+    msgspec.Meta(extra_json_schema={"allOf": [*WINDOW_RULES["allOf"], *SUPPORT_HOURS_RULES]}),
+]

@@ -112,6 +112,14 @@ def _policy(value: Any) -> int | None:
     return value
 
 
+def _support_hours(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_POLICY_ID:
+        raise InvalidValueError("supportHours", "id must be a positive integer")
+    return value
+
+
 def _active(value: Any) -> bool:
     if not isinstance(value, bool):
         raise InvalidValueError("active", "must be true or false")
@@ -129,8 +137,10 @@ def checked_settings(
     auto_resolution_timeout_s: Any = None,
     active: Any = True,
     teams: Any = (),
+    support_hours_id: Any = None,
 ) -> dict[str, Any]:
-    """Every setting validated and normalised (trimmed, upper-cased), or InvalidValueError."""
+    """Every setting validated and normalised (trimmed, upper-cased), or InvalidValueError.
+    A ``*_DURING_SUPPORT_HOURS`` rule needs the support hours it asks."""
     settings = {
         "name": _name(name),
         "integration_type": _integration_type(integration_type),
@@ -145,7 +155,16 @@ def checked_settings(
         "auto_resolution_timeout_s": _seconds("autoResolutionTimeout", auto_resolution_timeout_s),
         "active": _active(active),
         "teams": checked_teams(teams),
+        "support_hours_id": _support_hours(support_hours_id),
     }
+    if (
+        settings["alert_priority_rule"].endswith("_DURING_SUPPORT_HOURS")
+        and settings["support_hours_id"] is None
+    ):
+        raise InvalidValueError(
+            "supportHours",
+            f"is required when alertPriorityRule is {settings['alert_priority_rule']}",
+        )
     if (
         settings["alert_creation"] == AlertCreation.ONE_ALERT_GROUPED_PER_WINDOW
         and settings["alert_grouping_window_s"] is None
@@ -180,6 +199,7 @@ class AlertSource(Replaceable, Aggregate):
         auto_resolution_timeout_s: int | None,
         active: bool,
         teams: list[int] = (),  # type: ignore[assignment]  # none in events before teams
+        support_hours_id: int | None = None,  # none in events before support hours
     ) -> None:
         self.integration_key = integration_key
         self.deleted = False
@@ -193,6 +213,7 @@ class AlertSource(Replaceable, Aggregate):
             auto_resolution_timeout_s=auto_resolution_timeout_s,
             active=active,
             teams=teams,
+            support_hours_id=support_hours_id,
         )
 
     def _assign(self, **settings: Any) -> None:
@@ -205,6 +226,7 @@ class AlertSource(Replaceable, Aggregate):
         self.auto_resolution_timeout_s: int | None = settings["auto_resolution_timeout_s"]
         self.active: bool = settings["active"]
         self.teams: list[int] = list(settings["teams"])
+        self.support_hours_id: int | None = settings["support_hours_id"]
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -219,6 +241,7 @@ class AlertSource(Replaceable, Aggregate):
             "auto_resolution_timeout_s": self.auto_resolution_timeout_s,
             "active": self.active,
             "teams": list(self.teams),
+            "support_hours_id": self.support_hours_id,
         }
 
     @event("Updated")
@@ -233,6 +256,7 @@ class AlertSource(Replaceable, Aggregate):
         auto_resolution_timeout_s: int | None,
         active: bool,
         teams: list[int] = (),  # type: ignore[assignment]  # none in events before teams
+        support_hours_id: int | None = None,  # none in events before support hours
     ) -> None:
         self._assign(
             name=name,
@@ -244,6 +268,7 @@ class AlertSource(Replaceable, Aggregate):
             auto_resolution_timeout_s=auto_resolution_timeout_s,
             active=active,
             teams=teams,
+            support_hours_id=support_hours_id,
         )
 
     def regenerate_key(self) -> None:

@@ -18,6 +18,7 @@ from .schedule import Schedule
 from .service import Service
 from .status_page import StatusPage
 from .status_subscription import StatusPageSubscription
+from .support_hours import SupportHours
 from .team import Team
 from .user import User
 
@@ -42,4 +43,5 @@ def build_registry() -> EventRegistry:
     registry.register(MaintenanceWindow)
     registry.register(MaintenanceSuppression)
     registry.register(StatusPageSubscription)
+    registry.register(SupportHours)
     return registry

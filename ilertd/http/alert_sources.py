@@ -21,7 +21,8 @@ from aiohttp import web
 from projections.alert_sources import list_sources, source_by_id, source_by_key, source_json
 from projections.escalation_policies import policy_by_id
 from projections.maintenance_windows import sources_in_maintenance
-from projections.team_scope import names_for
+from projections.support_hours import row_teams, support_hours_by_id
+from projections.team_scope import names_for, visible
 
 from ..contract.alert_sources import AlertSource as AlertSourceBody
 from ..contract.alert_sources import AlertSourceInput
@@ -46,6 +47,7 @@ from .team_access import (
     team_listed,
     team_writer,
 )
+from .team_access import viewer as seen_by
 from .writes import bad, domain_problem, load_live, parse_id, pool, save
 
 _NOT_FOUND = "no such alert source"
@@ -78,6 +80,13 @@ def _policy_id(value: IdRef | int | str | None) -> Any:
     return value
 
 
+def _support_hours_id(value: IdRef | None) -> int | None:
+    """``{"id": n}`` (``{"id": "n"}`` too); the domain checks the number itself."""
+    if value is None:
+        return None
+    return parse_id(value.id) if isinstance(value.id, str) else value.id
+
+
 def _settings(body: AlertSourceBody, teams: Sequence[int] = ()) -> dict[str, Any]:
     """Domain settings from a request body; absent fields take their defaults (PUT replaces
     the whole resource), but absent ``teams`` keep ``teams`` (the current ones). ilert's
@@ -92,6 +101,7 @@ def _settings(body: AlertSourceBody, teams: Sequence[int] = ()) -> dict[str, Any
             "autoResolutionTimeout", body.autoResolutionTimeout
         ),
         "teams": kept(sent_teams(body.teams), teams),
+        "support_hours_id": _support_hours_id(body.supportHours),
     }
     optional = {
         "integration_type": body.integrationType,
@@ -171,6 +181,17 @@ async def _check_policy(request: web.Request, settings: dict[str, Any]) -> None:
         raise bad(field, f"there is no escalation policy with id {policy_id}")
 
 
+async def _check_support_hours(request: web.Request, user: Any, settings: dict[str, Any]) -> None:
+    """The support hours a source names exist and the caller may see them (their DELETE is
+    refused while a source names them); invisible ones are as unknown as missing ones."""
+    ident = settings.get("support_hours_id")
+    if not isinstance(ident, int):
+        return
+    row = await support_hours_by_id(pool(request), ident)
+    if row is None or not await visible(pool(request), seen_by(user), row_teams(row)):
+        raise bad("supportHours.id", f"there are no support hours with id {ident}")
+
+
 async def _reread(request: web.Request, source_id: int) -> asyncpg.Record:
     row = await source_by_id(pool(request), source_id)
     if row is None:  # deleted by someone else in the meantime
@@ -193,6 +214,7 @@ async def create_alert_source(request: web.Request, call: Call) -> web.Response:
         raise domain_problem(exc) from None
     await _check_teams(request, caller, call.body, ())
     await _check_policy(request, settings)
+    await _check_support_hours(request, caller, settings)
     source_id = await _save(request, caller, source)
     assert source_id is not None  # a new aggregate always has its Created event
     row = await _reread(request, source_id)
@@ -215,6 +237,7 @@ async def replace_alert_source(request: web.Request, call: Call) -> web.Response
         raise domain_problem(exc) from None
     await _check_teams(request, caller, call.body, before)
     await _check_policy(request, settings)
+    await _check_support_hours(request, caller, settings)
     await _save(request, caller, source)  # nothing to save when nothing changed
     return json_response(await _present(request, call, await _reread(request, row["id"])))
 

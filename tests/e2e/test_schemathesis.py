@@ -35,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from ilertd.domain.support_hours import DAYS
 from ilertd.http.document import document
 
 from ..pg import create_database, drop_database
@@ -145,6 +146,7 @@ BUSINESS_RULES: dict[tuple[str, str, str], str] = {
             "alert-actions",
             "services",
             "status-pages",
+            "support-hours",
         )
         for operation in (f"POST /api/{base}", f"PUT /api/{base}/{{id}}")
     },
@@ -219,6 +221,25 @@ BUSINESS_RULES: dict[tuple[str, str, str], str] = {
             "POST /api/incidents/{id}/status-updates",
         )
         for start in ("no such service", "service ")
+    },
+    # support hours: a day's end differs from its start, an exception's end follows its
+    # start and both are real dates; a source names support hours that exist
+    **{
+        (operation, field, start): reason
+        for operation in ("POST /api/support-hours", "PUT /api/support-hours/{id}")
+        for field, start, reason in (
+            *(
+                (f"supportDays.{day}.end", "must differ from start", "JSON Schema cannot compare")
+                for day in DAYS
+            ),
+            ("exceptions[].end", "must be after start", "JSON Schema cannot compare two times"),
+            ("exceptions[].start", "must be a date", "a calendar date (no 2026-02-30)"),
+            ("exceptions[].end", "must be a date", "a calendar date (no 2026-02-30)"),
+        )
+    },
+    **{
+        (operation, "supportHours.id", "there are no support hours"): "a reference"
+        for operation in ("POST /api/alert-sources", "PUT /api/alert-sources/{id}")
     },
 }
 
@@ -334,6 +355,17 @@ def _seed(url: str) -> str:
         },
     )
     post("/api/services", {"name": "checkout", "description": "the shop's checkout"})
+    post(
+        "/api/support-hours",
+        {
+            "name": "office",
+            "timezone": "Europe/Berlin",
+            "supportDays": {"MONDAY": {"start": "09:00", "end": "17:00"}},
+            "exceptions": [
+                {"start": "2026-12-24", "end": "2026-12-26", "supportStatus": "OUTSIDE"}
+            ],
+        },
+    )
     incident = post("/api/incidents", {"title": "db down", "summary": "replica lag"})
     post(f"/api/incidents/{incident['id']}/responders", {"user": {"id": user["id"]}})
     post(f"/api/incidents/{incident['id']}/subscribers", {"user": {"id": user["id"]}})

@@ -183,7 +183,7 @@ async def test_put_replaces_the_whole_resource_and_keeps_the_key(api: Api) -> No
     status, updated = await api.call(
         "PUT",
         f"{BASE}/{source['id']}",
-        json={"name": "Renamed", "alertPriorityRule": "HIGH_DURING_SUPPORT_HOURS", "id": 1},
+        json={"name": "Renamed", "alertPriorityRule": "LOW", "id": 1},
     )
     assert status == 200, updated
     assert updated["id"] == source["id"]
@@ -191,7 +191,7 @@ async def test_put_replaces_the_whole_resource_and_keeps_the_key(api: Api) -> No
     assert updated["name"] == "Renamed"
     assert updated["integrationType"] == "API"  # absent: back to the default
     assert updated["escalationPolicy"] is None and updated["autoResolutionTimeout"] is None
-    assert updated["alertPriorityRule"] == "HIGH_DURING_SUPPORT_HOURS"
+    assert updated["alertPriorityRule"] == "LOW"
     assert (
         updated["createdAt"] == source["createdAt"] and updated["updatedAt"] > source["updatedAt"]
     )

@@ -208,6 +208,13 @@ TABLE: dict[str, Access] = {
     "replaceMaintenanceWindow": "RESPONDER",
     "deleteMaintenanceWindow": "RESPONDER",
     "listMaintenanceWindowSuppressedEvents": None,
+    # support hours: a team resource, as services
+    "listSupportHoursList": None,
+    "createSupportHours": ("TEAM", "ADMIN"),
+    "getSupportHoursByName": None,
+    "getSupportHours": None,
+    "replaceSupportHours": ("TEAM", "ADMIN"),
+    "deleteSupportHours": ("TEAM", "ADMIN"),
     "listDeliveries": None,
     "getDelivery": None,
     "retryDelivery": "RESPONDER",
@@ -360,6 +367,7 @@ async def owned(api: Api) -> dict[str, int]:
         },
         "/api/services": {"name": "ops", "teams": teams},
         "/api/status-pages": {"name": "ops", "subdomain": "ops-status", "teams": teams},
+        "/api/support-hours": {"name": "ops", "timezone": "UTC", "teams": teams},
     }
     found = {"/api/teams": team["id"]}
     for base, body in bodies.items():

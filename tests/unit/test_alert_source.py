@@ -25,6 +25,7 @@ def test_defaults_and_normalisation() -> None:
         "auto_resolution_timeout_s": None,
         "active": True,
         "teams": [],
+        "support_hours_id": None,
     }
     assert not source.deleted
     assert event_names(source) == ["Created"]
@@ -36,6 +37,7 @@ def test_open_integration_type_and_case_insensitive_enums() -> None:
         integration_type="new_tool_2026",
         alert_creation="one_alert_per_email",
         alert_priority_rule="low_during_support_hours",
+        support_hours_id=1,
     )
     assert source.integration_type == "NEW_TOOL_2026"
     assert source.alert_creation == "ONE_ALERT_PER_EMAIL"
