@@ -42,6 +42,7 @@ from .engine.invariants import InvariantCheck
 from .engine.leader import Leadership
 from .engine.timers import TimerEngine
 from .engine.worker import Wakeup
+from .inbound.heartbeats import HeartbeatCommands
 from .incidents.commands import IncidentCommands
 from .maintenance.gate import MaintenanceGate
 from .metrics import Metrics
@@ -131,6 +132,8 @@ class Runtime:
     repository: Repository
     alert_commands: AlertCommands
     incident_commands: IncidentCommands
+    #: Heartbeat pings, and the overdue checks the engine's timers make.
+    heartbeats: HeartbeatCommands
     runner: ProjectionRunner
     #: What HTTP requests wait on to read their writes.
     read_barrier: ReadBarrier
@@ -205,9 +208,16 @@ async def build_runtime(
     maintenance = MaintenanceGate(repository, pool, clock, cache=role != "engine")
     commands = AlertCommands(repository, pool, clock, maintenance)
     incidents = IncidentCommands(repository, pool, commands)
+    heartbeats = HeartbeatCommands(
+        repository, pool, clock, commands, lambda source_id: source_by_id(pool, source_id)
+    )
     timers = TimerEngine(
         pool,
-        {TimerKind.AUTO_RESOLVE: commands.auto_resolve, TimerKind.ESCALATE: commands.escalate_due},
+        {
+            TimerKind.AUTO_RESOLVE: commands.auto_resolve,
+            TimerKind.ESCALATE: commands.escalate_due,
+            TimerKind.HEARTBEAT: heartbeats.check_due,
+        },
         clock,
         metrics,
     )
@@ -267,6 +277,7 @@ async def build_runtime(
         repository=repository,
         alert_commands=commands,
         incident_commands=incidents,
+        heartbeats=heartbeats,
         runner=runner,
         read_barrier=ReadBarrier(store, runner),
         users_cache=ReadModelCache(runner, "users"),

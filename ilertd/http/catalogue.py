@@ -23,6 +23,8 @@ from . import (
     escalation_policies,
     events,
     health,
+    heartbeat_monitors,
+    heartbeats,
     incident_paging,
     incidents,
     maintenance_windows,
@@ -61,6 +63,8 @@ MODULES: tuple[ModuleType, ...] = (
     status_site,
     status_subscribe,
     events,
+    heartbeat_monitors,
+    heartbeats,
     document,
 )
 
