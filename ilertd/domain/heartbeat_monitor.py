@@ -147,9 +147,11 @@ class HeartbeatMonitor(Replaceable, Aggregate):
     check_settings = staticmethod(checked_settings)
 
     @staticmethod
-    def create_id(*_: Any, **kwargs: Any) -> UUID:
-        source = kwargs.get("legacy_source_id")
-        return uuid4() if source is None else legacy_stream_id(source)
+    def create_id(legacy_source_id: int | None = None) -> UUID:
+        """eventsourcing passes the ``__init__`` arguments this names."""
+        if legacy_source_id is None:
+            return uuid4()
+        return legacy_stream_id(legacy_source_id)
 
     @classmethod
     def create(cls, **settings: Any) -> HeartbeatMonitor:
