@@ -45,7 +45,9 @@ class HeartbeatMonitor(msgspec.Struct, kw_only=True, omit_defaults=True):
             str,
             msgspec.Meta(
                 max_length=MAX_SUMMARY,
-                description="the overdue alert's summary (default: says which monitor)",
+                pattern="^[^\\x00-\\x1f\\x7f]*$",
+                description="the overdue alert's summary, one line (blank: the default, "
+                "which names the monitor and its interval)",
             ),
         ]
         | None
