@@ -35,7 +35,7 @@ from ..domain.heartbeat_monitor import HeartbeatMonitor, state_at
 from ..domain.wire_time import wire_time
 from ..inbound.heartbeats import ping_time
 from .body import base_url
-from .context import SERVICES
+from .context import SERVICES, runtime
 from .field_access import shown, viewer_of
 from .paging import PAGING, page
 from .problems import ProblemError, json_response
@@ -93,8 +93,8 @@ async def _present_all(
         source_id = row["alert_source_id"]
         if source_id is not None:
             body["alertSource"] = {"id": source_id}
-            if "alertSource" in include:
-                source = await source_by_id(db, source_id)
+            if "alertSource" in include:  # cached: a page of monitors shares few sources
+                source = await runtime(request).source_with_id(source_id)
                 if source is not None:
                     body["alertSource"].update(
                         name=source["name"], integrationType=source["integration_type"]

@@ -227,3 +227,26 @@ async def test_a_legacy_heartbeat_source_key_pings_and_goes_overdue(dsn: str) ->
         )
         ping = f"/api/heartbeats/{api_source['integrationKey']}"
         assert (await api.call("GET", ping, key=False))[0] == 404
+
+
+async def test_two_instances_checking_at_once_open_one_alert(dsn: str) -> None:
+    """The leader's timer and both instances' checks race on one overdue period: the
+    idempotency key and the version check leave one alert and one WentOverdue."""
+    clock = ShiftedClock()
+    async with running_api(dsn, clock=clock) as a, running_api(dsn, clock=clock) as b:
+        monitor = await make_monitor(a)
+        source_id = monitor["alertSource"]["id"]
+        clock.offset = -timedelta(seconds=INTERVAL + 5)  # overdue the moment it is recorded
+        ping = f"/api/heartbeats/{monitor['integrationKey']}"
+        assert (await b.call("HEAD", ping, key=False))[0] == 202
+        clock.offset = timedelta(0)
+        stream = await a.runtime.store.pool.fetchval(
+            "SELECT stream_id FROM heartbeat_monitors WHERE id = $1", monitor["id"]
+        )
+        await asyncio.gather(
+            a.runtime.heartbeats.check_due(stream), b.runtime.heartbeats.check_due(stream)
+        )
+        await asyncio.sleep(1)
+        await a.settle()
+        assert len(await alerts_of(a, source_id)) == 1
+        assert await _count(dsn, "heartbeat-monitor-went-overdue") == 1
