@@ -99,7 +99,7 @@ class HeartbeatCommands:
                 assert latest is not None
                 monitor.checkpoint(latest)
             else:
-                opened = await self._open(monitor_id, monitor)
+                opened = await self.open_alert(monitor_id, monitor)
                 monitor.go_overdue(now, alert_opened=opened)
             try:
                 await self.repository.save(monitor, metadata=_metadata(monitor_id))
@@ -109,16 +109,12 @@ class HeartbeatCommands:
         return False
 
     async def _monitor_id(self, stream_id: UUID) -> int:
-        ident = await self.pool.fetchval(
-            "SELECT id FROM heartbeat_monitors WHERE stream_id = $1", stream_id
-        )
-        if ident is None:  # the read model lags its own creation: the Created position
-            ident = await self.pool.fetchval(
-                "SELECT position FROM events WHERE stream_id = $1 AND version = 1", stream_id
-            )
-        return int(ident)
+        """The API id: the position of the monitor's first event (as the read model has it;
+        read from the store, this never depends on the read model having caught up)."""
+        created = await self.repository.store.read_stream(stream_id, to_version=1)
+        return created[0].position
 
-    async def _open(self, monitor_id: int, monitor: HeartbeatMonitor) -> bool:
+    async def open_alert(self, monitor_id: int, monitor: HeartbeatMonitor) -> bool:
         """The overdue alert, on the monitor's source; False when there is none to open it
         on (no source, or deleted, or inactive: the monitor is OVERDUE all the same)."""
         source = await self._live_source(monitor)

@@ -250,3 +250,26 @@ async def test_two_instances_checking_at_once_open_one_alert(dsn: str) -> None:
         await a.settle()
         assert len(await alerts_of(a, source_id)) == 1
         assert await _count(dsn, "heartbeat-monitor-went-overdue") == 1
+
+
+async def test_a_check_repeated_after_a_crash_adds_nothing_to_the_alert(dsn: str) -> None:
+    """A leader that opened the alert and died before recording WentOverdue: the next
+    check opens it again under the same idempotency key, which replays instead of adding
+    an event to the alert, then records the overdue period."""
+    clock = ShiftedClock()
+    async with running_api(dsn, clock=clock) as api:
+        monitor = await make_monitor(api)
+        ping = f"/api/heartbeats/{monitor['integrationKey']}"
+        assert (await api.call("HEAD", ping, key=False))[0] == 202  # due in 25 s, real
+        clock.offset = timedelta(seconds=INTERVAL + 1)  # and overdue on the daemon's clock
+        heartbeats = api.runtime.heartbeats
+        stream = await api.runtime.store.pool.fetchval(
+            "SELECT stream_id FROM heartbeat_monitors WHERE id = $1", monitor["id"]
+        )
+        before_crash = await api.runtime.repository.load(stream)
+        assert await heartbeats.open_alert(monitor["id"], before_crash)  # the half done
+        assert await heartbeats.check_due(stream) is True
+        await api.settle()
+        assert len(await alerts_of(api, monitor["alertSource"]["id"])) == 1
+        assert await _count(dsn, "alert-event-received") == 0, "the replay wrote nothing"
+        assert await _count(dsn, "heartbeat-monitor-went-overdue") == 1
