@@ -18,7 +18,7 @@ and ``WentOverdue`` is appended at the version read, so a second firing fails it
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -62,8 +62,16 @@ class HeartbeatCommands:
         event it recorded, if it needed one (the caller waits for it: read your writes)."""
         now = self.clock.now()
         await record_ping(self.pool, row["stream_id"], now)
-        if row["last_ping_at"] is not None and not row["overdue"]:
-            return None  # HEALTHY already (an open alert implies OVERDUE or UNKNOWN)
+        recorded = row["last_ping_at"]
+        if (
+            recorded is not None
+            and not row["overdue"]
+            and now < recorded + timedelta(seconds=row["interval_s"])
+        ):
+            # HEALTHY, and not near the timer (an open alert implies OVERDUE or UNKNOWN);
+            # past the deadline the timer may just have recorded the overdue period, which
+            # this row would not show yet: ask the aggregate
+            return None
         for _ in range(MAX_ATTEMPTS):
             monitor: HeartbeatMonitor = await self.repository.load(row["stream_id"])
             if not monitor.needs_ping_event():
