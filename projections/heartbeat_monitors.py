@@ -150,8 +150,13 @@ async def monitor_by_key(conn: Db, key: str) -> asyncpg.Record | None:
 
 
 async def monitor_of_legacy_source(conn: Db, source_id: int) -> asyncpg.Record | None:
+    """What a HEARTBEAT source's own key pings: the oldest monitor that opens its alerts
+    on that source (the source made for a monitor pings the monitor), else the source's
+    implicit monitor, if it has one yet."""
     return await conn.fetchrow(
-        _SELECT + " WHERE m.legacy_source_id = $1 AND NOT m.deleted", source_id
+        _SELECT + " WHERE (m.legacy_source_id = $1 OR m.alert_source_id = $1) AND NOT m.deleted"
+        " ORDER BY m.legacy_source_id IS NOT NULL, m.id LIMIT 1",
+        source_id,
     )
 
 

@@ -3,8 +3,10 @@
 Every client's spelling answers 202 with an empty body (ilert-go sends HEAD, ilert-js HEAD
 with ``accept: text/plain``, ilert-rust GET, ilert's docs GET or POST on the v1 path). The
 key authenticates, as the Events API's does: a monitor's own key, or the integration key
-of an alert source of integrationType HEARTBEAT or HEARTBEAT2 (its implicit monitor, with
-``domain.heartbeat_monitor.LEGACY_INTERVAL_S``, is made at its first ping). Unknown key
+of an alert source of integrationType HEARTBEAT or HEARTBEAT2: the oldest monitor that
+opens its alerts on that source (so the source made for a monitor pings it), or, for a
+source no monitor names, its implicit monitor (``LEGACY_INTERVAL_S``, made at its first
+ping). Unknown key
 404; over ``heartbeats.rate_limit_per_minute`` per key (ilert's 5) 429. A POST body is
 ignored. A ping that changes the monitor's state (the first, or one ending an overdue
 period) waits for its event to reach the read models, so a GET after the 202 shows it.

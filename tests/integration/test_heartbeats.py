@@ -273,3 +273,17 @@ async def test_a_check_repeated_after_a_crash_adds_nothing_to_the_alert(dsn: str
         assert len(await alerts_of(api, monitor["alertSource"]["id"])) == 1
         assert await _count(dsn, "alert-event-received") == 0, "the replay wrote nothing"
         assert await _count(dsn, "heartbeat-monitor-went-overdue") == 1
+
+
+async def test_the_source_made_for_a_monitor_pings_that_monitor(api: Api) -> None:
+    monitor = await make_monitor(api)
+    _, source = await api.call("GET", f"/api/alert-sources/{monitor['alertSource']['id']}")
+    assert source["integrationUrl"] == api.url(f"/api/heartbeats/{source['integrationKey']}")
+    status, _ = await api.call("GET", f"/api/heartbeats/{source['integrationKey']}", key=False)
+    assert status == 202
+    _, read = await api.call("GET", f"/api/heartbeat-monitors/{monitor['id']}")
+    assert read["state"] == "HEALTHY", "no implicit monitor of its own"
+    implicit = await api.runtime.store.pool.fetchval(
+        "SELECT count(*) FROM heartbeat_monitors WHERE legacy_source_id IS NOT NULL"
+    )
+    assert implicit == 0
