@@ -6,7 +6,9 @@ PRIVATE only their members and ADMINs), ADMINs and ADMINs of one of its teams wr
 always carries them, so whoever made the monitor can use it) and only to those who may
 read the key (``field_access``, as the alert source's key). ``alertSource`` absent on
 create: an alert source of integrationType HEARTBEAT2 is created for the monitor, with its
-name and teams. A name already taken answers 409 with the monitor that has it.
+name and teams. A name already taken answers 409: on create with the monitor that has it
+(as ilert), on a rename as a problem naming ``name``. Names are compared among the monitors
+the caller can see, so a 409 never tells of an invisible one.
 """
 
 from __future__ import annotations
@@ -229,6 +231,11 @@ async def replace_one(request: web.Request, call: Call) -> web.Response:
     row = await _find(request, caller)
     settings = _settings(call.body, row)
     await _check(request, caller, call.body, row["teams"])
+    taken = await monitor_by_name(pool(request), call.body.name.strip(), viewer(caller))
+    if taken is not None and taken["id"] != row["id"]:
+        raise ProblemError(
+            409, "CONFLICT", f"name: the heartbeat monitor {taken['id']} has it", field="name"
+        )
     monitor: HeartbeatMonitor = await load_live(request, row, _NOT_FOUND)
     try:
         monitor.update(**settings)

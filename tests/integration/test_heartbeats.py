@@ -81,6 +81,11 @@ async def test_crud_includes_and_a_new_key_for_a_new_interval(api: Api) -> None:
         "POST", "/api/heartbeat-monitors", json={"name": "backup job", "intervalSec": 30}
     )
     assert status == 409 and taken["id"] == monitor["id"]
+    other = await make_monitor(api, name="other job")
+    status, problem = await api.call(
+        "PUT", f"/api/heartbeat-monitors/{other['id']}", json={**same, "intervalSec": 30}
+    )
+    assert status == 409 and "name" in problem["message"]
     assert (await api.call("DELETE", path))[0] == 204
     assert (await api.call("GET", path))[0] == 404
 
