@@ -132,6 +132,14 @@ OPTIONS: tuple[Option, ...] = (
         minimum=0,
     ),
     Option(
+        "heartbeats.rate_limit_per_minute",
+        "ILERTD_HEARTBEATS_RATE_LIMIT_PER_MINUTE",
+        5,
+        int,
+        "heartbeat pings accepted per key per minute (ilert's 5); 0 turns the limit off",
+        minimum=0,
+    ),
+    Option(
         "auth.max_failures",
         "ILERTD_AUTH_MAX_FAILURES",
         10,

@@ -20,11 +20,13 @@ MASK = "***"
 
 #: Path prefixes whose next segment is a secret: the token of a signed action link, an
 #: integration key where a numeric id is expected, the key of a tool webhook URL
-#: (``/api/v1/events/<type>/<key>`` or ``/api/events/<key>``).
+#: (``/api/v1/events/<type>/<key>`` or ``/api/events/<key>``), a heartbeat's ping key.
 _SECRET_SEGMENTS = (
     re.compile(r"^(/r/)[^/]+"),
     re.compile(r"^(/api/alert-sources/)(?![0-9]+(?:/|$))[^/]+"),
     re.compile(r"^(/api/(?:v1/)?events/(?:[^/]+/)?)[^/]+"),
+    # a heartbeat's ping key, however short
+    re.compile(r"^(/api/(?:v1/)?heartbeats/)[^/]+"),
 )
 #: Any segment that looks like a key even where no route expects one (a mistyped path
 #: with a key in it is logged too): an ilertd API key, or a long run of token characters.

@@ -44,6 +44,7 @@ from .engine.invariants import InvariantCheck
 from .engine.leader import Leadership
 from .engine.timers import TimerEngine
 from .engine.worker import Wakeup
+from .inbound.heartbeats import HeartbeatCommands
 from .incidents.commands import IncidentCommands
 from .maintenance.gate import MaintenanceGate
 from .metrics import Metrics
@@ -133,6 +134,8 @@ class Runtime:
     repository: Repository
     alert_commands: AlertCommands
     incident_commands: IncidentCommands
+    #: Heartbeat pings, and the overdue checks the engine's timers make.
+    heartbeats: HeartbeatCommands
     runner: ProjectionRunner
     #: What HTTP requests wait on to read their writes.
     read_barrier: ReadBarrier
@@ -208,9 +211,16 @@ async def build_runtime(
     support_hours = SupportHoursBook(pool, cache=role != "engine")  # as the windows
     commands = AlertCommands(repository, pool, clock, maintenance, support_hours)
     incidents = IncidentCommands(repository, pool, commands)
+    heartbeats = HeartbeatCommands(
+        repository, pool, clock, commands, lambda source_id: source_by_id(pool, source_id)
+    )
     timers = TimerEngine(
         pool,
-        {TimerKind.AUTO_RESOLVE: commands.auto_resolve, TimerKind.ESCALATE: commands.escalate_due},
+        {
+            TimerKind.AUTO_RESOLVE: commands.auto_resolve,
+            TimerKind.ESCALATE: commands.escalate_due,
+            TimerKind.HEARTBEAT: heartbeats.check_due,
+        },
         clock,
         metrics,
     )
@@ -273,6 +283,7 @@ async def build_runtime(
         repository=repository,
         alert_commands=commands,
         incident_commands=incidents,
+        heartbeats=heartbeats,
         runner=runner,
         read_barrier=ReadBarrier(store, runner),
         users_cache=ReadModelCache(runner, "users"),

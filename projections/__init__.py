@@ -4,6 +4,7 @@ from .alert_sources import AlertSourcesProjection
 from .alerts import AlertsProjection
 from .base import Projection
 from .escalation_policies import EscalationPoliciesProjection
+from .heartbeat_monitors import HeartbeatMonitorsProjection
 from .incident_people import IncidentPeopleProjection
 from .incidents import IncidentsProjection
 from .maintenance_windows import Listener as MaintenanceListener
@@ -62,6 +63,7 @@ def all_projections(
         StatusSubscribersProjection(),
         StatusMailProjection(status_mail),
         SupportHoursProjection(support_hours),
+        HeartbeatMonitorsProjection(),
     ]
 
 

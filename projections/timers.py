@@ -1,7 +1,8 @@
 """Timers: what is due when, derived from events so a restart loses none of them.
 
 Each alert has at most one timer of each ``TimerKind``, named ``<kind>:<alert stream>``:
-its auto-resolve deadline and its next escalation step. After each committed batch the
+its auto-resolve deadline and its next escalation step. Each heartbeat monitor has one
+while it waits for a ping: its last recorded ping plus its interval. After each committed batch the
 projection tells its listener (the timer engine, given at construction) which timers were
 set, moved or cancelled.
 """
@@ -20,6 +21,14 @@ from eventstore import RecordedEvent
 from ilertd.domain.timers import TimerKind
 
 from .base import Projection
+
+#: A heartbeat monitor's events that set (pinged) or cancel (the others) its timer.
+HEARTBEAT_EVENTS = (
+    "heartbeat-monitor-pinged",
+    "heartbeat-monitor-went-overdue",
+    "heartbeat-monitor-updated",
+    "heartbeat-monitor-deleted",
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class TimersProjection(Projection):
             "alert-escalated",
             "alert-escalation-ended",
             "alert-rerouted",
+            *HEARTBEAT_EVENTS,
         }
     )
 
@@ -160,7 +170,33 @@ class TimersProjection(Projection):
         )
         self._changes.append(TimerChange(name, TimerKind.ESCALATE, stream_id, at))
 
+    async def _heartbeat(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        """A monitor's ping recorded: due an interval later; overdue, a new key or deleted:
+        no timer until the next recorded ping."""
+        name = TimerKind.HEARTBEAT.timer_name(event.stream_id)
+        if event.type == "heartbeat-monitor-pinged":
+            due = datetime.fromisoformat(event.data["at"]) + timedelta(
+                seconds=event.data["interval_s"]
+            )
+            await conn.execute(
+                "INSERT INTO timers VALUES ($1, $2, $3, $4, NULL) "
+                "ON CONFLICT (name) DO UPDATE SET due_at = $4",
+                name,
+                TimerKind.HEARTBEAT,
+                event.stream_id,
+                due,
+            )
+            self._changes.append(TimerChange(name, TimerKind.HEARTBEAT, event.stream_id, due))
+            return
+        if event.type == "heartbeat-monitor-updated" and not event.data.get("integration_key"):
+            return  # the same key: the deadline stands (a new interval comes with a new key)
+        if await conn.fetchval("DELETE FROM timers WHERE name = $1 RETURNING 1", name):
+            self._changes.append(TimerChange(name, TimerKind.HEARTBEAT, event.stream_id, None))
+
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        if event.type in HEARTBEAT_EVENTS:
+            await self._heartbeat(conn, event)
+            return
         data = event.data
         at = datetime.fromisoformat(data["timestamp"])
         name = TimerKind.AUTO_RESOLVE.timer_name(event.stream_id)

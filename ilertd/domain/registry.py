@@ -12,6 +12,7 @@ from .alert_source import AlertSource
 from .connector import Connector
 from .duty_reminders import ShiftReminders
 from .escalation_policy import EscalationPolicy
+from .heartbeat_monitor import HeartbeatMonitor
 from .incident import Incident, IncidentNumbers
 from .maintenance_window import MaintenanceSuppression, MaintenanceWindow
 from .schedule import Schedule
@@ -44,4 +45,5 @@ def build_registry() -> EventRegistry:
     registry.register(MaintenanceSuppression)
     registry.register(StatusPageSubscription)
     registry.register(SupportHours)
+    registry.register(HeartbeatMonitor)
     return registry

@@ -1,4 +1,4 @@
-"""The kinds of timer an alert can have: what the engine does when one falls due.
+"""The kinds of timer (an alert's, a heartbeat monitor's): what the engine does when one falls due.
 
 Defined once, here, because the timers projection writes them, the timer engine picks a
 command by them and the metrics label by them. The values are what the ``timers`` table
@@ -15,7 +15,9 @@ class TimerKind(StrEnum):
     AUTO_RESOLVE = "auto-resolve"
     #: the alert's next escalation step is due
     ESCALATE = "escalate"
+    #: a heartbeat monitor's interval since its last recorded ping has passed
+    HEARTBEAT = "heartbeat"
 
     def timer_name(self, stream_id: object) -> str:
-        """The one timer of this kind an alert has (``escalate:<alert stream>``)."""
+        """The one timer of this kind a stream has (``escalate:<alert stream>``)."""
         return f"{self.value}:{stream_id}"

@@ -24,6 +24,8 @@ from . import (
     escalation_policies,
     events,
     health,
+    heartbeat_monitors,
+    heartbeats,
     incident_channels,
     incident_paging,
     incidents,
@@ -70,6 +72,8 @@ MODULES: tuple[ModuleType, ...] = (
     alertmanager,
     pagerduty,
     events,
+    heartbeat_monitors,
+    heartbeats,
     document,
 )
 

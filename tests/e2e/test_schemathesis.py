@@ -147,8 +147,14 @@ BUSINESS_RULES: dict[tuple[str, str, str], str] = {
             "services",
             "status-pages",
             "support-hours",
+            "heartbeat-monitors",
         )
         for operation in (f"POST /api/{base}", f"PUT /api/{base}/{{id}}")
+    },
+    # a heartbeat monitor's alert source must exist
+    **{
+        (operation, "alertSource.id", "there is no alert source"): "a reference to what is stored"
+        for operation in ("POST /api/heartbeat-monitors", "PUT /api/heartbeat-monitors/{id}")
     },
     # a rule's contact must be one of the user's, of the channel the method sends to
     **{
@@ -366,6 +372,7 @@ def _seed(url: str) -> str:
             ],
         },
     )
+    post("/api/heartbeat-monitors", {"name": "nightly backup", "intervalSec": 3600})
     incident = post("/api/incidents", {"title": "db down", "summary": "replica lag"})
     post(f"/api/incidents/{incident['id']}/responders", {"user": {"id": user["id"]}})
     post(f"/api/incidents/{incident['id']}/subscribers", {"user": {"id": user["id"]}})

@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from ilertd.app import Services
+from ilertd.clock import Clock
 from ilertd.config import load_config
 from ilertd.http.server import build_app
 from ilertd.runtime import Runtime
@@ -72,8 +73,9 @@ class Api:
 
 
 @contextlib.asynccontextmanager
-async def running_api(dsn: str, **env: str) -> AsyncIterator[Api]:
-    """An in-process daemon on ``dsn``; ``env`` adds ``ILERTD_*`` settings."""
+async def running_api(dsn: str, clock: Clock | None = None, **env: str) -> AsyncIterator[Api]:
+    """An in-process daemon on ``dsn``; ``env`` adds ``ILERTD_*`` settings; ``clock`` is
+    the one every part reads (the system's by default)."""
     config = load_config(
         None,
         env={
@@ -84,7 +86,7 @@ async def running_api(dsn: str, **env: str) -> AsyncIterator[Api]:
             **env,
         },
     )
-    services = Services(config)
+    services = Services(config, clock=clock)
     await services.start()
     server = TestServer(build_app(services))
     await server.start_server()

@@ -36,7 +36,9 @@ def _documented(document: dict) -> set[tuple[str, str]]:
         (method.upper(), _normalise(path))
         for path, item in document["paths"].items()
         for method in item
-        if method in METHODS
+        # HEAD is left out on both sides (aiohttp adds one per GET; the heartbeat pings
+        # declare theirs, and test_heartbeats sends HEAD to each)
+        if method in METHODS and method != "head"
     }
 
 
@@ -117,6 +119,8 @@ async def test_security_is_global_and_lifted_only_where_no_key_is_needed(api: Ap
         "/api/v1/events/prometheus/{key}",
         "/v2/enqueue",
         "/generic/2010-04-15/create_event.json",
+        "/api/heartbeats/{key}",
+        "/api/v1/heartbeats/{key}",
         "/healthz",
         "/readyz",
         "/metrics",

@@ -231,6 +231,18 @@ TABLE: dict[str, Access] = {
     "createAlertmanagerEventV1": "PUBLIC",
     "enqueuePagerDutyEvent": "PUBLIC",
     "createPagerDutyV1Event": "PUBLIC",
+    # heartbeat monitors: team resources as services; pings carry their key in the path
+    "listHeartbeatMonitors": None,
+    "createHeartbeatMonitor": ("TEAM", "ADMIN"),
+    "getHeartbeatMonitorByName": None,
+    "getHeartbeatMonitor": None,
+    "replaceHeartbeatMonitor": ("TEAM", "ADMIN"),
+    "deleteHeartbeatMonitor": ("TEAM", "ADMIN"),
+    **{
+        f"{verb}Heartbeat{suffix}": "PUBLIC"
+        for verb in ("headPing", "getPing", "postPing")
+        for suffix in ("", "V1")
+    },
 }
 
 #: A path value no resource has, per parameter schema: a caller who may call the route gets
@@ -368,6 +380,7 @@ async def owned(api: Api) -> dict[str, int]:
         "/api/services": {"name": "ops", "teams": teams},
         "/api/status-pages": {"name": "ops", "subdomain": "ops-status", "teams": teams},
         "/api/support-hours": {"name": "ops", "timezone": "UTC", "teams": teams},
+        "/api/heartbeat-monitors": {"name": "ops", "intervalSec": 60, "teams": teams},
     }
     found = {"/api/teams": team["id"]}
     for base, body in bodies.items():

@@ -1,12 +1,13 @@
 """Resources that belong to teams, over HTTP, for each kind (escalation policies, alert
-sources, schedules, connectors, alert actions, services): ``teams`` stored and read back
-with names sorted by id, ``[]`` clearing, an absent field keeping (on PUT too), unknown
-teams a 400 naming ``teams[i].id`` that writes nothing, a team ADMIN's rights (and a team
-member's lack of them), PRIVATE teams' resources invisible to non-members, and
-``team-context``."""
+sources, schedules, connectors, alert actions, services, heartbeat monitors): ``teams``
+stored and read back with names sorted by id, ``[]`` clearing, an absent field keeping (on
+PUT too), unknown teams a 400 naming ``teams[i].id`` that writes nothing, a team ADMIN's
+rights (and a team member's lack of them), PRIVATE teams' resources invisible to
+non-members, and ``team-context``."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,14 @@ async def _service(api: Api) -> dict[str, Any]:
     return {"name": "Ops", "description": "the shop"}
 
 
+_MONITORS = itertools.count(1)
+
+
+async def _monitor(api: Api) -> dict[str, Any]:
+    """Names differ: a heartbeat monitor's name is unique (a second one is a 409)."""
+    return {"name": f"Ops {next(_MONITORS)}", "intervalSec": 60}
+
+
 KINDS = {
     "escalation-policies": Kind("/api/escalation-policies", _policy),
     "alert-sources": Kind("/api/alert-sources", _source),
@@ -74,6 +83,7 @@ KINDS = {
     "connectors": Kind("/api/connectors", _connector, by_name=True),
     "alert-actions": Kind("/api/alert-actions", _action, by_name=True),
     "services": Kind("/api/services", _service, by_name=True),
+    "heartbeat-monitors": Kind("/api/heartbeat-monitors", _monitor, by_name=True),
 }
 
 

@@ -20,6 +20,8 @@ TOKEN = "eyJhIjoxfQ.c2lnbmF0dXJl"
         (f"/api/v1/events/prtg/{SECRET}", "/api/v1/events/prtg/***"),
         (f"/api/v1/events/{SECRET}", "/api/v1/events/***"),
         (f"/api/events/mail/{SECRET}", "/api/events/mail/***"),
+        ("/api/heartbeats/short", "/api/heartbeats/***"),
+        ("/api/v1/heartbeats/short", "/api/v1/heartbeats/***"),
         (f"/api/schedules/3/ical?token={TOKEN}", "/api/schedules/3/ical?token=***"),
         (f"/api/schedules/3/ical?x=1&TOKEN={TOKEN}&y=2", "/api/schedules/3/ical?x=1&TOKEN=***&y=2"),
         (f"/api/x?integrationKey={SECRET}", "/api/x?integrationKey=***"),
