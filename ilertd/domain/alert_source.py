@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from .errors import InvalidValueError
 from .lifecycle import Replaceable
+from .source_templates import checked_templates
 from .team_ids import checked_teams
 
 
@@ -129,6 +130,7 @@ def checked_settings(
     auto_resolution_timeout_s: Any = None,
     active: Any = True,
     teams: Any = (),
+    templates: Any = None,
 ) -> dict[str, Any]:
     """Every setting validated and normalised (trimmed, upper-cased), or InvalidValueError."""
     settings = {
@@ -145,6 +147,8 @@ def checked_settings(
         "auto_resolution_timeout_s": _seconds("autoResolutionTimeout", auto_resolution_timeout_s),
         "active": _active(active),
         "teams": checked_teams(teams),
+        # ilert's template fields by their API names (``source_templates``)
+        "templates": checked_templates(templates),
     }
     if (
         settings["alert_creation"] == AlertCreation.ONE_ALERT_GROUPED_PER_WINDOW
@@ -180,6 +184,7 @@ class AlertSource(Replaceable, Aggregate):
         auto_resolution_timeout_s: int | None,
         active: bool,
         teams: list[int] = (),  # type: ignore[assignment]  # none in events before teams
+        templates: dict[str, Any] | None = None,  # none in events before templates
     ) -> None:
         self.integration_key = integration_key
         self.deleted = False
@@ -193,6 +198,7 @@ class AlertSource(Replaceable, Aggregate):
             auto_resolution_timeout_s=auto_resolution_timeout_s,
             active=active,
             teams=teams,
+            templates=templates,
         )
 
     def _assign(self, **settings: Any) -> None:
@@ -205,6 +211,7 @@ class AlertSource(Replaceable, Aggregate):
         self.auto_resolution_timeout_s: int | None = settings["auto_resolution_timeout_s"]
         self.active: bool = settings["active"]
         self.teams: list[int] = list(settings["teams"])
+        self.templates: dict[str, Any] = dict(settings["templates"] or {})
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -219,6 +226,7 @@ class AlertSource(Replaceable, Aggregate):
             "auto_resolution_timeout_s": self.auto_resolution_timeout_s,
             "active": self.active,
             "teams": list(self.teams),
+            "templates": dict(self.templates),
         }
 
     @event("Updated")
@@ -233,6 +241,7 @@ class AlertSource(Replaceable, Aggregate):
         auto_resolution_timeout_s: int | None,
         active: bool,
         teams: list[int] = (),  # type: ignore[assignment]  # none in events before teams
+        templates: dict[str, Any] | None = None,  # none in events before templates
     ) -> None:
         self._assign(
             name=name,
@@ -244,6 +253,7 @@ class AlertSource(Replaceable, Aggregate):
             auto_resolution_timeout_s=auto_resolution_timeout_s,
             active=active,
             teams=teams,
+            templates=templates,
         )
 
     def regenerate_key(self) -> None:

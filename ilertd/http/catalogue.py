@@ -34,6 +34,7 @@ from . import (
     teams,
     user_contacts,
     users,
+    webhooks,
 )
 from .routes import Route
 
@@ -62,6 +63,9 @@ MODULES: tuple[ModuleType, ...] = (
     status_subscribe,
     events,
     document,
+    # last: its /api/v1/events/{type}/{key} is the fallback for tool types without a
+    # module of their own; modules for such types (prometheus...) go before it
+    webhooks,
 )
 
 
