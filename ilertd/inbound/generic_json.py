@@ -58,16 +58,16 @@ def context(body: Any) -> dict[str, Any]:
     return fields
 
 
-def event_type(templates: Mapping[str, Any], ctx: Mapping[str, Any]) -> str | None:
-    """ALERT, ACCEPT or RESOLVE as the filters decide; None: the body is ignored."""
+def event_type(templates: Mapping[str, Any], ctx: Mapping[str, Any]) -> str | Ignored:
+    """ALERT, ACCEPT or RESOLVE as the filters decide, or the filter that ignores it."""
     if "eventFilter" in templates and not holds("eventFilter", templates["eventFilter"], ctx):
-        return None
+        return Ignored("eventFilter")
     for field, verb in (("eventTypeFilterResolve", "RESOLVE"), ("eventTypeFilterAccept", "ACCEPT")):
         if field in templates and holds(field, templates[field], ctx):
             return verb
     create = templates.get("eventTypeFilterCreate")
     if create is not None and not holds("eventTypeFilterCreate", create, ctx):
-        return None
+        return Ignored("eventTypeFilterCreate")
     return "ALERT"
 
 
@@ -126,8 +126,8 @@ def event_from_webhook(
     (or ``source_templates.RenderError``) names the template field at fault."""
     ctx = context(body)
     verb = event_type(templates, ctx)
-    if verb is None:
-        return Ignored("eventFilter" if "eventFilter" in templates else "eventTypeFilterCreate")
+    if isinstance(verb, Ignored):
+        return verb
     alert_key = _text(templates, "alertKeyTemplate", ctx)
     if verb != "ALERT" and not alert_key:
         raise InvalidValueError("alertKeyTemplate", f"must render a key to {verb.lower()} by")

@@ -25,6 +25,7 @@ def test_defaults_and_normalisation() -> None:
         "auto_resolution_timeout_s": None,
         "active": True,
         "teams": [],
+        "templates": {},
     }
     assert not source.deleted
     assert event_names(source) == ["Created"]
