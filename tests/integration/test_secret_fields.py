@@ -436,6 +436,8 @@ NOT_SECRET = {
     "StatusSummary.url": "the public page's own address",
     "SuppressedEvent.alertKey": "the dedup key the sender chose, as Alert.alertKey",
     "StatusSubscriber.email": "personal data, not a credential: its routes are ADMIN-only",
+    "AlertSource.alertKeyTemplate": "a template of the dedup key, e.g. {{ groupKey }}",
+    "LinkTemplate.hrefTemplate": "a template of a link shown on the source's alerts",
 }
 _LOOKS_SECRET = re.compile(
     r"(?i)key|token|secret|password|passwd|credential|signature|url|href|src|header|"
