@@ -16,11 +16,12 @@ Pure: no I/O (jinja2 reads no files here: templates come as strings).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
+from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -165,11 +166,13 @@ def check_template(field: str, source: Any) -> str:
     text = _text(field, source)
     try:
         tree = ENV.parse(text)
+        why = _refusal(tree)
     except TemplateSyntaxError as exc:
         raise InvalidValueError(
             field, f"does not compile: {exc.message} (line {exc.lineno})"
         ) from None
-    why = _refusal(tree)
+    except RecursionError:
+        raise InvalidValueError(field, "is nested too deeply") from None
     if why is not None:
         raise InvalidValueError(field, why)
     return text
@@ -190,10 +193,11 @@ def check_condition(field: str, source: Any) -> str:
     if not text:
         raise InvalidValueError(field, "must be an expression such as status == 'firing'")
     try:
-        tree = _expression_tree(text)
+        why = _refusal(_expression_tree(text))
     except TemplateSyntaxError as exc:
         raise InvalidValueError(field, f"does not compile: {exc.message}") from None
-    why = _refusal(tree)
+    except RecursionError:
+        raise InvalidValueError(field, "is nested too deeply") from None
     if why is not None:
         raise InvalidValueError(field, why)
     return text
@@ -208,7 +212,7 @@ def _text_template(field: str, value: Any) -> dict[str, str] | None:
         field = f"{field}.textTemplate"
         if value is None:
             return None
-    return {"textTemplate": check_template(field, value)}
+    return {"textTemplate": compiles(field, value)}
 
 
 def _priority_template(value: Any) -> dict[str, Any] | None:
@@ -266,8 +270,34 @@ def checked_templates(values: Mapping[str, Any] | None) -> dict[str, Any]:
     checked["linkTemplates"] = _link_templates(values.get("linkTemplates"))
     for field in FILTER_FIELDS:
         value = values.get(field)
-        checked[field] = None if value is None else check_condition(field, value)
+        checked[field] = None if value is None else compiles(field, value, condition=True)
     return {field: value for field, value in checked.items() if value is not None}
+
+
+@lru_cache(maxsize=2048)
+def _compiled(field: str, source: str) -> Template:
+    """The checked, compiled template (sources repeat on every event of their source)."""
+    text = check_template(field, source)
+    try:
+        return ENV.from_string(text)
+    except RecursionError:
+        raise InvalidValueError(field, "is nested too deeply") from None
+
+
+@lru_cache(maxsize=2048)
+def _compiled_condition(field: str, source: str) -> Callable[..., Any]:
+    text = check_condition(field, source)
+    try:
+        return ENV.compile_expression(text)
+    except RecursionError:
+        raise InvalidValueError(field, "is nested too deeply") from None
+
+
+def compiles(field: str, source: str, *, condition: bool = False) -> str:
+    """``source`` if it is in the subset and compiles, else InvalidValueError."""
+    source = _text(field, source)  # a string (hashable) before the caches see it
+    (_compiled_condition if condition else _compiled)(field, source)
+    return source.strip() if condition else source
 
 
 @dataclass(frozen=True)
@@ -286,7 +316,7 @@ def render(field: str, source: str, context: Mapping[str, Any]) -> str:
     parts: list[str] = []
     size = 0
     try:
-        for part in ENV.from_string(check_template(field, source)).generate(context):
+        for part in _compiled(field, source).generate(context):
             size += len(part)
             if size > MAX_OUTPUT:
                 raise RenderError(field, f"renders more than {MAX_OUTPUT} characters")
@@ -301,7 +331,7 @@ def render(field: str, source: str, context: Mapping[str, Any]) -> str:
 def holds(field: str, source: str, context: Mapping[str, Any]) -> bool:
     """Whether the condition ``source`` is truthy on ``context``, or RenderError."""
     try:
-        value = ENV.compile_expression(check_condition(field, source))(**context)
+        value = _compiled_condition(field, source)(**context)
         return bool(value) and not isinstance(value, ChainableUndefined)
     except InvalidValueError:
         raise
