@@ -64,7 +64,7 @@ MODULES: tuple[ModuleType, ...] = (
     events,
     document,
     # last: its /api/v1/events/{type}/{key} is the fallback for tool types without a
-    # module of their own; modules for such types (prometheus...) go before it
+    # route of their own (aiohttp prefers /api/v1/events/prometheus/{key} in any order)
     webhooks,
 )
 

@@ -3,10 +3,11 @@
 mapped by the source's templates (``ilertd.inbound.generic_json``); ``/api/events/...``
 alike. ``/api/v1/...`` answers 200, ``/api/events/...`` 202, as the Events API.
 
-Routing order: the generic ``{type}`` route is the fallback. Types with their own module
-(``prometheus``, and ``grafana`` here) are matched first because their routes are
-registered earlier: this module is the last of ``catalogue.MODULES``, and a module for a
-new type goes before it.
+Routing: the generic ``{type}`` route is the fallback. A type with a route of its own
+(``prometheus``, ``grafana`` here) wins over it whatever the registration order, since
+aiohttp resolves a path by its longest fixed prefix (``/api/v1/events/prometheus``
+before ``/api/v1/events``; ``tests/unit/test_webhook_routing.py`` holds it to that).
+This module is still the last of ``catalogue.MODULES``, so reading the list says so too.
 
 Both paths end in ``events.handle_event``, the Events API's own command: dedup,
 Idempotency-Key, the per-key rate limit, maintenance windows and read-your-writes are
