@@ -13,7 +13,7 @@ from ..domain.alert_source import (
     AlertPriorityRule,
 )
 from ..domain.source_templates import MAX_LINK_TEMPLATES, MAX_MAPPINGS, MAX_TEMPLATE
-from .common import Duration, IdRef, ReadOnlyTime, spaces, trimmed
+from .common import Duration, Id, IdRef, ReadOnlyTime, spaces, trimmed
 from .team_refs import Teams
 from .visibility import Masking, secret
 
@@ -35,7 +35,10 @@ class TextTemplate(msgspec.Struct, kw_only=True, omit_defaults=True):
 class PriorityMapping(msgspec.Struct, kw_only=True, omit_defaults=True):
     value: Annotated[str, msgspec.Meta(max_length=MAX_TEMPLATE)]
     priority: Annotated[
-        str, msgspec.Meta(description="HIGH or LOW", pattern=r"^\s*(?i:high|low)\s*$")
+        str,
+        msgspec.Meta(
+            description="HIGH or LOW", pattern=spaces(r"^\s*([Hh][Ii][Gg][Hh]|[Ll][Oo][Ww])\s*$")
+        ),
     ]
 
 
@@ -96,7 +99,7 @@ class AlertSource(msgspec.Struct, kw_only=True, omit_defaults=False):
         | None
     ) = None
     escalationPolicy: (
-        Annotated[IdRef | int | str, msgspec.Meta(description='{"id": n}; a bare id too')] | None
+        Annotated[IdRef | Id | str, msgspec.Meta(description='{"id": n}; a bare id too')] | None
     ) = None
     alertCreation: AlertCreationName | None = None
     incidentCreation: (

@@ -1,8 +1,8 @@
 """Tool webhook bodies on the wire: Grafana's contact point, and generic JSON.
 
 Grafana's fields as its documentation of the webhook contact point lists them; unknown
-fields are ignored (Grafana adds some), every field may be absent or null except what
-``ilertd.inbound.grafana`` needs (``status``, ``groupKey``), which it names in a 400.
+fields are ignored (Grafana adds some), every field may be absent or null except
+``status`` and ``groupKey``, which ``ilertd.inbound.grafana`` needs.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
+
+from .common import NOT_BLANK, spaces
 
 Labels = dict[str, str]
 
@@ -33,8 +35,19 @@ class GrafanaAlert(msgspec.Struct, kw_only=True):
 class GrafanaWebhook(msgspec.Struct, kw_only=True):
     """What a Grafana webhook contact point posts (unified alerting)."""
 
+    status: Annotated[
+        str,
+        msgspec.Meta(
+            description="firing or resolved",
+            pattern=spaces(
+                r"^\s*(?:[Ff][Ii][Rr][Ii][Nn][Gg]|[Rr][Ee][Ss][Oo][Ll][Vv][Ee][Dd])\s*$"
+            ),
+        ),
+    ]
+    groupKey: Annotated[
+        str, msgspec.Meta(description="one ilert alert per group", pattern=NOT_BLANK)
+    ]
     receiver: str | None = None
-    status: Annotated[str, msgspec.Meta(description="firing or resolved")] | None = None
     orgId: int | None = None
     alerts: list[GrafanaAlert] | None = None
     groupLabels: Labels | None = None
@@ -42,7 +55,6 @@ class GrafanaWebhook(msgspec.Struct, kw_only=True):
     commonAnnotations: Labels | None = None
     externalURL: str | None = None
     version: str | None = None
-    groupKey: Annotated[str, msgspec.Meta(description="one ilert alert per group")] | None = None
     truncatedAlerts: int | None = None
     title: str | None = None
     state: str | None = None

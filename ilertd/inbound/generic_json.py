@@ -115,8 +115,13 @@ def _default_summary(body: Any, tool: str) -> str:
     return f"Event from {tool}"
 
 
-def _json(body: Any) -> bytes:
-    return orjson.dumps(body, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+def _json(body: Any) -> bytes | None:
+    """The body as indented JSON; None for what orjson cannot write (integers beyond 64
+    bits): such a body gets no JSON details and is not kept, but still maps."""
+    try:
+        return orjson.dumps(body, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return None
 
 
 def event_from_webhook(
@@ -133,9 +138,9 @@ def event_from_webhook(
         raise InvalidValueError("alertKeyTemplate", f"must render a key to {verb.lower()} by")
     summary = _text(templates, "summaryTemplate", ctx)
     details = _text(templates, "detailsTemplate", ctx)
-    if details is None:
-        details = _json(body).decode()[:MAX_DETAILS]
     raw = _json(body)
+    if details is None:
+        details = "" if raw is None else raw.decode()[:MAX_DETAILS]
     links, origin = _links(templates, ctx)
     request: dict[str, Any] = {
         "eventType": verb,
@@ -147,7 +152,7 @@ def event_from_webhook(
         "links": links,
         # the body is kept on the alert when it fits the Events API's limit
         "customDetails": body
-        if isinstance(body, Mapping) and len(raw) <= MAX_CUSTOM_DETAILS_BYTES
+        if isinstance(body, Mapping) and raw is not None and len(raw) <= MAX_CUSTOM_DETAILS_BYTES
         else None,
     }
     try:

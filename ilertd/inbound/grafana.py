@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -109,10 +110,21 @@ def _links(alerts: list[GrafanaAlert]) -> list[dict[str, str]]:
             url = getattr(alert, attr)
             if not url or url in seen or len(url) > MAX_URL:
                 continue
-            if url.startswith(("http://", "https://")) and len(links) < MAX_LINKS:
+            if _usable(url) and len(links) < MAX_LINKS:
                 seen.add(url)
                 links.append({"href": url, "text": text})
     return links
+
+
+def _usable(url: str) -> bool:
+    """An absolute http(s) URL the Events API takes; Grafana leaves some blank or odd."""
+    if not url.isprintable() or any(ch.isspace() for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
 
 
 def _custom_details(body: GrafanaWebhook) -> dict[str, Any] | None:
@@ -129,7 +141,11 @@ def _custom_details(body: GrafanaWebhook) -> dict[str, Any] | None:
         for a in body.alerts or ()
     ]
     details = {"alerts": alerts, "orgId": body.orgId, "externalURL": body.externalURL}
-    return details if len(orjson.dumps(details)) <= MAX_CUSTOM_DETAILS_BYTES else None
+    try:
+        size = len(orjson.dumps(details))
+    except orjson.JSONEncodeError:  # an orgId beyond 64 bits, say: not worth refusing
+        return None
+    return details if size <= MAX_CUSTOM_DETAILS_BYTES else None
 
 
 def event_from_grafana(body: GrafanaWebhook, integration_key: str) -> InboundEvent:
