@@ -218,5 +218,7 @@ def test_grafana_keys_priorities_and_errors() -> None:
     assert alert_key("g" * 600).startswith("grafana:") and len(alert_key("g" * 600)) == 72
     assert priority({"severity": "Critical"}) == "HIGH" and priority({}) is None
     with pytest.raises(InvalidValueError) as caught:
-        event_from_grafana(msgspec.convert({"status": "firing"}, GrafanaWebhook), "key")
+        event_from_grafana(GrafanaWebhook(status="firing", groupKey=" "), "key")
     assert caught.value.field == "groupKey"
+    with pytest.raises(msgspec.ValidationError):  # the document requires both
+        msgspec.convert({"status": "firing"}, GrafanaWebhook)
