@@ -21,6 +21,8 @@ from .visibility import Masking, secret
 _CREATION_NAMES = (*(c.value for c in AlertCreation), *LEGACY_ALERT_CREATION)
 AlertCreationName = Literal[_CREATION_NAMES]  # type: ignore[valid-type]
 PriorityRuleName = Literal[tuple(r.value for r in AlertPriorityRule)]  # type: ignore[valid-type]
+#: a bare id as text, as ilert's clients may send it (the handler trims it)
+_IdString = Annotated[str, msgspec.Meta(pattern=spaces(r"^\s*[1-9][0-9]{0,17}\s*$"))]
 _TEMPLATE = Annotated[
     str, msgspec.Meta(max_length=MAX_TEMPLATE, description="Jinja2 subset, sandboxed")
 ]
@@ -99,7 +101,8 @@ class AlertSource(msgspec.Struct, kw_only=True, omit_defaults=False):
         | None
     ) = None
     escalationPolicy: (
-        Annotated[IdRef | Id | str, msgspec.Meta(description='{"id": n}; a bare id too')] | None
+        Annotated[IdRef | Id | _IdString, msgspec.Meta(description='{"id": n}; a bare id too')]
+        | None
     ) = None
     alertCreation: AlertCreationName | None = None
     incidentCreation: (
