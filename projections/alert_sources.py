@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+import orjson
 
 from eventstore import RecordedEvent
 from eventstore.notifier import READ_MODEL_PREFIX
@@ -45,7 +46,7 @@ TEAMS = "teams"
 
 class AlertSourcesProjection(Projection):
     name = "alert_sources"
-    version = 3  # 2: teams; 3: support hours
+    version = 4  # 2: teams; 3: support hours or templates; 4: both
     tables = ("alert_sources",)
     event_types = frozenset(
         {
@@ -79,6 +80,8 @@ class AlertSourcesProjection(Projection):
             );
             CREATE UNIQUE INDEX IF NOT EXISTS alert_sources_integration_key
                 ON alert_sources (integration_key);
+            ALTER TABLE alert_sources
+                ADD COLUMN IF NOT EXISTS templates jsonb NOT NULL DEFAULT '{}';
             """
         )
 
@@ -93,8 +96,9 @@ class AlertSourcesProjection(Projection):
                 INSERT INTO alert_sources (id, stream_id, integration_key, name, integration_type,
                     escalation_policy_id, alert_creation, alert_grouping_window_s,
                     alert_priority_rule, auto_resolution_timeout_s, active, created_at, updated_at,
-                    teams, support_hours_id)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
+                    teams, support_hours_id, templates)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14,
+                    $15::jsonb)
                 """,
                 event.position,
                 event.stream_id,
@@ -103,6 +107,7 @@ class AlertSourcesProjection(Projection):
                 event.recorded_at,
                 data.get(TEAMS) or [],
                 data.get(SUPPORT_HOURS),
+                _templates_text(data),
             )
         elif event.type == "alert-source-updated":
             await conn.execute(
@@ -110,7 +115,8 @@ class AlertSourcesProjection(Projection):
                 UPDATE alert_sources SET name = $2, integration_type = $3,
                     escalation_policy_id = $4, alert_creation = $5, alert_grouping_window_s = $6,
                     alert_priority_rule = $7, auto_resolution_timeout_s = $8, active = $9,
-                    updated_at = $10, teams = $11, support_hours_id = $12
+                    updated_at = $10, teams = $11, support_hours_id = $12,
+                    templates = $13::jsonb
                 WHERE stream_id = $1
                 """,
                 event.stream_id,
@@ -118,6 +124,7 @@ class AlertSourcesProjection(Projection):
                 event.recorded_at,
                 data.get(TEAMS) or [],
                 data.get(SUPPORT_HOURS),
+                _templates_text(data),
             )
         elif event.type == "alert-source-key-regenerated":
             await conn.execute(
@@ -135,6 +142,16 @@ class AlertSourcesProjection(Projection):
                 event.stream_id,
                 event.recorded_at,
             )
+
+
+def _templates_text(data: dict[str, Any]) -> str:
+    """The event's template fields as jsonb text: none in events recorded before them."""
+    return orjson.dumps(data.get("templates") or {}).decode()
+
+
+def source_templates(row: asyncpg.Record) -> dict[str, Any]:
+    """The source's template fields by ilert's names (``domain.source_templates``)."""
+    return orjson.loads(row["templates"] or "{}")
 
 
 async def source_by_key(conn: asyncpg.Connection | asyncpg.Pool, key: str) -> asyncpg.Record | None:

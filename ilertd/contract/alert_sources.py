@@ -12,7 +12,8 @@ from ..domain.alert_source import (
     AlertCreation,
     AlertPriorityRule,
 )
-from .common import Duration, IdRef, ReadOnlyTime, spaces, trimmed
+from ..domain.source_templates import MAX_LINK_TEMPLATES, MAX_MAPPINGS, MAX_TEMPLATE
+from .common import Duration, Id, IdRef, ReadOnlyTime, spaces, trimmed
 from .team_refs import Teams
 from .visibility import Masking, secret
 
@@ -20,6 +21,48 @@ from .visibility import Masking, secret
 _CREATION_NAMES = (*(c.value for c in AlertCreation), *LEGACY_ALERT_CREATION)
 AlertCreationName = Literal[_CREATION_NAMES]  # type: ignore[valid-type]
 PriorityRuleName = Literal[tuple(r.value for r in AlertPriorityRule)]  # type: ignore[valid-type]
+#: a bare id as text, as ilert's clients may send it (the handler trims it)
+_IdString = Annotated[str, msgspec.Meta(pattern=spaces(r"^\s*[1-9][0-9]{0,17}\s*$"))]
+_TEMPLATE = Annotated[
+    str, msgspec.Meta(max_length=MAX_TEMPLATE, description="Jinja2 subset, sandboxed")
+]
+
+
+class TextTemplate(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """ilert's ``{"textTemplate": "..."}``: ``{{ path.to.field }}`` of the webhook body."""
+
+    textTemplate: _TEMPLATE | None = None
+
+
+class PriorityMapping(msgspec.Struct, kw_only=True, omit_defaults=True):
+    value: Annotated[str, msgspec.Meta(max_length=MAX_TEMPLATE)]
+    priority: Annotated[
+        str,
+        msgspec.Meta(
+            description="HIGH or LOW", pattern=spaces(r"^\s*([Hh][Ii][Gg][Hh]|[Ll][Oo][Ww])\s*$")
+        ),
+    ]
+
+
+class PriorityTemplate(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The rendered ``valueTemplate`` picks the priority of the first equal ``value``."""
+
+    valueTemplate: TextTemplate | None = None
+    mappings: Annotated[list[PriorityMapping], msgspec.Meta(max_length=MAX_MAPPINGS)] | None = None
+
+
+class LinkTemplate(msgspec.Struct, kw_only=True, omit_defaults=True):
+    text: Annotated[str, msgspec.Meta(max_length=MAX_TEMPLATE)] | None = None
+    hrefTemplate: TextTemplate | None = None
+
+
+_CONDITION = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=MAX_TEMPLATE,
+        description="a Jinja2 expression on the webhook body, e.g. status == 'firing'",
+    ),
+]
 SourceStatus = Literal["PENDING", "ALL_ACCEPTED", "ALL_RESOLVED", "IN_MAINTENANCE", "DISABLED"]
 
 
@@ -58,7 +101,8 @@ class AlertSource(msgspec.Struct, kw_only=True, omit_defaults=False):
         | None
     ) = None
     escalationPolicy: (
-        Annotated[IdRef | int | str, msgspec.Meta(description='{"id": n}; a bare id too')] | None
+        Annotated[IdRef | Id | _IdString, msgspec.Meta(description='{"id": n}; a bare id too')]
+        | None
     ) = None
     alertCreation: AlertCreationName | None = None
     incidentCreation: (
@@ -87,6 +131,19 @@ class AlertSource(msgspec.Struct, kw_only=True, omit_defaults=False):
         ]
         | None
     ) = None
+    # ilert's template fields (``?include=`` names them in answers; ``domain.source_templates``)
+    alertKeyTemplate: TextTemplate | None = None
+    summaryTemplate: TextTemplate | None = None
+    detailsTemplate: TextTemplate | None = None
+    routingTemplate: TextTemplate | None = None
+    priorityTemplate: PriorityTemplate | None = None
+    linkTemplates: (
+        Annotated[list[LinkTemplate], msgspec.Meta(max_length=MAX_LINK_TEMPLATES)] | None
+    ) = None
+    eventFilter: _CONDITION | None = None
+    eventTypeFilterCreate: _CONDITION | None = None
+    eventTypeFilterAccept: _CONDITION | None = None
+    eventTypeFilterResolve: _CONDITION | None = None
 
 
 #: alertCreation (or its legacy name) values that group alerts over a window

@@ -73,6 +73,8 @@ class ResponseCode(StrEnum):
     NO_OPEN_ALERT = "NO_OPEN_ALERT"
     #: the source is in an active maintenance window: no alert, the event is recorded
     MAINTENANCE_WINDOW_ACTIVE = "MAINTENANCE_WINDOW_ACTIVE"
+    #: a tool webhook body the source's eventFilter or eventTypeFilterCreate dropped
+    EVENT_IGNORED = "EVENT_IGNORED"
 
 
 def _values(enum: type[StrEnum]) -> list[str]:

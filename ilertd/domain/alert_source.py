@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from .errors import InvalidValueError
 from .lifecycle import Replaceable
+from .source_templates import checked_templates
 from .team_ids import checked_teams
 
 
@@ -138,6 +139,7 @@ def checked_settings(
     active: Any = True,
     teams: Any = (),
     support_hours_id: Any = None,
+    templates: Any = None,
 ) -> dict[str, Any]:
     """Every setting validated and normalised (trimmed, upper-cased), or InvalidValueError.
     A ``*_DURING_SUPPORT_HOURS`` rule needs the support hours it asks."""
@@ -156,6 +158,8 @@ def checked_settings(
         "active": _active(active),
         "teams": checked_teams(teams),
         "support_hours_id": _support_hours(support_hours_id),
+        # ilert's template fields by their API names (``source_templates``)
+        "templates": checked_templates(templates),
     }
     if (
         settings["alert_priority_rule"].endswith("_DURING_SUPPORT_HOURS")
@@ -200,6 +204,7 @@ class AlertSource(Replaceable, Aggregate):
         active: bool,
         teams: list[int] = (),  # type: ignore[assignment]  # none in events before teams
         support_hours_id: int | None = None,  # none in events before support hours
+        templates: dict[str, Any] | None = None,  # none in events before templates
     ) -> None:
         self.integration_key = integration_key
         self.deleted = False
@@ -214,6 +219,7 @@ class AlertSource(Replaceable, Aggregate):
             active=active,
             teams=teams,
             support_hours_id=support_hours_id,
+            templates=templates,
         )
 
     def _assign(self, **settings: Any) -> None:
@@ -227,6 +233,7 @@ class AlertSource(Replaceable, Aggregate):
         self.active: bool = settings["active"]
         self.teams: list[int] = list(settings["teams"])
         self.support_hours_id: int | None = settings["support_hours_id"]
+        self.templates: dict[str, Any] = dict(settings["templates"] or {})
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -242,6 +249,7 @@ class AlertSource(Replaceable, Aggregate):
             "active": self.active,
             "teams": list(self.teams),
             "support_hours_id": self.support_hours_id,
+            "templates": dict(self.templates),
         }
 
     @event("Updated")
@@ -257,6 +265,7 @@ class AlertSource(Replaceable, Aggregate):
         active: bool,
         teams: list[int] = (),  # type: ignore[assignment]  # none in events before teams
         support_hours_id: int | None = None,  # none in events before support hours
+        templates: dict[str, Any] | None = None,  # none in events before templates
     ) -> None:
         self._assign(
             name=name,
@@ -269,6 +278,7 @@ class AlertSource(Replaceable, Aggregate):
             active=active,
             teams=teams,
             support_hours_id=support_hours_id,
+            templates=templates,
         )
 
     def regenerate_key(self) -> None:

@@ -16,9 +16,16 @@ from dataclasses import replace
 from typing import Any
 
 import asyncpg
+import msgspec
 from aiohttp import web
 
-from projections.alert_sources import list_sources, source_by_id, source_by_key, source_json
+from projections.alert_sources import (
+    list_sources,
+    source_by_id,
+    source_by_key,
+    source_json,
+    source_templates,
+)
 from projections.escalation_policies import policy_by_id
 from projections.maintenance_windows import sources_in_maintenance
 from projections.support_hours import row_teams, support_hours_by_id
@@ -30,6 +37,7 @@ from ..contract.common import IdRef
 from ..domain.alert_source import AlertSource
 from ..domain.durations import DurationError, parse_duration
 from ..domain.errors import DomainError
+from ..domain.source_templates import FIELDS as TEMPLATE_FIELDS
 from .body import base_url
 from .context import SERVICES
 from .field_access import shown, viewer_of
@@ -102,6 +110,11 @@ def _settings(body: AlertSourceBody, teams: Sequence[int] = ()) -> dict[str, Any
         ),
         "teams": kept(sent_teams(body.teams), teams),
         "support_hours_id": _support_hours_id(body.supportHours),
+        "templates": {
+            name: msgspec.to_builtins(getattr(body, name))
+            for name in TEMPLATE_FIELDS
+            if getattr(body, name) is not None
+        },
     }
     optional = {
         "integration_type": body.integrationType,
@@ -113,16 +126,28 @@ def _settings(body: AlertSourceBody, teams: Sequence[int] = ()) -> dict[str, Any
     return settings
 
 
+def _included(request: web.Request, *, write: bool) -> frozenset[str]:
+    """The template fields an answer carries: those ``?include=`` names (repeatable or
+    comma-separated, as the Terraform provider sends them), all of them after a write."""
+    if write:
+        return frozenset(TEMPLATE_FIELDS)
+    named = {p.strip() for v in request.query.getall("include", []) for p in v.split(",")}
+    return frozenset(named & set(TEMPLATE_FIELDS))
+
+
 async def _present_all(
-    request: web.Request, call: Call, rows: list[asyncpg.Record]
+    request: web.Request, call: Call, rows: list[asyncpg.Record], *, write: bool = False
 ) -> list[dict[str, Any]]:
     teams = await names_for(pool(request), (row["teams"] for row in rows))
     viewer = await viewer_of(request, call.caller)
     now = request.app[SERVICES].clock.now()
     held = await sources_in_maintenance(pool(request), [row["id"] for row in rows], now)
     answers = []
+    include = _included(request, write=write)
     for row in rows:
         body = source_json(row, teams)
+        if include:
+            body.update((k, v) for k, v in source_templates(row).items() if k in include)
         if row["active"] and row["id"] in held:  # an active maintenance window lists it
             body["status"] = "IN_MAINTENANCE"
         body["integrationUrl"] = base_url(request) + body["integrationUrl"]
@@ -130,8 +155,10 @@ async def _present_all(
     return answers
 
 
-async def _present(request: web.Request, call: Call, row: asyncpg.Record) -> dict[str, Any]:
-    return (await _present_all(request, call, [row]))[0]
+async def _present(
+    request: web.Request, call: Call, row: asyncpg.Record, *, write: bool = False
+) -> dict[str, Any]:
+    return (await _present_all(request, call, [row], write=write))[0]
 
 
 async def _row(request: web.Request) -> asyncpg.Record | None:
@@ -218,7 +245,7 @@ async def create_alert_source(request: web.Request, call: Call) -> web.Response:
     source_id = await _save(request, caller, source)
     assert source_id is not None  # a new aggregate always has its Created event
     row = await _reread(request, source_id)
-    return json_response(await _present(request, call, row), status=201)
+    return json_response(await _present(request, call, row, write=True), status=201)
 
 
 async def get_alert_source(request: web.Request, call: Call) -> web.Response:
@@ -239,7 +266,8 @@ async def replace_alert_source(request: web.Request, call: Call) -> web.Response
     await _check_policy(request, settings)
     await _check_support_hours(request, caller, settings)
     await _save(request, caller, source)  # nothing to save when nothing changed
-    return json_response(await _present(request, call, await _reread(request, row["id"])))
+    row = await _reread(request, row["id"])
+    return json_response(await _present(request, call, row, write=True))
 
 
 async def delete_alert_source(request: web.Request, call: Call) -> web.Response:
@@ -252,6 +280,18 @@ async def delete_alert_source(request: web.Request, call: Call) -> web.Response:
     await _save(request, caller, source)
     return web.Response(status=204)
 
+
+INCLUDE = Param(
+    "include",
+    "query",
+    {
+        "type": "array",
+        "items": {"anyOf": [{"enum": list(TEMPLATE_FIELDS)}, {"type": "string"}]},
+    },
+    "template fields to answer (repeatable or comma-separated); create and replace answer "
+    "them all; other values are ignored",
+    explode=True,
+)
 
 ALERT_SOURCES = Resource(
     base="/api/alert-sources",
@@ -268,7 +308,7 @@ ALERT_SOURCES = Resource(
         "the source's id, or (reads and writes alike) its integration key",
     ),
     create_problems=(400, 409),
-    list_params=PAGING,
+    list_params=(*PAGING, INCLUDE),
 )
 
 _listed, _created, _got, _replaced, _deleted = crud_routes(
@@ -292,7 +332,7 @@ ROUTES = (
         authorize=team_creator(),
         description="ADMINs, and team ADMINs for a source whose teams are all theirs",
     ),
-    _got,
+    replace(_got, params=(*_got.params, INCLUDE)),
     replace(_replaced, body=AlertSourceInput, authorize=_TEAM_WRITE, description=_TEAM_TEXT),
     replace(_deleted, authorize=_TEAM_WRITE, description=_TEAM_TEXT),
 )

@@ -40,6 +40,7 @@ from . import (
     teams,
     user_contacts,
     users,
+    webhooks,
 )
 from .routes import Route
 
@@ -75,6 +76,9 @@ MODULES: tuple[ModuleType, ...] = (
     heartbeat_monitors,
     heartbeats,
     document,
+    # last: its /api/v1/events/{type}/{key} is the fallback for tool types without a
+    # route of their own (aiohttp prefers /api/v1/events/prometheus/{key} in any order)
+    webhooks,
 )
 
 

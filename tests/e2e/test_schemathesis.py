@@ -247,6 +247,31 @@ BUSINESS_RULES: dict[tuple[str, str, str], str] = {
         (operation, "supportHours.id", "there are no support hours"): "a reference"
         for operation in ("POST /api/alert-sources", "PUT /api/alert-sources/{id}")
     },
+    # alert-source templates and filters: the grammar of a Jinja2 subset, and what a
+    # sandbox refuses (ilertd/domain/source_templates.py); a priority or link template
+    # without its text template is nothing to render
+    **{
+        (operation, field, start): "the grammar of a template or an expression"
+        for operation in ("POST /api/alert-sources", "PUT /api/alert-sources/{id}")
+        for field in (
+            "alertKeyTemplate.textTemplate",
+            "summaryTemplate.textTemplate",
+            "detailsTemplate.textTemplate",
+            "routingTemplate.textTemplate",
+            "priorityTemplate.valueTemplate.textTemplate",
+            "linkTemplates[].hrefTemplate.textTemplate",
+            "eventFilter",
+            "eventTypeFilterCreate",
+            "eventTypeFilterAccept",
+            "eventTypeFilterResolve",
+        )
+        for start in ("",)
+    },
+    **{
+        (operation, field, "is required"): "a template's text, optional in ilert's type"
+        for operation in ("POST /api/alert-sources", "PUT /api/alert-sources/{id}")
+        for field in ("priorityTemplate.valueTemplate", "linkTemplates[].hrefTemplate")
+    },
 }
 
 #: Refusals any operation may give a request the document admits, by message.

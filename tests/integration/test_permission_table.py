@@ -243,6 +243,11 @@ TABLE: dict[str, Access] = {
         for verb in ("headPing", "getPing", "postPing")
         for suffix in ("", "V1")
     },
+    # tool webhooks, the integration key in the path (ilertd/http/webhooks.py)
+    "createGrafanaEvent": "PUBLIC",
+    "createGrafanaEventV1": "PUBLIC",
+    "createWebhookEvent": "PUBLIC",
+    "createWebhookEventV1": "PUBLIC",
 }
 
 #: A path value no resource has, per parameter schema: a caller who may call the route gets

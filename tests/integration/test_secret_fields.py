@@ -440,6 +440,8 @@ NOT_SECRET = {
     "StatusSubscriber.email": "personal data, not a credential: its routes are ADMIN-only",
     "PagerDutyAccepted.dedup_key": "the dedup key the sender chose (or was given), as alertKey",
     "PagerDutyV1Accepted.incident_key": "PagerDuty v1's name of dedup_key",
+    "AlertSource.alertKeyTemplate": "a template of the dedup key, e.g. {{ groupKey }}",
+    "LinkTemplate.hrefTemplate": "a template of a link shown on the source's alerts",
 }
 _LOOKS_SECRET = re.compile(
     r"(?i)key|token|secret|password|passwd|credential|signature|url|href|src|header|"

@@ -26,6 +26,7 @@ def test_defaults_and_normalisation() -> None:
         "active": True,
         "teams": [],
         "support_hours_id": None,
+        "templates": {},
     }
     assert not source.deleted
     assert event_names(source) == ["Created"]
