@@ -38,6 +38,7 @@ from ..domain.alert_source import AlertSource
 from ..domain.durations import DurationError, parse_duration
 from ..domain.errors import DomainError
 from ..domain.source_templates import FIELDS as TEMPLATE_FIELDS
+from ..inbound.email import EMAIL_TYPES
 from .body import base_url
 from .context import SERVICES
 from .field_access import shown, viewer_of
@@ -150,9 +151,18 @@ async def _present_all(
             body.update((k, v) for k, v in source_templates(row).items() if k in include)
         if row["active"] and row["id"] in held:  # an active maintenance window lists it
             body["status"] = "IN_MAINTENANCE"
-        body["integrationUrl"] = base_url(request) + body["integrationUrl"]
+        body["integrationUrl"] = _integration_url(request, row, body["integrationUrl"])
         answers.append(shown(AlertSourceBody, body, viewer))
     return answers
+
+
+def _integration_url(request: web.Request, row: asyncpg.Record, path: str) -> str:
+    """Where the source takes events: an e-mail source's mail address while the inbound
+    e-mail listener serves a domain (``mailto:<key>@<domain>``), else the daemon's URL."""
+    domain = request.app[SERVICES].config["inbound_email.domain"]
+    if row["integration_type"] in EMAIL_TYPES and domain:
+        return f"mailto:{row['integration_key']}@{domain}"
+    return base_url(request) + path
 
 
 async def _present(

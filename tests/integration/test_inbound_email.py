@@ -37,7 +37,7 @@ class Mailbox:
 
 @pytest.fixture
 async def mailbox(dsn: str) -> AsyncIterator[Mailbox]:
-    async with running_api(dsn) as api:
+    async with running_api(dsn, ILERTD_INBOUND_EMAIL_DOMAIN=DOMAIN) as api:
         settings = EmailSettings("127.0.0.1", 0, DOMAIN, MAX_BYTES)
         listener = MailListener(api.runtime, api.server.app[RATE_LIMITER], settings)
         await listener.start()
@@ -119,6 +119,16 @@ async def test_a_mail_opens_an_alert_readable_right_after_250(mailbox: Mailbox) 
     assert alert["status"] == "PENDING"
     status, got = await api.call("GET", f"/api/alerts/{alert['id']}?include=customDetails")
     assert status == 200 and got["customDetails"]["email"]["from"] == "monitor@example.test"
+
+
+async def test_an_email_source_answers_its_address_as_integration_url(mailbox: Mailbox) -> None:
+    api = mailbox.api
+    source = await make_source(api)
+    assert source["integrationUrl"] == f"mailto:{address(source)}"
+    status, got = await api.call("GET", f"/api/alert-sources/{source['id']}")
+    assert status == 200 and got["integrationUrl"] == f"mailto:{address(source)}"
+    status, other = await api.call("POST", "/api/alert-sources", json={"name": "api"})
+    assert status == 201 and other["integrationUrl"].endswith("/api/events")
 
 
 async def test_html_only_mail_gives_its_text_and_encoded_subjects_are_decoded(
