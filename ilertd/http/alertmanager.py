@@ -17,6 +17,7 @@ from ..inbound.prometheus import event_from_alertmanager
 from ..inbound.replays import fingerprint
 from .events import IDEMPOTENCY_KEY, handle_event
 from .routes import Answer, Call, Param, Route
+from .webhooks import with_source_templates
 
 KEY = Param(
     "key",
@@ -28,6 +29,7 @@ KEY = Param(
 
 async def post_alertmanager(request: web.Request, call: Call) -> web.Response:
     event = event_from_alertmanager(call.body, request.match_info["key"])
+    event = await with_source_templates(request, event, call.body)
     # as the Events API: only a keyed request pays for the fingerprint's parse
     keyed = "Idempotency-Key" in request.headers
     request_fingerprint = fingerprint(orjson.loads(await request.read())) if keyed else ""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import orjson
 from aiohttp import web
 
@@ -28,7 +29,7 @@ from ..contract.events import EventResponse
 from ..contract.webhooks import GenericWebhook, GrafanaWebhook
 from ..domain.errors import InvalidValueError
 from ..domain.source_templates import RenderError
-from ..inbound.generic_json import Ignored, event_from_webhook
+from ..inbound.generic_json import Ignored, event_from_webhook, overlaid
 from ..inbound.grafana import event_from_grafana
 from ..inbound.ilert_events import InboundEvent
 from ..inbound.replays import fingerprint
@@ -60,11 +61,29 @@ async def _send(request: web.Request, event: InboundEvent, *, legacy: bool) -> w
     )
 
 
+async def with_source_templates(
+    request: web.Request, event: InboundEvent, body: Any
+) -> InboundEvent:
+    """A tool's event with its source's templates applied over the tool's mapping
+    (``generic_json.overlaid``); an unknown key is left for ``handle_event``'s 404."""
+    source = await runtime(request).source_with_key(event.integration_key)
+    if source is None:
+        return event
+    templates = source_templates(source)
+    if not templates:
+        return event
+    try:
+        return overlaid(event, msgspec.to_builtins(body), templates)
+    except (InvalidValueError, RenderError) as exc:
+        raise _bad(exc) from None
+
+
 async def _grafana(request: web.Request, call: Call, *, legacy: bool) -> web.Response:
     try:
         event = event_from_grafana(call.body, request.match_info["key"])
     except InvalidValueError as exc:
         raise _bad(exc) from None
+    event = await with_source_templates(request, event, call.body)
     return await _send(request, event, legacy=legacy)
 
 

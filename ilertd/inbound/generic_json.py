@@ -172,3 +172,44 @@ def _blamed(exc: InvalidValueError, origin: list[int]) -> tuple[str, str]:
     if head in _BLAME:
         return _BLAME[head], f"renders a bad {head}: {message}"
     return "body", message
+
+
+#: What a tool's own mapping (Alertmanager, Grafana) lets the source's templates replace
+_OVERLAID = ("alertKeyTemplate", "summaryTemplate", "detailsTemplate", "routingTemplate")
+
+
+def overlaid(event: InboundEvent, body: Any, templates: Mapping[str, Any]) -> InboundEvent:
+    """A tool's event with the source's templates applied over its mapping: each template
+    set and rendering non-blank replaces that field (the key on every event type, so a
+    resolve finds what the firing opened; summary, details, routing, priority and links
+    on an ALERT). The tool decides the event type; the filters are for generic webhooks.
+    InvalidValueError or RenderError names the template field at fault."""
+    if not any(name in templates for name in (*_OVERLAID, "priorityTemplate", "linkTemplates")):
+        return event
+    ctx = context(body)
+    request: dict[str, Any] = {
+        "eventType": event.event_type.value,
+        "alertKey": _text(templates, "alertKeyTemplate", ctx) or event.alert_key,
+        "summary": event.summary,
+        "details": event.details,
+        "priority": event.priority,
+        "severity": event.severity,
+        "routingKey": event.routing_key,
+        "links": list(event.links),
+        "images": list(event.images),
+        "labels": event.labels,
+        "customDetails": event.custom_details,
+    }
+    links: list[dict[str, Any]] = []
+    origin: list[int] = []
+    if request["eventType"] == "ALERT":
+        request["summary"] = _text(templates, "summaryTemplate", ctx) or event.summary
+        request["details"] = _text(templates, "detailsTemplate", ctx) or event.details
+        request["routingKey"] = _text(templates, "routingTemplate", ctx) or event.routing_key
+        request["priority"] = _priority(templates, ctx) or event.priority
+        links, origin = _links(templates, ctx)
+        request["links"] = [*links, *event.links]
+    try:
+        return parse_event(request, integration_key_from_path=event.integration_key)
+    except InvalidValueError as exc:
+        raise InvalidValueError(*_blamed(exc, origin)) from None

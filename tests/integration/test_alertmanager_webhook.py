@@ -155,3 +155,43 @@ async def test_idempotency_key_replays_the_first_answer(api: Api) -> None:
         api, source["integrationKey"], group(receiver="other"), headers=headers
     )
     assert status == 422 and problem["field"] == "Idempotency-Key"
+
+
+async def test_the_sources_templates_apply_over_the_mapping(api: Api) -> None:
+    """The issue's "alertKey from groupKey, or the source's alertKeyTemplate": templates set
+    on a PROMETHEUS source replace the mapped fields; a resolve finds the templated key."""
+    source = await make_source(
+        api,
+        integrationType="PROMETHEUS",
+        alertKeyTemplate={"textTemplate": "{{ commonLabels.alertname }}/{{ commonLabels.job }}"},
+        summaryTemplate={"textTemplate": "{{ commonLabels.job }}: {{ alerts | length }} slow"},
+        priorityTemplate={
+            "valueTemplate": {"textTemplate": "{{ commonLabels.severity }}"},
+            "mappings": [{"value": "critical", "priority": "LOW"}],
+        },
+    )
+    key = source["integrationKey"]
+    status, first = await post(api, key, group())
+    assert status == 202 and first["responseCode"] == "NEW_ALERT_CREATED", first
+    assert first["alertKey"] == "HighLatency/api"
+    alert = await alert_of(api, first["alertId"])
+    assert alert["summary"] == "api: 2 slow"
+    assert alert["priority"] == "LOW"  # the mapping over the severity label's HIGH
+    assert "web-1:9100" in alert["details"]  # no detailsTemplate: the mapping's details
+    status, resolved = await post(api, key, group("resolved"))
+    assert status == 202 and resolved["responseCode"] == "ALERT_RESOLVED", resolved
+    assert resolved["alertId"] == first["alertId"]
+    # a template that fails on this body names its field, and nothing is written
+    status, _ = await api.call(
+        "PUT",
+        f"/api/alert-sources/{source['id']}",
+        json={
+            "name": "prom",
+            "integrationType": "PROMETHEUS",
+            "summaryTemplate": {"textTemplate": "{{ commonLabels.job + 1 }}"},
+        },
+    )
+    assert status == 200
+    await api.settle()
+    status, problem = await post(api, key, group())
+    assert status == 400 and problem["field"].startswith("summaryTemplate"), problem

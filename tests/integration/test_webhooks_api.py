@@ -366,6 +366,35 @@ async def test_grafana_firing_then_resolved(api: Api) -> None:
     assert await alert_count(api) == 1
 
 
+async def test_grafana_takes_the_sources_templates_over_its_mapping(api: Api) -> None:
+    source = await make_source(
+        api,
+        "GRAFANA",
+        alertKeyTemplate={"textTemplate": "cpu-{{ commonLabels.alertname }}"},
+        detailsTemplate={
+            "textTemplate": "{{ alerts | length }} hosts: {{ commonAnnotations.summary }}"
+        },
+        linkTemplates=[
+            {
+                "text": "Runbook",
+                "hrefTemplate": {"textTemplate": "https://wiki.test/{{ groupLabels.alertname }}"},
+            }
+        ],
+    )
+    path = _path(source)
+    status, opened = await post(api, path, GRAFANA_FIRING)
+    assert status == 200 and opened["responseCode"] == "NEW_ALERT_CREATED", opened
+    got = await alert(api, opened["alertId"])
+    assert got["alertKey"] == "cpu-HighCPU"
+    assert got["summary"] == "[FIRING:2] HighCPU (critical)"  # no summaryTemplate: Grafana's
+    assert got["details"] == "2 hosts: CPU above 90%"
+    assert got["links"][0] == {"href": "https://wiki.test/HighCPU", "text": "Runbook"}
+    assert [link["text"] for link in got["links"][1:]][:1] == ["Source"]
+    status, resolved = await post(api, path, grafana_resolved())
+    assert status == 200 and resolved["responseCode"] == "ALERT_RESOLVED", resolved
+    assert resolved["alertId"] == opened["alertId"]
+
+
 async def test_grafana_bad_bodies_name_the_field(api: Api) -> None:
     source = await make_source(api, "GRAFANA")
     path = _path(source)
