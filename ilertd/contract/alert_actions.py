@@ -11,7 +11,10 @@ from ..domain import conditions
 from ..domain.alert_action import (
     CHOOSABLE_TYPES,
     CONNECTOR_TYPES,
+    HEADER_NAME_PATTERN,
+    HEADER_VALUE_PATTERN,
     MAX_DELAY_S,
+    MAX_HEADER_VALUE,
     MAX_NOT_RESOLVED_S,
     MAX_RECIPIENTS,
     URL_PARAM,
@@ -50,10 +53,14 @@ CONDITIONS_TEXT = (
 
 
 class WebhookHeader(msgspec.Struct, kw_only=True):
-    key: str
+    key: Annotated[
+        str, msgspec.Meta(pattern=f"^{HEADER_NAME_PATTERN}$", description="an HTTP header name")
+    ]
     #: ilert-go leaves an empty value out (``omitempty``)
     value: Annotated[
-        str, secret(Masking.VALUE, "an Authorization header, an API key, a bearer token")
+        str,
+        msgspec.Meta(pattern=f"^{HEADER_VALUE_PATTERN}$", max_length=MAX_HEADER_VALUE),
+        secret(Masking.VALUE, "an Authorization header, an API key, a bearer token"),
     ] = ""
 
 

@@ -84,7 +84,12 @@ MAX_TEMPLATE = 65_536
 MAX_HEADERS = 20
 MAX_RECIPIENTS = 50
 MAX_ID = 2**63 - 1
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
+#: an HTTP header name (RFC 9110 token), at most 128 characters; the contract states it too
+HEADER_NAME_PATTERN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}"
+#: a header value: one line
+HEADER_VALUE_PATTERN = r"[^\x00-\x1f\x7f]*"
+MAX_HEADER_VALUE = 4096
+_HEADER_NAME = re.compile(HEADER_NAME_PATTERN)
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 _RESERVED_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
 
@@ -172,8 +177,12 @@ def _headers(value: Any) -> list[dict[str, str]]:
         if not isinstance(key, str) or not _HEADER_NAME.fullmatch(key):
             raise InvalidValueError(f"{field}.key", "must be an HTTP header name")
         if key.lower() in _RESERVED_HEADERS or key.lower().startswith("x-ilertd-"):
-            raise InvalidValueError(f"{field}.key", f"{key} is set by ilertd itself")
-        if not isinstance(text, str) or len(text) > 4096 or re.search(r"[\x00-\x1f\x7f]", text):
+            raise InvalidValueError(f"{field}.key", f"ilertd sets {key} itself")
+        if (
+            not isinstance(text, str)
+            or len(text) > MAX_HEADER_VALUE
+            or not re.fullmatch(HEADER_VALUE_PATTERN, text)
+        ):
             raise InvalidValueError(f"{field}.value", "must be one line of at most 4096")
         headers.append({"key": key, "value": text})
     return headers

@@ -135,6 +135,12 @@ BUSINESS_RULES: dict[tuple[str, str, str], str] = {
         for operation in ("POST /api/alert-actions", "PUT /api/alert-actions/{id}")
         for start in ("no connector", "a ", "params.")
     },
+    # the headers ilertd sets itself (Host, Content-Length, X-Ilertd-*) are a list of names
+    # a header's schema could only state as a negative lookahead
+    **{
+        (operation, "params.headers[].key", "ilertd sets "): "headers ilertd sets itself"
+        for operation in ("POST /api/alert-actions", "PUT /api/alert-actions/{id}")
+    },
     # a team named in a resource must exist
     **{
         (operation, "teams[].id", "no team"): "a reference to what is stored"
