@@ -51,6 +51,7 @@ EXAMPLES = int(os.environ.get("ILERTD_SCHEMATHESIS_EXAMPLES", "12"))
 BUSINESS_RULES: dict[tuple[str, str, str], str] = {
     ("POST /api/alerts", "alertSource.id", "no alert source"): "a reference to what is stored",
     ("POST /api/alerts/{id}/responders", "user.id", "no such user"): "a reference",
+    ("POST /api/schedules/{id}/overrides", "user", "no such user"): "a reference",
     ("PUT /api/alerts/{id}/assign", "user", "no such user"): "a reference",
     ("PUT /api/alerts/{id}/assign", "policy", "no such escalation policy"): "a reference",
     ("PUT /api/alerts/{id}/assign", "schedule", "no such schedule"): "a reference",
