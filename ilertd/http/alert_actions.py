@@ -42,8 +42,7 @@ from .paging import PAGING, page
 from .problems import ProblemError, json_response
 from .routes import Answer, Call, Param, Resource, Route, crud_routes
 from .team_access import (
-    check_team_change,
-    check_teams,
+    check_sent_teams,
     kept,
     list_scope,
     require_visible,
@@ -216,16 +215,6 @@ async def _teams_of(request: web.Request) -> list[int] | None:
     return None if teams is None else list(teams)
 
 
-async def _check_teams(
-    request: web.Request, user: Any, body: AlertActionBody, before: Sequence[int]
-) -> None:
-    """The sent teams exist and are visible, and the caller may set them."""
-    sent = sent_teams(body.teams)
-    if sent is not None:
-        await check_teams(request, user, sent)
-    await check_team_change(request, user, before, kept(sent, before))
-
-
 async def _answer(
     request: web.Request, call: Call, action_id: int, status: int = 200
 ) -> web.Response:
@@ -250,7 +239,7 @@ async def create_action(request: web.Request, call: Call) -> web.Response:
         action = AlertAction.create(**settings)
     except DomainError as exc:
         raise domain_problem(exc) from None
-    await _check_teams(request, call.caller, call.body, ())
+    await check_sent_teams(request, call.caller, call.body.teams, ())
     await _check_references(request, action)
     action_id = await save(request, call.caller, action)
     assert action_id is not None
@@ -264,7 +253,7 @@ async def get_action(request: web.Request, call: Call) -> web.Response:
 async def replace_action(request: web.Request, call: Call) -> web.Response:
     row = await _find(request, call.caller)
     settings = _settings(_unmasked(call.body, row), row_teams(row))
-    await _check_teams(request, call.caller, call.body, row_teams(row))
+    await check_sent_teams(request, call.caller, call.body.teams, row_teams(row))
     action: AlertAction = await load_live(request, row, _NOT_FOUND)
     try:
         action.update(**settings)

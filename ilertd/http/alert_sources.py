@@ -46,8 +46,7 @@ from .paging import PAGING, page
 from .problems import ProblemError, json_response
 from .routes import Call, Param, Resource, crud_routes
 from .team_access import (
-    check_team_change,
-    check_teams,
+    check_sent_teams,
     kept,
     list_scope,
     require_visible,
@@ -194,16 +193,6 @@ async def _teams_of(request: web.Request) -> list[int] | None:
     return None if row is None else list(row["teams"])
 
 
-async def _check_teams(
-    request: web.Request, user: Any, body: AlertSourceBody, before: Sequence[int]
-) -> None:
-    """The sent teams exist and are visible, and the caller may set them."""
-    sent = sent_teams(body.teams)
-    if sent is not None:
-        await check_teams(request, user, sent)
-    await check_team_change(request, user, before, kept(sent, before))
-
-
 async def _save(request: web.Request, caller: asyncpg.Record, source: AlertSource) -> int | None:
     """As ``writes.save``; alert sources' events have never carried the request id."""
     return await save(request, caller, source)
@@ -249,7 +238,7 @@ async def create_alert_source(request: web.Request, call: Call) -> web.Response:
         source = AlertSource.create(**settings)
     except DomainError as exc:
         raise domain_problem(exc) from None
-    await _check_teams(request, caller, call.body, ())
+    await check_sent_teams(request, caller, call.body.teams, ())
     await _check_policy(request, settings)
     await _check_support_hours(request, caller, settings)
     source_id = await _save(request, caller, source)
@@ -272,7 +261,7 @@ async def replace_alert_source(request: web.Request, call: Call) -> web.Response
         source.update(**settings)
     except DomainError as exc:
         raise domain_problem(exc) from None
-    await _check_teams(request, caller, call.body, before)
+    await check_sent_teams(request, caller, call.body.teams, before)
     await _check_policy(request, settings)
     await _check_support_hours(request, caller, settings)
     await _save(request, caller, source)  # nothing to save when nothing changed

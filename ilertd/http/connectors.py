@@ -10,7 +10,6 @@ id is answered as a decimal string, as ilert's clients decode it (``contract.ale
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -38,8 +37,7 @@ from .paging import PAGING, page
 from .problems import ProblemError, json_response
 from .routes import Answer, Call, Param, Resource, Route, crud_routes
 from .team_access import (
-    check_team_change,
-    check_teams,
+    check_sent_teams,
     kept,
     list_scope,
     require_visible,
@@ -121,16 +119,6 @@ async def _teams_of(request: web.Request) -> list[int] | None:
     return None if teams is None else list(teams)
 
 
-async def _check_teams(
-    request: web.Request, user: Any, body: ConnectorBody, before: Sequence[int]
-) -> None:
-    """The sent teams exist and are visible, and the caller may set them."""
-    sent = sent_teams(body.teams)
-    if sent is not None:
-        await check_teams(request, user, sent)
-    await check_team_change(request, user, before, kept(sent, before))
-
-
 async def _reread(request: web.Request, connector_id: int) -> dict[str, Any]:
     row = await connector_by_id(pool(request), connector_id, runtime(request).sealer)
     if row is None:
@@ -153,7 +141,7 @@ async def create_connector(request: web.Request, call: Call) -> web.Response:
         connector = Connector.create(**settings)
     except DomainError as exc:
         raise domain_problem(exc) from None
-    await _check_teams(request, caller, call.body, ())
+    await check_sent_teams(request, caller, call.body.teams, ())
     connector_id = await save(request, caller, connector)
     assert connector_id is not None
     row = await _reread(request, connector_id)
@@ -168,7 +156,7 @@ async def replace_connector(request: web.Request, call: Call) -> web.Response:
     caller = call.caller
     row = await _find(request, caller)
     settings = _settings(call.body, row)
-    await _check_teams(request, caller, call.body, row_teams(row))
+    await check_sent_teams(request, caller, call.body.teams, row_teams(row))
     connector: Connector = await load_live(request, row, _NOT_FOUND)
     try:
         connector.update(**settings)

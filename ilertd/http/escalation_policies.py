@@ -51,8 +51,7 @@ from .paging import PAGING, page
 from .problems import ProblemError, json_response
 from .routes import Answer, Call, Param, Resource, Route, crud_routes
 from .team_access import (
-    check_team_change,
-    check_teams,
+    check_sent_teams,
     kept,
     list_scope,
     require_visible,
@@ -162,17 +161,6 @@ async def _teams_of(request: web.Request) -> list[int] | None:
     return None if policy_id is None else await policy_teams(pool(request), policy_id)
 
 
-async def _check_teams(
-    request: web.Request, user: Any, body: EscalationPolicyBody, before: Sequence[int]
-) -> None:
-    """The sent teams exist and are visible, and the caller may set them."""
-    sent = sent_teams(body.teams)
-    if sent is not None:
-        await check_teams(request, user, sent)
-    after = kept(sent, before)
-    await check_team_change(request, user, before, after)
-
-
 async def _check_users(request: web.Request, rules: list[dict[str, Any]], prefix: str) -> None:
     """Every user a rule names must be a live user: else 400 naming the entry.
     ``prefix`` is ``escalationRules[{index}].`` (formatted per rule) or empty."""
@@ -229,7 +217,7 @@ async def create_escalation_policy(request: web.Request, call: Call) -> web.Resp
         policy = EscalationPolicy.create(**settings)
     except DomainError as exc:
         raise _domain_problem(exc) from None
-    await _check_teams(request, actor, call.body, ())
+    await check_sent_teams(request, actor, call.body.teams, ())
     await _check_users(request, settings["escalation_rules"], "escalationRules[{index}].")
     async with _routing_key_lock(policy.routing_key):
         await _check_routing_key(request, policy.routing_key, None)
@@ -265,7 +253,7 @@ async def replace_escalation_policy(request: web.Request, call: Call) -> web.Res
         policy.update(**settings)
     except DomainError as exc:
         raise _domain_problem(exc) from None
-    await _check_teams(request, actor, call.body, before)
+    await check_sent_teams(request, actor, call.body.teams, before)
     await _check_users(request, settings["escalation_rules"], "escalationRules[{index}].")
     async with _routing_key_lock(policy.routing_key):
         await _check_routing_key(request, policy.routing_key, row["id"])

@@ -43,8 +43,7 @@ from .paging import PAGING, page
 from .problems import ProblemError, json_response
 from .routes import Answer, Call, Param, Resource, Route, crud_routes
 from .team_access import (
-    check_team_change,
-    check_teams,
+    check_sent_teams,
     kept,
     list_scope,
     require_visible,
@@ -154,10 +153,7 @@ async def _teams_of(request: web.Request) -> list[int] | None:
 
 async def _check(request: web.Request, user: Any, body: MonitorBody, before: Sequence[int]) -> None:
     """The sent teams exist and may be set by the caller; the named source is visible."""
-    sent = sent_teams(body.teams)
-    if sent is not None:
-        await check_teams(request, user, sent)
-    await check_team_change(request, user, before, kept(sent, before))
+    await check_sent_teams(request, user, body.teams, before)
     source_id = _source_id(body)
     if source_id is not None:
         source = await source_by_id(pool(request), source_id)

@@ -52,8 +52,7 @@ from .paging import PAGING, page
 from .problems import ProblemError, json_response
 from .routes import Answer, Call, Param, Resource, Route, crud_routes
 from .team_access import (
-    check_team_change,
-    check_teams,
+    check_sent_teams,
     kept,
     list_scope,
     require_visible,
@@ -136,16 +135,6 @@ async def _find(request: web.Request, user: Any) -> asyncpg.Record:
 async def _teams_of(request: web.Request) -> list[int] | None:
     row = await _row(request)
     return None if row is None else schedule_spec(row)["teams"]
-
-
-async def _check_teams(
-    request: web.Request, user: Any, body: ScheduleBody, before: Sequence[int]
-) -> None:
-    """The sent teams exist and are visible, and the caller may set them."""
-    sent = sent_teams(body.teams)
-    if sent is not None:
-        await check_teams(request, user, sent)
-    await check_team_change(request, user, before, kept(sent, before))
 
 
 async def _check_users(request: web.Request, references: Iterable[tuple[str, int]]) -> None:
@@ -366,7 +355,7 @@ async def create_schedule(request: web.Request, call: Call) -> web.Response:
         schedule = Schedule.create(**settings)
     except DomainError as exc:
         raise domain_problem(exc) from None
-    await _check_teams(request, call.caller, call.body, ())
+    await check_sent_teams(request, call.caller, call.body.teams, ())
     await _check_users(request, user_fields(schedule.spec, []))
     _refuse_gaps(request, schedule.spec)
     schedule_id = await save(request, call.caller, schedule)
@@ -398,7 +387,7 @@ async def replace_schedule(request: web.Request, call: Call) -> web.Response:
         schedule.update(**settings)
     except DomainError as exc:
         raise domain_problem(exc) from None
-    await _check_teams(request, call.caller, call.body, before)
+    await check_sent_teams(request, call.caller, call.body.teams, before)
     await _check_users(request, user_fields(schedule.spec, []))
     _refuse_gaps(request, schedule.spec)
     await save(request, call.caller, schedule)

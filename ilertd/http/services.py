@@ -43,8 +43,7 @@ from .paging import PAGING, page
 from .problems import ProblemError, json_response
 from .routes import Answer, Call, Param, Resource, Route, crud_routes
 from .team_access import (
-    check_team_change,
-    check_teams,
+    check_sent_teams,
     kept,
     list_scope,
     require_visible,
@@ -172,16 +171,6 @@ async def _teams_of(request: web.Request) -> list[int] | None:
     return await teams_of(pool(request), ident)
 
 
-async def _check_teams(
-    request: web.Request, user: Any, body: ServiceBody, before: Sequence[int]
-) -> None:
-    """The sent teams exist and are visible, and the caller may set them."""
-    sent = sent_teams(body.teams)
-    if sent is not None:
-        await check_teams(request, user, sent)
-    await check_team_change(request, user, before, kept(sent, before))
-
-
 async def _reread(request: web.Request, service_id: int) -> dict[str, Any]:
     row = await service_by_id(pool(request), service_id)
     if row is None:
@@ -202,7 +191,7 @@ async def create(request: web.Request, call: Call) -> web.Response:
         service = Service.create(**_settings(call.body))
     except DomainError as exc:
         raise domain_problem(exc) from None
-    await _check_teams(request, caller, call.body, ())
+    await check_sent_teams(request, caller, call.body.teams, ())
     service_id = await save(request, caller, service)
     assert service_id is not None
     return json_response(await _one(request, await _reread(request, service_id)), status=201)
@@ -216,7 +205,7 @@ async def replace_one(request: web.Request, call: Call) -> web.Response:
     caller = call.caller
     row = await _find(request, caller)
     settings = _settings(call.body, row)
-    await _check_teams(request, caller, call.body, row_teams(row))
+    await check_sent_teams(request, caller, call.body.teams, row_teams(row))
     service: Service = await load_live(request, row, _NOT_FOUND)
     try:
         service.update(**settings)

@@ -9,7 +9,6 @@ would have nothing to ask. Ids are integers, as ilert-go's ``SupportHour.ID int6
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -34,8 +33,7 @@ from .paging import PAGING, page
 from .problems import ProblemError, json_response
 from .routes import Answer, Call, Param, Resource, Route, crud_routes
 from .team_access import (
-    check_team_change,
-    check_teams,
+    check_sent_teams,
     kept,
     list_scope,
     require_visible,
@@ -117,16 +115,6 @@ async def _teams_of(request: web.Request) -> list[int] | None:
     return await teams_of(pool(request), ident)
 
 
-async def _check_teams(
-    request: web.Request, user: Any, body: SupportHoursBody, before: Sequence[int]
-) -> None:
-    """The sent teams exist and are visible, and the caller may set them."""
-    sent = sent_teams(body.teams)
-    if sent is not None:
-        await check_teams(request, user, sent)
-    await check_team_change(request, user, before, kept(sent, before))
-
-
 async def _reread(request: web.Request, ident: int) -> dict[str, Any]:
     row = await support_hours_by_id(pool(request), ident)
     if row is None:
@@ -147,7 +135,7 @@ async def create(request: web.Request, call: Call) -> web.Response:
         hours = SupportHours.create(**_settings(call.body))
     except DomainError as exc:
         raise domain_problem(exc) from None
-    await _check_teams(request, caller, call.body, ())
+    await check_sent_teams(request, caller, call.body.teams, ())
     ident = await save(request, caller, hours)
     assert ident is not None
     return json_response(await _one(request, await _reread(request, ident)), status=201)
@@ -161,7 +149,7 @@ async def replace_one(request: web.Request, call: Call) -> web.Response:
     caller = call.caller
     row = await _find(request, caller)
     settings = _settings(call.body, row)
-    await _check_teams(request, caller, call.body, row_teams(row))
+    await check_sent_teams(request, caller, call.body.teams, row_teams(row))
     hours: SupportHours = await load_live(request, row, _NOT_FOUND)
     try:
         hours.update(**settings)

@@ -166,6 +166,17 @@ def team_creator(minimum: Role = Role.ADMIN) -> Authorizer:
     return Authorizer(check, {"team": {"body": "teams", "role": minimum.value}}, raises_role=True)
 
 
+async def check_sent_teams(
+    request: web.Request, user: Any, refs: Sequence[Any] | None, before: Sequence[int]
+) -> None:
+    """A body's ``teams`` (None keeps ``before``) exist, are visible, and the caller may
+    set them: what every team resource's create and replace check."""
+    sent = sent_teams(refs)
+    if sent is not None:
+        await check_teams(request, user, sent)
+    await check_team_change(request, user, before, kept(sent, before))
+
+
 async def check_team_change(
     request: web.Request,
     user: Any,
