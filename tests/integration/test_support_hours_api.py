@@ -4,20 +4,13 @@ spring-forward Sunday."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from ilertd.app import Services
-from ilertd.config import load_config
-from ilertd.http.server import build_app
-
-from .conftest import ADMIN_KEY, SECRETS_KEY, Api
+from .conftest import Api, running_api
 
 BASE = "/api/support-hours"
 #: Sunday 29 March 2026, the day Berlin's clocks go from 02:00 CET to 03:00 CEST
@@ -34,30 +27,6 @@ class FakeClock:
         return self.at
 
 
-@contextlib.asynccontextmanager
-async def clocked_api(dsn: str, clock: FakeClock) -> AsyncIterator[Api]:
-    config = load_config(
-        None,
-        env={
-            "ILERTD_DATABASE_URL": dsn,
-            "ILERTD_ADMIN_API_KEY": ADMIN_KEY,
-            "ILERTD_DATABASE_POOL_SIZE": "5",
-            "ILERTD_SECRETS_KEYS": SECRETS_KEY,
-        },
-    )
-    services = Services(config, clock=clock)
-    await services.start()
-    server = TestServer(build_app(services))
-    await server.start_server()
-    session = aiohttp.ClientSession()
-    try:
-        yield Api(services, server, session)
-    finally:
-        await session.close()
-        await server.close()
-        await services.close()
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(SPRING_SUNDAY)
@@ -65,7 +34,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def capi(dsn: str, clock: FakeClock) -> AsyncIterator[Api]:
-    async with clocked_api(dsn, clock) as running:
+    async with running_api(dsn, clock=clock) as running:
         yield running
 
 
